@@ -1,0 +1,66 @@
+// Command resingest ingests HTNG / OpenTravel reservation messages, stores
+// them in Postgres and DynamoDB, archives them to S3 and serves itineraries.
+//
+// Each subcommand lives in its own file and registers itself with
+// addCommand from an init function; main only wires packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// commandBuilders are the subcommand constructors registered by init
+// functions in this package's files.
+var commandBuilders []func() *cobra.Command
+
+// addCommand registers a subcommand constructor. Call it from init.
+func addCommand(build func() *cobra.Command) {
+	commandBuilders = append(commandBuilders, build)
+}
+
+// exitError carries a specific exit status without printing anything more
+// (the command already reported what went wrong).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "resingest",
+		Short: "Ingest HTNG/OpenTravel reservation messages into Postgres, DynamoDB and S3",
+		Long: `resingest ingests HTNG / OpenTravel reservation messages from Kafka, Kinesis or
+files, extracts them with XPath mappings into a canonical reservation record,
+stores them in Postgres and DynamoDB, archives the raw messages to S3 and
+serves itineraries through a REST API.
+
+Connection settings come from flags or RESINGEST_* environment variables
+(see 'scripts/dev-services env' for the local ones).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	for _, build := range commandBuilders {
+		root.AddCommand(build())
+	}
+	return root
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "resingest:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,166 @@
+package reservation
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Actions a message can carry for a reservation.
+const (
+	ActionCreate = "create"
+	ActionModify = "modify"
+	ActionCancel = "cancel"
+)
+
+// Reservation is the canonical record extracted from one reservation in a
+// message. Field order and JSON names are part of the contract.
+//
+// A Reservation is a plain value; it is safe to share between goroutines as
+// long as nobody mutates it.
+type Reservation struct {
+	MessageType    string       `json:"message_type"`
+	MessageID      string       `json:"message_id"`
+	MessageTime    string       `json:"message_time"`
+	Action         string       `json:"action"`
+	Status         string       `json:"status"`
+	Confirmation   string       `json:"confirmation"`
+	HotelCode      string       `json:"hotel_code"`
+	ChainCode      string       `json:"chain_code"`
+	CreatedAt      string       `json:"created_at"`
+	ModifiedAt     string       `json:"modified_at"`
+	Arrival        string       `json:"arrival"`
+	Departure      string       `json:"departure"`
+	RoomStays      []RoomStay   `json:"room_stays"`
+	Adults         int          `json:"adults"`
+	Children       int          `json:"children"`
+	Guests         []Guest      `json:"guests"`
+	TotalAfterTax  string       `json:"total_after_tax"`
+	TotalBeforeTax string       `json:"total_before_tax"`
+	Currency       string       `json:"currency"`
+	ExternalIDs    []ExternalID `json:"external_ids"`
+	Payment        Payment      `json:"payment"`
+}
+
+// RoomStay is one booked room stay of a reservation.
+type RoomStay struct {
+	RoomType       string `json:"room_type"`
+	RatePlan       string `json:"rate_plan"`
+	Units          int    `json:"units"`
+	Arrival        string `json:"arrival"`
+	Departure      string `json:"departure"`
+	Adults         int    `json:"adults"`
+	Children       int    `json:"children"`
+	TotalAfterTax  string `json:"total_after_tax"`
+	TotalBeforeTax string `json:"total_before_tax"`
+	Currency       string `json:"currency"`
+}
+
+// Guest is one guest (a ResGuest with a customer profile). Every field but
+// Primary is personal data.
+type Guest struct {
+	Primary        bool   `json:"primary"`
+	GivenName      string `json:"given_name"`
+	Surname        string `json:"surname"`
+	Email          string `json:"email"`
+	Phone          string `json:"phone"`
+	LoyaltyProgram string `json:"loyalty_program"`
+	LoyaltyNumber  string `json:"loyalty_number"`
+	City           string `json:"city"`
+	PostalCode     string `json:"postal_code"`
+	Country        string `json:"country"`
+}
+
+// ExternalID is a HotelReservationID or UniqueID carried by the reservation.
+type ExternalID struct {
+	Type   string `json:"type"`
+	Value  string `json:"value"`
+	Source string `json:"source"`
+}
+
+// Payment is what the record keeps of the first payment card: never the full
+// number and never the CVV.
+type Payment struct {
+	CardCode string `json:"card_code"`
+	Last4    string `json:"last4"`
+	Expire   string `json:"expire"`
+}
+
+// Normalize replaces nil slices by empty ones so that JSON never carries null.
+func (r *Reservation) Normalize() {
+	if r.RoomStays == nil {
+		r.RoomStays = []RoomStay{}
+	}
+	if r.Guests == nil {
+		r.Guests = []Guest{}
+	}
+	if r.ExternalIDs == nil {
+		r.ExternalIDs = []ExternalID{}
+	}
+}
+
+// MarshalJSON encodes the record with empty arrays in place of nil slices.
+func (r Reservation) MarshalJSON() ([]byte, error) {
+	type plain Reservation // no methods: avoids recursion
+	r.Normalize()
+	return json.Marshal(plain(r))
+}
+
+// Key identifies a reservation across messages and stores.
+type Key struct {
+	HotelCode    string
+	Confirmation string
+}
+
+// String renders the key as HOTEL/CONFIRMATION.
+func (k Key) String() string { return k.HotelCode + "/" + k.Confirmation }
+
+// Key returns the reservation's identity.
+func (r *Reservation) Key() Key { return Key{HotelCode: r.HotelCode, Confirmation: r.Confirmation} }
+
+// PrimaryGuest returns the guest marked primary, else the first guest, else
+// the zero Guest.
+func (r *Reservation) PrimaryGuest() Guest {
+	for _, g := range r.Guests {
+		if g.Primary {
+			return g
+		}
+	}
+	if len(r.Guests) > 0 {
+		return r.Guests[0]
+	}
+	return Guest{}
+}
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid reservation")
+
+// FieldError names the field that made a record invalid. It never carries the
+// field's value, which may be personal data.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("invalid reservation: %s: %s", e.Field, e.Reason)
+}
+
+// Unwrap lets errors.Is(err, ErrInvalid) match.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Validate checks what every store needs: an identity and a known action.
+func (r *Reservation) Validate() error {
+	switch {
+	case r.Confirmation == "":
+		return &FieldError{Field: "confirmation", Reason: "missing confirmation number"}
+	case r.HotelCode == "":
+		return &FieldError{Field: "hotel_code", Reason: "missing hotel code"}
+	}
+	switch r.Action {
+	case ActionCreate, ActionModify, ActionCancel:
+	default:
+		return &FieldError{Field: "action", Reason: "unknown action"}
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package sinks
+
+import (
+	"errors"
+
+	"github.com/resingest/resingest/reservation"
+)
+
+// Record is one reservation on its way to the stores.
+type Record struct {
+	Reservation reservation.Reservation
+	// Version decides whether the write applies (see reservation.Version).
+	Version reservation.Version
+	// Raw is the message the reservation came from, already redacted.
+	// Only the archive sink reads it.
+	Raw []byte
+	// ArchiveKey is the S3 key of the archived message, set by the archive
+	// sink before the other sinks run ("" when archiving is off).
+	ArchiveKey string
+}
+
+// Outcome is what a write did to the store.
+type Outcome int
+
+const (
+	// Failed means the write did not happen; Result.Err says why.
+	Failed Outcome = iota
+	// Stored means the record was written (it was newer than the stored one).
+	Stored
+	// Stale means a newer version was already stored; nothing changed.
+	Stale
+	// Duplicate means the same version was already stored; nothing changed.
+	Duplicate
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Stored:
+		return "stored"
+	case Stale:
+		return "stale"
+	case Duplicate:
+		return "duplicate"
+	default:
+		return "failed"
+	}
+}
+
+// Result is the outcome of one record of a batch.
+type Result struct {
+	Outcome Outcome
+	Err     error // non-nil exactly when Outcome is Failed
+}
+
+// ErrRetryable marks transient failures (connection lost, throttling, a
+// timeout): the same write may succeed later. Wrap it with
+// fmt.Errorf("...: %w", ErrRetryable) or use Retryable. Errors not marked
+// retryable are permanent: retrying them cannot help.
+var ErrRetryable = errors.New("retryable")
+
+// retryableError joins a cause with ErrRetryable without losing either.
+type retryableError struct{ cause error }
+
+func (e *retryableError) Error() string { return e.cause.Error() }
+func (e *retryableError) Unwrap() []error {
+	return []error{e.cause, ErrRetryable}
+}
+
+// Retryable marks err as transient. It returns nil for nil.
+func Retryable(err error) error {
+	if err == nil || errors.Is(err, ErrRetryable) {
+		return err
+	}
+	return &retryableError{cause: err}
+}
+
+// IsRetryable reports whether err was marked transient. Unknown errors are
+// not retryable.
+func IsRetryable(err error) bool { return errors.Is(err, ErrRetryable) }
