@@ -1,6 +1,7 @@
 package reservation
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,10 +101,17 @@ func (r *Reservation) Normalize() {
 }
 
 // MarshalJSON encodes the record with empty arrays in place of nil slices.
+// Characters such as < > & are written as they are, not \u-escaped.
 func (r Reservation) MarshalJSON() ([]byte, error) {
 	type plain Reservation // no methods: avoids recursion
 	r.Normalize()
-	return json.Marshal(plain(r))
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(plain(r)); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Key identifies a reservation across messages and stores.

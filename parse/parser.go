@@ -1,0 +1,123 @@
+package parse
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/antchfx/xmlquery"
+
+	"github.com/resingest/resingest/reservation"
+)
+
+// AutoMapping selects a mapping per message by namespace and root name.
+const AutoMapping = "auto"
+
+// autoOrder is the order mappings are tried in when only the root name
+// matches (an unknown namespace): the current standard first.
+var autoOrder = []string{"ota2003", "ota2001"}
+
+// Options configure a Parser. The zero value is usable: automatic mapping
+// selection and the default limits.
+type Options struct {
+	// Mapping is "auto" (or ""), a built-in mapping name, or a YAML file path.
+	Mapping string
+	Limits  Limits
+}
+
+// Parser extracts reservations from messages. It is safe for concurrent
+// use; compiled expressions are pooled so each is compiled once per
+// concurrent user, not per message.
+type Parser struct {
+	limits   Limits
+	mappings []*pooledMapping
+	auto     bool
+}
+
+type pooledMapping struct {
+	m    *Mapping
+	pool sync.Pool // of *compiledMapping
+}
+
+func (p *pooledMapping) get() *compiledMapping {
+	if c, ok := p.pool.Get().(*compiledMapping); ok {
+		return c
+	}
+	c, err := p.m.compile()
+	if err != nil { // cannot happen: LoadMapping compiled it once already
+		panic(fmt.Sprintf("parse: mapping %s no longer compiles: %v", p.m.Name, err))
+	}
+	return c
+}
+
+// New loads the mappings the options name and returns a Parser.
+func New(opts Options) (*Parser, error) {
+	p := &Parser{limits: opts.Limits.withDefaults()}
+	names := []string{opts.Mapping}
+	if opts.Mapping == "" || opts.Mapping == AutoMapping {
+		p.auto, names = true, autoOrder
+	}
+	for _, name := range names {
+		m, err := LoadMapping(name)
+		if err != nil {
+			return nil, err
+		}
+		p.mappings = append(p.mappings, &pooledMapping{m: m})
+	}
+	return p, nil
+}
+
+// Parse extracts every reservation of one message, in document order. A
+// rejected message returns an *Error wrapping one of the Err* classes and
+// no records.
+func (p *Parser) Parse(msg []byte) ([]reservation.Reservation, error) {
+	doc, err := buildDOM(msg, p.limits)
+	if err != nil {
+		return nil, err
+	}
+	pm, root, err := p.selectMapping(doc)
+	if err != nil {
+		return nil, err
+	}
+	c := pm.get()
+	defer pm.pool.Put(c)
+	return c.extract(root)
+}
+
+// selectMapping finds the mapping for a document and its message root.
+func (p *Parser) selectMapping(doc *xmlquery.Node) (*pooledMapping, *xmlquery.Node, error) {
+	var byRoot *pooledMapping
+	var byRootNode, anyRoot *xmlquery.Node
+	for _, pm := range p.mappings {
+		c := pm.get()
+		roots := scope{node: doc, message: doc}.nodes(c.messageRoot)
+		pm.pool.Put(c)
+		if len(roots) == 0 {
+			continue
+		}
+		root := roots[0]
+		anyRoot = root
+		nsOK, rootOK := pm.m.matches(root.NamespaceURI, root.Data)
+		switch {
+		case rootOK && (nsOK || !p.auto):
+			return pm, root, nil
+		case rootOK && byRoot == nil:
+			byRoot, byRootNode = pm, root
+		}
+	}
+	if byRoot != nil {
+		return byRoot, byRootNode, nil
+	}
+	if anyRoot == nil {
+		return nil, nil, newError(ErrUnknownMessage, "no message element")
+	}
+	return nil, nil, newError(ErrUnknownMessage, "%s", anyRoot.Data)
+}
+
+// Mappings returns the mappings the parser uses, in the order it tries them.
+func (p *Parser) Mappings() []*Mapping {
+	out := make([]*Mapping, len(p.mappings))
+	for i, pm := range p.mappings {
+		out[i] = pm.m
+	}
+	return out
+}
