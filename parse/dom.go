@@ -68,7 +68,7 @@ func buildDOM(msg []byte, lim Limits) (*xmlquery.Node, error) {
 			return doc, nil
 		}
 		if err != nil {
-			return nil, classifyDecodeError(err, dec.InputOffset(), len(msg), sawRoot)
+			return nil, classifyDecodeError(err, msg, dec.InputOffset(), sawRoot)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -110,15 +110,19 @@ func buildDOM(msg []byte, lim Limits) (*xmlquery.Node, error) {
 }
 
 // classifyDecodeError maps encoding/xml errors to error classes without
-// looking at their text: an error at the very end of the input is a
-// truncation, one before any element means the input is not XML.
-func classifyDecodeError(err error, offset int64, size int, sawRoot bool) error {
+// looking at their text: input that does not start with markup is not XML,
+// an error at the very end of the input is a truncation, and one before any
+// element means the input is not XML either.
+func classifyDecodeError(err error, msg []byte, offset int64, sawRoot bool) error {
 	var syn *xml.SyntaxError
 	if !errors.As(err, &syn) {
 		return newError(ErrMalformed, "%v", err)
 	}
+	start := bytes.TrimLeft(msg, " \t\r\n\ufeff")
 	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF) || offset >= int64(size):
+	case !sawRoot && (len(start) == 0 || start[0] != '<'):
+		return newError(ErrNotXML, "does not start with markup")
+	case errors.Is(err, io.ErrUnexpectedEOF) || offset >= int64(len(msg)):
 		return newError(ErrTruncated, "line %d: message ends early", syn.Line)
 	case !sawRoot:
 		return newError(ErrNotXML, "line %d: %s", syn.Line, syn.Msg)

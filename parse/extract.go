@@ -18,11 +18,11 @@ type scope struct {
 	node, message *xmlquery.Node
 }
 
-func (s scope) nav(e expr) *xmlquery.NodeNavigator {
+func (s scope) nav(e expr) *navigator {
 	if e.onMessage {
-		return xmlquery.CreateXPathNavigator(s.message)
+		return navAt(s.message)
 	}
-	return xmlquery.CreateXPathNavigator(s.node)
+	return navAt(s.node)
 }
 
 // value evaluates one expression to a trimmed string: the first node's
@@ -92,8 +92,8 @@ func (s scope) nodes(list exprList) []*xmlquery.Node {
 		}
 		var out []*xmlquery.Node
 		for it.MoveNext() {
-			nav := it.Current().(*xmlquery.NodeNavigator)
-			if n := nav.Current(); n.Type == xmlquery.ElementNode && !slices.Contains(out, n) {
+			nav := it.Current().(*navigator)
+			if n := nav.curr; nav.attr == -1 && n.Type == xmlquery.ElementNode && !slices.Contains(out, n) {
 				out = append(out, n)
 			}
 		}
