@@ -1,0 +1,63 @@
+# resingest: build, local services, tests.
+#
+# `make test` works on a fresh machine as root: it installs what is missing,
+# starts the local services (scripts/dev-services), runs vet and the tests
+# against them and stops the services again, whatever the outcome, keeping
+# the tests' exit status.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO ?= go
+DEV := scripts/dev-services
+TEST_TIMEOUT ?= 30m
+
+.PHONY: deps build services-up services-down services-status test bench demo clean
+
+## deps: install what is missing (postgresql-15, kcat, node_modules, Go modules)
+deps:
+	$(DEV) deps
+	$(GO) mod download
+
+## build: build bin/resingest
+build:
+	$(GO) build -o bin/resingest ./cmd/resingest
+
+services-up:
+	$(DEV) up
+
+services-down:
+	$(DEV) down
+
+services-status:
+	$(DEV) status
+
+# with_services runs $(1) with the services' environment. Services that were
+# not all running before are stopped afterwards (the EXIT trap also runs on
+# failure and on SIGINT/SIGTERM); bash keeps the command's exit status.
+define with_services
+	@if $(DEV) status >/dev/null 2>&1; then keep=1; else keep=; fi; \
+	stop() { [[ -n $$keep ]] || { mkdir -p .dev; $(DEV) down >.dev/down.log 2>&1; } || { cat .dev/down.log >&2; return 1; }; }; \
+	trap stop EXIT; \
+	$(DEV) up; \
+	eval "$$($(DEV) env)"; \
+	$(1)
+endef
+
+## test: vet and test everything against the local services
+test: deps build
+	$(call with_services,$(GO) vet ./... && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...)
+
+## bench: run the benchmarks against the local services
+bench: deps build
+	$(call with_services,$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...)
+
+## demo: start the services and run the demo (the services stay up; `make services-down` stops them)
+demo: deps build services-up
+	@echo "TODO(demo): the demo steps are not written yet; services are up: eval \"\$$($(DEV) env)\""
+
+## clean: stop the services and remove build output and all local service data
+clean:
+	$(DEV) clean
+	rm -rf bin
