@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AuditRow is the audit trail's record of one message.
+type AuditRow struct {
+	MessageID  string
+	Source     string // "kafka", "kinesis", "file", ...
+	Partition  string // Kafka partition or Kinesis shard id
+	Position   string // offset or sequence number
+	ReceivedAt time.Time
+	// StoredAt is when the sinks acknowledged the message; zero means now.
+	StoredAt time.Time
+	// Outcome is what happened to the message, as the pipeline names it
+	// (a sinks.Outcome name, or e.g. "dead_letter").
+	Outcome string
+	// Error says why the message failed; it must hold no personal data.
+	Error   string
+	Latency time.Duration // from receipt to acknowledgement
+}
+
+const writeAuditSQL = `
+INSERT INTO audit (message_id, source, partition, position, received_at, stored_at,
+	outcome, error, latency)
+SELECT message_id, source, partition, position, received_at, coalesce(stored_at, now()),
+	outcome, error, latency
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+	$6::timestamptz[], $7::text[], $8::text[], $9::interval[])
+	AS t(message_id, source, partition, position, received_at, stored_at, outcome, error, latency)`
+
+// WriteAudit appends rows to the audit trail in one statement (one round
+// trip): all of them or, on error, none. Safe for concurrent use.
+func (s *Sink) WriteAudit(ctx context.Context, rows []AuditRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows)
+	msgIDs, sources, partitions, positions := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	received, stored := make([]time.Time, n), make([]*time.Time, n)
+	outcomes, errs := make([]string, n), make([]string, n)
+	latencies := make([]time.Duration, n)
+	for i, r := range rows {
+		msgIDs[i], sources[i], partitions[i], positions[i] = r.MessageID, r.Source, r.Partition, r.Position
+		received[i] = r.ReceivedAt
+		if !r.StoredAt.IsZero() {
+			stored[i] = &rows[i].StoredAt
+		}
+		outcomes[i], errs[i], latencies[i] = r.Outcome, r.Error, r.Latency
+	}
+	if _, err := s.pool.Exec(ctx, writeAuditSQL, msgIDs, sources, partitions, positions,
+		received, stored, outcomes, errs, latencies); err != nil {
+		return fmt.Errorf("postgres: write %d audit rows: %w", n, classify(err))
+	}
+	return nil
+}
+
+// AuditFilter selects audit rows for ListAudit.
+type AuditFilter struct {
+	MessageID string // "" for any
+	AfterID   int64  // rows with a greater id only (paging)
+	Limit     int    // at most this many; 0 means 100
+}
+
+// AuditEntry is an AuditRow as stored, with its id.
+type AuditEntry struct {
+	ID int64
+	AuditRow
+}
+
+const listAuditSQL = `
+SELECT id, message_id, source, partition, position, received_at, stored_at, outcome, error, latency
+FROM audit
+WHERE ($1 = '' OR message_id = $1) AND id > $2
+ORDER BY id LIMIT $3`
+
+// ListAudit returns audit rows in id order. Safe for concurrent use.
+func (s *Sink) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, listAuditSQL, f.MessageID, f.AfterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list audit: %w", classify(err))
+	}
+	var out []AuditEntry
+	var e AuditEntry
+	_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.MessageID, &e.Source, &e.Partition, &e.Position,
+		&e.ReceivedAt, &e.StoredAt, &e.Outcome, &e.Error, &e.Latency}, func() error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list audit: %w", classify(err))
+	}
+	return out, nil
+}

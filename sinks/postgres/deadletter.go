@@ -1,0 +1,107 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DeadLetter is a message the pipeline gave up on, kept for inspection and
+// replay. Message must already be redacted (no card numbers, CVVs or
+// passwords); Reason must hold no personal data.
+type DeadLetter struct {
+	ID         int64 // set by the store
+	Source     string
+	Partition  string
+	Position   string
+	MessageID  string
+	Message    []byte
+	Reason     string
+	ReceivedAt time.Time
+	CreatedAt  time.Time // set by the store
+	ReplayedAt time.Time // zero until MarkReplayed
+}
+
+// DeadLetterFilter selects dead letters for ListDeadLetters.
+type DeadLetterFilter struct {
+	Source      string // "" for any
+	PendingOnly bool   // only those not replayed yet
+	AfterID     int64  // ids greater than this only (paging)
+	Limit       int    // at most this many; 0 means 100
+}
+
+const (
+	insertDeadLetterSQL = `
+INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id`
+
+	listDeadLettersSQL = `
+SELECT id, source, partition, position, message_id, message, reason, received_at, created_at, replayed_at
+FROM dead_letters
+WHERE ($1 = '' OR source = $1) AND (NOT $2 OR replayed_at IS NULL) AND id > $3
+ORDER BY id LIMIT $4`
+
+	// markReplayedSQL keeps the first replay time: marking twice is harmless.
+	markReplayedSQL = `
+UPDATE dead_letters SET replayed_at = coalesce(replayed_at, now()) WHERE id = $1`
+)
+
+// DeadLetter stores d and returns its id. Safe for concurrent use.
+func (s *Sink) DeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
+	msg := d.Message
+	if msg == nil {
+		msg = []byte{} // the column is NOT NULL; an empty message is still a letter
+	}
+	var id int64
+	err := s.pool.QueryRow(ctx, insertDeadLetterSQL, d.Source, d.Partition, d.Position,
+		d.MessageID, msg, d.Reason, d.ReceivedAt).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: store dead letter: %w", classify(err))
+	}
+	return id, nil
+}
+
+// ListDeadLetters returns the dead letters f selects, in id order.
+// Safe for concurrent use.
+func (s *Sink) ListDeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadLetter, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.pool.Query(ctx, listDeadLettersSQL, f.Source, f.PendingOnly, f.AfterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list dead letters: %w", classify(err))
+	}
+	var out []DeadLetter
+	var d DeadLetter
+	var replayed *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&d.ID, &d.Source, &d.Partition, &d.Position, &d.MessageID,
+		&d.Message, &d.Reason, &d.ReceivedAt, &d.CreatedAt, &replayed}, func() error {
+		d.ReplayedAt = time.Time{}
+		if replayed != nil {
+			d.ReplayedAt = *replayed
+		}
+		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list dead letters: %w", classify(err))
+	}
+	return out, nil
+}
+
+// MarkReplayed records that dead letter id was replayed. It returns an
+// error wrapping ErrNotFound when there is no such letter.
+func (s *Sink) MarkReplayed(ctx context.Context, id int64) error {
+	tag, err := s.pool.Exec(ctx, markReplayedSQL, id)
+	if err != nil {
+		return fmt.Errorf("postgres: mark dead letter %d replayed: %w", id, classify(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
+	}
+	return nil
+}

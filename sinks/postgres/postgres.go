@@ -1,0 +1,77 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Options bound the connection pool. Zero values keep pgxpool's defaults
+// (or what the URL's pool_* parameters say).
+type Options struct {
+	// MaxConns caps the open connections; Aurora's max_connections is
+	// shared by every worker, so keep it small (default: max(4, NumCPU)).
+	MaxConns int32
+	// MinConns connections are kept open even when idle.
+	MinConns int32
+	// MaxConnLifetime recycles connections, so that a fail-over or a new
+	// reader endpoint is picked up.
+	MaxConnLifetime time.Duration
+	// MaxConnIdleTime closes connections idle that long.
+	MaxConnIdleTime time.Duration
+}
+
+// Sink stores reservations, audit rows and dead letters in Postgres.
+// It is safe for concurrent use; concurrency is bounded by the pool.
+type Sink struct {
+	pool      *pgxpool.Pool
+	closeOnce sync.Once
+}
+
+// New opens a pool on url (a postgres:// URL or a key=value DSN) and checks
+// that the server answers. It does not migrate the schema: see Migrate.
+func New(ctx context.Context, url string, opts Options) (*Sink, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The parse error may quote the URL and its password: don't wrap it.
+		return nil, fmt.Errorf("postgres: invalid connection URL")
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.MinConns > 0 {
+		cfg.MinConns = opts.MinConns
+	}
+	if opts.MaxConnLifetime > 0 {
+		cfg.MaxConnLifetime = opts.MaxConnLifetime
+	}
+	if opts.MaxConnIdleTime > 0 {
+		cfg.MaxConnIdleTime = opts.MaxConnIdleTime
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open pool: %w", classify(err))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: ping: %w", classify(err))
+	}
+	return &Sink{pool: pool}, nil
+}
+
+// Pool returns the sink's connection pool, for readers (the API) that share
+// it. The pool is closed by Close.
+func (s *Sink) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool, waiting for connections in use to be returned.
+// It may be called more than once.
+func (s *Sink) Close() {
+	s.closeOnce.Do(s.pool.Close)
+}
+
+// Migrate applies the embedded migrations through the sink's pool; see the
+// package function Migrate.
+func (s *Sink) Migrate(ctx context.Context) ([]Migration, error) { return Migrate(ctx, s.pool) }

@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks"
+)
+
+// ErrVersionRace is wrapped (as retryable) when a record was not written
+// and its stored version could not be read back: a concurrent writer
+// changed the row between the two reads. Writing again settles it.
+var ErrVersionRace = errors.New("postgres: stored version changed during the write")
+
+// Write stores a batch of records in one round trip and returns one Result
+// per record, in order.
+//
+// A record is written only if its version is newer than the stored one;
+// otherwise it reports Stale (a newer version is stored) or Duplicate (the
+// same version is). When the batch holds one key several times only the
+// newest is written; the others report Stale or Duplicate relative to it.
+// A record that Postgres would reject fails alone, permanently, with a
+// *RecordError; the others are still written.
+//
+// The error is non-nil only when the batch failed as a whole: then every
+// record that passed the checks has a Failed result with that error, which
+// is marked sinks.Retryable when trying again may help.
+func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, error) {
+	results := make([]sinks.Result, len(recs))
+	var valid []int
+	for i := range recs {
+		if err := check(&recs[i]); err != nil {
+			results[i] = sinks.Result{Outcome: sinks.Failed, Err: &RecordError{Index: i, Err: err}}
+			continue
+		}
+		valid = append(valid, i)
+	}
+	winners := collapse(recs, valid, results)
+	if len(winners) == 0 {
+		return results, nil
+	}
+	err := s.writeWinners(ctx, recs, winners, results)
+	if err != nil && isDataError(err) {
+		// One record (or more) is bad in a way check did not foresee:
+		// write them one by one to find it and keep the others.
+		err = s.writeEach(ctx, recs, valid, results)
+	}
+	if err != nil {
+		for _, i := range valid {
+			results[i] = sinks.Result{Outcome: sinks.Failed, Err: err}
+		}
+		return results, err
+	}
+	return results, nil
+}
+
+// collapse picks, for each key among the valid records, the newest record
+// (the first of equal versions) and sets the outcome of the others relative
+// to it. It returns the picked records' indexes in batch order.
+func collapse(recs []sinks.Record, valid []int, results []sinks.Result) []int {
+	newest := make(map[reservation.Key]int, len(valid))
+	for _, i := range valid {
+		k := recs[i].Reservation.Key()
+		if j, ok := newest[k]; !ok || recs[i].Version.Compare(recs[j].Version) > 0 {
+			newest[k] = i
+		}
+	}
+	winners := make([]int, 0, len(newest))
+	for _, i := range valid {
+		j := newest[recs[i].Reservation.Key()]
+		switch {
+		case i == j:
+			winners = append(winners, i)
+		case recs[i].Version.Compare(recs[j].Version) == 0:
+			results[i] = sinks.Result{Outcome: sinks.Duplicate}
+		default:
+			results[i] = sinks.Result{Outcome: sinks.Stale}
+		}
+	}
+	return winners
+}
+
+// writeEach writes the records one statement each, in batch order, setting
+// their results. It stops at the first error that is not one record's bad
+// data, returning it.
+func (s *Sink) writeEach(ctx context.Context, recs []sinks.Record, valid []int, results []sinks.Result) error {
+	for _, i := range valid {
+		err := s.writeWinners(ctx, recs, []int{i}, results)
+		switch {
+		case err == nil:
+		case isDataError(err):
+			results[i] = sinks.Result{Outcome: sinks.Failed, Err: &RecordError{Index: i, Err: err}}
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// writeWinners runs writeSQL for recs[winners] (unique keys) and sets their
+// results. On error it sets none and returns the classified error.
+func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []int, results []sinks.Result) error {
+	var cols columns
+	for _, i := range winners {
+		cols.add(i, &recs[i])
+	}
+	rows, err := s.pool.Query(ctx, writeSQL, cols.args()...)
+	if err != nil {
+		return fmt.Errorf("postgres: write %d records: %w", len(winners), classify(err))
+	}
+	outcomes := make(map[int]sinks.Outcome, len(winners))
+	var unknown []int
+	var idx int32
+	var stored bool
+	var previous *string
+	_, err = pgx.ForEachRow(rows, []any{&idx, &stored, &previous}, func() error {
+		i := int(idx)
+		switch {
+		case stored:
+			outcomes[i] = sinks.Stored
+		case previous == nil:
+			unknown = append(unknown, i)
+		default:
+			if o, ok := compareStored(*previous, recs[i].Version.String()); ok {
+				outcomes[i] = o
+			} else {
+				unknown = append(unknown, i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: write %d records: %w", len(winners), classify(err))
+	}
+	if len(unknown) > 0 {
+		if err := s.resolve(ctx, recs, unknown, outcomes); err != nil {
+			return err
+		}
+	}
+	for _, i := range winners {
+		o, ok := outcomes[i]
+		if !ok {
+			// writeSQL returns a row per input record: this is a bug,
+			// not a reason to pretend the record was stored.
+			return fmt.Errorf("postgres: write: no outcome for record %d", i)
+		}
+		results[i] = sinks.Result{Outcome: o}
+	}
+	return nil
+}
+
+// compareStored tells Stale from Duplicate for a record that was not
+// written; ok is false when the stored version is older, which happens
+// only if another writer changed the row after this statement's snapshot.
+func compareStored(stored, mine string) (o sinks.Outcome, ok bool) {
+	switch c := strings.Compare(stored, mine); {
+	case c > 0:
+		return sinks.Stale, true
+	case c == 0:
+		return sinks.Duplicate, true
+	default:
+		return sinks.Failed, false
+	}
+}
+
+// resolve reads the current versions of recs[unknown], which a concurrent
+// transaction wrote after writeSQL's snapshot, and sets their outcomes.
+func (s *Sink) resolve(ctx context.Context, recs []sinks.Record, unknown []int, outcomes map[int]sinks.Outcome) error {
+	hotels := make([]string, len(unknown))
+	confs := make([]string, len(unknown))
+	byKey := make(map[reservation.Key]int, len(unknown))
+	for n, i := range unknown {
+		k := recs[i].Reservation.Key()
+		hotels[n], confs[n] = k.HotelCode, k.Confirmation
+		byKey[k] = i
+	}
+	rows, err := s.pool.Query(ctx, versionsSQL, hotels, confs)
+	if err != nil {
+		return fmt.Errorf("postgres: read stored versions: %w", classify(err))
+	}
+	var k reservation.Key
+	var version string
+	_, err = pgx.ForEachRow(rows, []any{&k.HotelCode, &k.Confirmation, &version}, func() error {
+		i := byKey[k]
+		if o, ok := compareStored(version, recs[i].Version.String()); ok {
+			outcomes[i] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: read stored versions: %w", classify(err))
+	}
+	for _, i := range unknown {
+		if _, ok := outcomes[i]; !ok {
+			return sinks.Retryable(fmt.Errorf("record %d: %w", i, ErrVersionRace))
+		}
+	}
+	return nil
+}

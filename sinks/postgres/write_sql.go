@@ -1,0 +1,117 @@
+package postgres
+
+// writeSQL writes a batch in one statement (one round trip). Parameters
+// are the column arrays of columns.args; keys must be unique in the batch
+// (Write collapses them first: ON CONFLICT DO UPDATE cannot touch a row
+// twice in one statement).
+//
+// upserted holds the parents this statement inserted or updated: a stored
+// row with a version not older than the record's is left alone (the WHERE
+// of DO UPDATE), and its children with it. The children of updated parents
+// are replaced: the DELETEs see the statement's starting snapshot, so they
+// remove only the old rows, and the deferrable primary keys of the child
+// tables are checked once the statement is done, so it does not matter
+// whether a DELETE or an INSERT runs first.
+//
+// Rows are upserted in key order so that concurrent batches lock shared
+// keys in the same order instead of deadlocking.
+//
+// The final SELECT reads reservations in the starting snapshot too: for a
+// record that was not written, it returns the version that was stored
+// before, from which Write tells Stale from Duplicate.
+const writeSQL = `
+WITH input AS (
+	SELECT * FROM unnest(
+		$1::int4[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+		$7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
+		$12::date[], $13::date[], $14::int4[], $15::int4[],
+		$16::text[], $17::text[], $18::text[],
+		$19::text[], $20::text[], $21::text[], $22::text[], $23::text[]
+	) AS t(idx, hotel_code, confirmation, chain_code, status, action,
+		message_type, message_id, message_time, created_at, modified_at,
+		arrival, departure, adults, children,
+		total_after_tax, total_before_tax, currency,
+		card_code, card_last4, card_expire, archive_key, version)
+), upserted AS (
+	INSERT INTO reservations AS r (
+		hotel_code, confirmation, chain_code, status, action,
+		message_type, message_id, message_time, created_at, modified_at,
+		arrival, departure, adults, children,
+		total_after_tax, total_before_tax, currency,
+		card_code, card_last4, card_expire, archive_key, version, stored_at)
+	SELECT hotel_code, confirmation, chain_code, status, action,
+		message_type, message_id, message_time, created_at, modified_at,
+		arrival, departure, adults, children,
+		NULLIF(total_after_tax, '')::numeric, NULLIF(total_before_tax, '')::numeric, currency,
+		card_code, card_last4, card_expire, archive_key, version, now()
+	FROM input
+	ORDER BY hotel_code, confirmation
+	ON CONFLICT (hotel_code, confirmation) DO UPDATE SET
+		chain_code = EXCLUDED.chain_code, status = EXCLUDED.status, action = EXCLUDED.action,
+		message_type = EXCLUDED.message_type, message_id = EXCLUDED.message_id,
+		message_time = EXCLUDED.message_time, created_at = EXCLUDED.created_at,
+		modified_at = EXCLUDED.modified_at, arrival = EXCLUDED.arrival,
+		departure = EXCLUDED.departure, adults = EXCLUDED.adults, children = EXCLUDED.children,
+		total_after_tax = EXCLUDED.total_after_tax, total_before_tax = EXCLUDED.total_before_tax,
+		currency = EXCLUDED.currency, card_code = EXCLUDED.card_code,
+		card_last4 = EXCLUDED.card_last4, card_expire = EXCLUDED.card_expire,
+		archive_key = EXCLUDED.archive_key, version = EXCLUDED.version,
+		stored_at = EXCLUDED.stored_at
+	WHERE r.version < EXCLUDED.version
+	RETURNING r.hotel_code, r.confirmation
+), written AS (
+	SELECT i.idx, i.hotel_code, i.confirmation
+	FROM input i JOIN upserted u USING (hotel_code, confirmation)
+), del_room_stays AS (
+	DELETE FROM reservation_room_stays c USING written w
+	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
+), del_guests AS (
+	DELETE FROM reservation_guests c USING written w
+	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
+), del_external_ids AS (
+	DELETE FROM reservation_external_ids c USING written w
+	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
+), ins_room_stays AS (
+	INSERT INTO reservation_room_stays (hotel_code, confirmation, ordinal,
+		room_type, rate_plan, units, arrival, departure, adults, children,
+		total_after_tax, total_before_tax, currency)
+	SELECT w.hotel_code, w.confirmation, c.ordinal,
+		c.room_type, c.rate_plan, c.units, c.arrival, c.departure, c.adults, c.children,
+		NULLIF(c.total_after_tax, '')::numeric, NULLIF(c.total_before_tax, '')::numeric, c.currency
+	FROM unnest($24::int4[], $25::int4[], $26::text[], $27::text[], $28::int4[],
+		$29::date[], $30::date[], $31::int4[], $32::int4[],
+		$33::text[], $34::text[], $35::text[])
+		AS c(parent, ordinal, room_type, rate_plan, units, arrival, departure,
+			adults, children, total_after_tax, total_before_tax, currency)
+	JOIN written w ON w.idx = c.parent
+), ins_guests AS (
+	INSERT INTO reservation_guests (hotel_code, confirmation, ordinal,
+		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
+		city, postal_code, country)
+	SELECT w.hotel_code, w.confirmation, c.ordinal,
+		c.is_primary, c.given_name, c.surname, c.email, c.phone, c.loyalty_program,
+		c.loyalty_number, c.city, c.postal_code, c.country
+	FROM unnest($36::int4[], $37::int4[], $38::bool[], $39::text[], $40::text[],
+		$41::text[], $42::text[], $43::text[], $44::text[], $45::text[], $46::text[], $47::text[])
+		AS c(parent, ordinal, is_primary, given_name, surname, email, phone,
+			loyalty_program, loyalty_number, city, postal_code, country)
+	JOIN written w ON w.idx = c.parent
+), ins_external_ids AS (
+	INSERT INTO reservation_external_ids (hotel_code, confirmation, ordinal,
+		id_type, id_value, id_source)
+	SELECT w.hotel_code, w.confirmation, c.ordinal, c.id_type, c.id_value, c.id_source
+	FROM unnest($48::int4[], $49::int4[], $50::text[], $51::text[], $52::text[])
+		AS c(parent, ordinal, id_type, id_value, id_source)
+	JOIN written w ON w.idx = c.parent
+)
+SELECT i.idx, w.idx IS NOT NULL AS stored, r.version AS previous
+FROM input i
+LEFT JOIN written w ON w.idx = i.idx
+LEFT JOIN reservations r ON r.hotel_code = i.hotel_code AND r.confirmation = i.confirmation`
+
+// versionsSQL reads the stored versions of keys whose outcome writeSQL's
+// snapshot could not tell (a concurrent writer got there first).
+const versionsSQL = `
+SELECT r.hotel_code, r.confirmation, r.version
+FROM unnest($1::text[], $2::text[]) AS k(hotel_code, confirmation)
+JOIN reservations r USING (hotel_code, confirmation)`
