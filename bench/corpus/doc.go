@@ -15,6 +15,12 @@
 // Message also carries Expect, what a correct parser must extract from it,
 // so parsers and pipelines can be checked end to end.
 //
+// The simulated clock starts on 2026-01-05 and advances 1-3 seconds per
+// message (about 43,000 messages a simulated day); stays begin up to eleven
+// months after booking, so corpora of up to tens of millions of messages
+// keep their dates within 2026-2027. Hotels are H00001 upwards; a hotel's
+// city, chain and currency depend on its code only, not on the seed.
+//
 // Personal data in the corpus is synthetic: names come from small embedded
 // lists, e-mail addresses use reserved example domains, and the few unmasked
 // card numbers are well-known Luhn-valid test numbers.

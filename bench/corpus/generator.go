@@ -27,6 +27,7 @@ const maxPool = 50_000
 // defaults; a ratio can be turned off with a negative value.
 type Options struct {
 	// Seed selects the corpus: the same seed gives byte-identical messages.
+	// 0 is a seed like any other.
 	Seed uint64
 	// Hotels is how many properties the messages spread over (default 7,500;
 	// codes H00001 upwards).
