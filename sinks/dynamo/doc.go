@@ -1,0 +1,39 @@
+// Package dynamo is the DynamoDB sink of resingest: one item per
+// reservation, written with a version-guarded conditional PutItem, and the
+// reads the itinerary API needs.
+//
+// Table layout (the table name is configurable, "reservations" by default;
+// EnsureTable creates it with on-demand billing):
+//
+//	pk            S  "HOTEL#<hotel_code>"          partition key
+//	sk            S  "RES#<confirmation>"          sort key
+//	version       S  reservation.Version.String()  compared in the write condition
+//	arrival_conf  S  "<arrival>#<confirmation>"    sort key of both indexes
+//	guest_id      S  primary guest id (omitted when there is none)
+//	archive_key   S  S3 key of the archived message ("" when archiving is off)
+//	updated_at    S  RFC 3339 time of the write
+//	...           every field of the canonical record under its JSON name
+//	              (room_stays, guests, external_ids as lists of maps,
+//	              payment as a map, adults/children as numbers)
+//
+// The prefixes in pk and sk leave room for other item types in the same
+// table later without a migration.
+//
+// Global secondary indexes (projection ALL, so the API never needs a
+// second read):
+//
+//	by_hotel_arrival  hotel_code / arrival_conf  arrivals of a hotel for a day
+//	                                             (begins_with "<date>#")
+//	by_guest          guest_id / arrival_conf    a guest's reservations by arrival
+//
+// arrival_conf rather than arrival is the indexes' sort key because an
+// index key may not be an empty string and a reservation may lack an
+// arrival date; with the confirmation appended the value is never empty
+// and is unique within a partition.
+//
+// Writes apply only when the record's version is newer than the stored
+// one (condition "attribute_not_exists(pk) OR version < :v"), so replays
+// and out-of-order deliveries are harmless. Throttling, 5xx answers and
+// network errors are retried with sinks.Backoff until the context ends;
+// nothing is dropped.
+package dynamo
