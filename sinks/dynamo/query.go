@@ -21,7 +21,8 @@ var ErrNotFound = errors.New("dynamo: reservation not found")
 var ErrBadCursor = errors.New("dynamo: invalid page cursor")
 
 // Page is one page of a query; Cursor is "" on the last page, else what
-// to pass to get the next one. Cursors are opaque to callers.
+// to pass to get the next one (which may be empty when this page ended on
+// the last item, as DynamoDB cannot tell). Cursors are opaque to callers.
 type Page struct {
 	Items  []Item
 	Cursor string
