@@ -34,6 +34,7 @@ type columns struct {
 	gPostal, gCountry                                                  []string
 	xParent, xOrdinal                                                  []int32
 	xType, xValue, xSource                                             []string
+	nRoomStays, nGuests, nExternalIDs                                  []int32 // children per parent
 }
 
 // args returns the parameters in the order writeSQL numbers them.
@@ -50,6 +51,7 @@ func (c *columns) args() []any {
 		c.gParent, c.gOrdinal, c.gPrimary, c.gGiven, c.gSurname, c.gEmail, c.gPhone, // $36-$42
 		c.gLoyaltyProg, c.gLoyaltyNum, c.gCity, c.gPostal, c.gCountry, // $43-$47
 		c.xParent, c.xOrdinal, c.xType, c.xValue, c.xSource, // $48-$52
+		c.nRoomStays, c.nGuests, c.nExternalIDs, // $53-$55
 	}
 }
 
@@ -80,6 +82,9 @@ func (c *columns) add(idx int, rec *sinks.Record) {
 	c.cardExpire = append(c.cardExpire, r.Payment.Expire)
 	c.archiveKey = append(c.archiveKey, rec.ArchiveKey)
 	c.version = append(c.version, rec.Version.String())
+	c.nRoomStays = append(c.nRoomStays, int32(len(r.RoomStays)))
+	c.nGuests = append(c.nGuests, int32(len(r.Guests)))
+	c.nExternalIDs = append(c.nExternalIDs, int32(len(r.ExternalIDs)))
 	for n, rs := range r.RoomStays {
 		c.rsParent = append(c.rsParent, i)
 		c.rsOrdinal = append(c.rsOrdinal, int32(n))

@@ -38,6 +38,11 @@ INSERT INTO dead_letters (source, partition, position, message_id, message, reas
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id`
 
+	writeDeadLettersSQL = `
+INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[],
+	$7::timestamptz[])`
+
 	listDeadLettersSQL = `
 SELECT id, source, partition, position, message_id, message, reason, received_at, created_at, replayed_at
 FROM dead_letters
@@ -62,6 +67,31 @@ func (s *Sink) DeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
 		return 0, fmt.Errorf("postgres: store dead letter: %w", classify(err))
 	}
 	return id, nil
+}
+
+// WriteDeadLetters stores letters in one statement (one round trip): all of
+// them or, on error, none. A retry after an error that hid a commit stores
+// them twice; replay tolerates that, as every write is idempotent. Safe for
+// concurrent use.
+func (s *Sink) WriteDeadLetters(ctx context.Context, letters []DeadLetter) error {
+	if len(letters) == 0 {
+		return nil
+	}
+	n := len(letters)
+	sources, partitions, positions, msgIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	messages, reasons, received := make([][]byte, n), make([]string, n), make([]time.Time, n)
+	for i, d := range letters {
+		sources[i], partitions[i], positions[i], msgIDs[i] = d.Source, d.Partition, d.Position, d.MessageID
+		messages[i], reasons[i], received[i] = d.Message, d.Reason, d.ReceivedAt
+		if messages[i] == nil {
+			messages[i] = []byte{} // the column is NOT NULL; an empty message is still a letter
+		}
+	}
+	if _, err := s.pool.Exec(ctx, writeDeadLettersSQL, sources, partitions, positions, msgIDs,
+		messages, reasons, received); err != nil {
+		return fmt.Errorf("postgres: store %d dead letters: %w", n, classify(err))
+	}
+	return nil
 }
 
 // ListDeadLetters returns the dead letters f selects, in id order.

@@ -95,7 +95,7 @@ func Migrate(ctx context.Context, db txBeginner) ([]Migration, error) {
 func MigrateURL(ctx context.Context, url string) ([]Migration, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: invalid connection URL")
+		return nil, ErrInvalidURL
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ type Options struct {
 	MaxConnIdleTime time.Duration
 }
 
+// ErrInvalidURL is returned for a connection URL that does not parse. It
+// says no more: the parser's message may quote the URL and its password.
+var ErrInvalidURL = errors.New("postgres: invalid connection URL")
+
 // Sink stores reservations, audit rows and dead letters in Postgres.
 // It is safe for concurrent use; concurrency is bounded by the pool.
 type Sink struct {
@@ -37,7 +42,7 @@ func New(ctx context.Context, url string, opts Options) (*Sink, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error may quote the URL and its password: don't wrap it.
-		return nil, fmt.Errorf("postgres: invalid connection URL")
+		return nil, ErrInvalidURL
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns

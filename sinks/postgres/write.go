@@ -27,6 +27,9 @@ var ErrVersionRace = errors.New("postgres: stored version changed during the wri
 // A record that Postgres would reject fails alone, permanently, with a
 // *RecordError; the others are still written.
 //
+// Each record's Version must be set (reservation.VersionOf): it alone
+// decides which write wins.
+//
 // The error is non-nil only when the batch failed as a whole: then every
 // record that passed the checks has a Failed result with that error, which
 // is marked sinks.Retryable when trying again may help.

@@ -7,14 +7,16 @@ package postgres
 //
 // upserted holds the parents this statement inserted or updated: a stored
 // row with a version not older than the record's is left alone (the WHERE
-// of DO UPDATE), and its children with it. The children of updated parents
-// are replaced: the DELETEs see the statement's starting snapshot, so they
-// remove only the old rows, and the deferrable primary keys of the child
-// tables are checked once the statement is done, so it does not matter
-// whether a DELETE or an INSERT runs first.
+// of DO UPDATE), and its children with it. Parents are upserted in key
+// order so that concurrent batches lock shared keys in the same order
+// instead of deadlocking.
 //
-// Rows are upserted in key order so that concurrent batches lock shared
-// keys in the same order instead of deadlocking.
+// The children of written parents are replaced: ordinals 0..n-1 are
+// upserted (rows that did not change are not rewritten, which spares the
+// indexes and the foreign-key checks) and ordinals from n on are deleted.
+// The two touch disjoint rows, so it does not matter in which order the
+// parts of the statement run; the DELETEs see the statement's starting
+// snapshot and so never the rows it inserts.
 //
 // The final SELECT reads reservations in the starting snapshot too: for a
 // record that was not written, it returns the version that was stored
@@ -26,12 +28,14 @@ WITH input AS (
 		$7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
 		$12::date[], $13::date[], $14::int4[], $15::int4[],
 		$16::text[], $17::text[], $18::text[],
-		$19::text[], $20::text[], $21::text[], $22::text[], $23::text[]
+		$19::text[], $20::text[], $21::text[], $22::text[], $23::text[],
+		$53::int4[], $54::int4[], $55::int4[]
 	) AS t(idx, hotel_code, confirmation, chain_code, status, action,
 		message_type, message_id, message_time, created_at, modified_at,
 		arrival, departure, adults, children,
 		total_after_tax, total_before_tax, currency,
-		card_code, card_last4, card_expire, archive_key, version)
+		card_code, card_last4, card_expire, archive_key, version,
+		n_room_stays, n_guests, n_external_ids)
 ), upserted AS (
 	INSERT INTO reservations AS r (
 		hotel_code, confirmation, chain_code, status, action,
@@ -60,19 +64,22 @@ WITH input AS (
 	WHERE r.version < EXCLUDED.version
 	RETURNING r.hotel_code, r.confirmation
 ), written AS (
-	SELECT i.idx, i.hotel_code, i.confirmation
+	SELECT i.idx, i.hotel_code, i.confirmation, i.n_room_stays, i.n_guests, i.n_external_ids
 	FROM input i JOIN upserted u USING (hotel_code, confirmation)
 ), del_room_stays AS (
 	DELETE FROM reservation_room_stays c USING written w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
+		AND c.ordinal >= w.n_room_stays
 ), del_guests AS (
 	DELETE FROM reservation_guests c USING written w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
+		AND c.ordinal >= w.n_guests
 ), del_external_ids AS (
 	DELETE FROM reservation_external_ids c USING written w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
+		AND c.ordinal >= w.n_external_ids
 ), ins_room_stays AS (
-	INSERT INTO reservation_room_stays (hotel_code, confirmation, ordinal,
+	INSERT INTO reservation_room_stays AS o (hotel_code, confirmation, ordinal,
 		room_type, rate_plan, units, arrival, departure, adults, children,
 		total_after_tax, total_before_tax, currency)
 	SELECT w.hotel_code, w.confirmation, c.ordinal,
@@ -84,8 +91,20 @@ WITH input AS (
 		AS c(parent, ordinal, room_type, rate_plan, units, arrival, departure,
 			adults, children, total_after_tax, total_before_tax, currency)
 	JOIN written w ON w.idx = c.parent
+	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+		room_type = EXCLUDED.room_type, rate_plan = EXCLUDED.rate_plan, units = EXCLUDED.units,
+		arrival = EXCLUDED.arrival, departure = EXCLUDED.departure, adults = EXCLUDED.adults,
+		children = EXCLUDED.children, total_after_tax = EXCLUDED.total_after_tax,
+		total_before_tax = EXCLUDED.total_before_tax, currency = EXCLUDED.currency
+	-- Amounts compare as text: 12.5 = 12.50 as numbers, but the record
+	-- keeps the scale it was given.
+	WHERE (o.room_type, o.rate_plan, o.units, o.arrival, o.departure, o.adults, o.children,
+			o.total_after_tax::text, o.total_before_tax::text, o.currency)
+		IS DISTINCT FROM (EXCLUDED.room_type, EXCLUDED.rate_plan, EXCLUDED.units,
+			EXCLUDED.arrival, EXCLUDED.departure, EXCLUDED.adults, EXCLUDED.children,
+			EXCLUDED.total_after_tax::text, EXCLUDED.total_before_tax::text, EXCLUDED.currency)
 ), ins_guests AS (
-	INSERT INTO reservation_guests (hotel_code, confirmation, ordinal,
+	INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
 		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
 		city, postal_code, country)
 	SELECT w.hotel_code, w.confirmation, c.ordinal,
@@ -96,13 +115,27 @@ WITH input AS (
 		AS c(parent, ordinal, is_primary, given_name, surname, email, phone,
 			loyalty_program, loyalty_number, city, postal_code, country)
 	JOIN written w ON w.idx = c.parent
+	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+		is_primary = EXCLUDED.is_primary, given_name = EXCLUDED.given_name,
+		surname = EXCLUDED.surname, email = EXCLUDED.email, phone = EXCLUDED.phone,
+		loyalty_program = EXCLUDED.loyalty_program, loyalty_number = EXCLUDED.loyalty_number,
+		city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country
+	WHERE (o.is_primary, o.given_name, o.surname, o.email, o.phone, o.loyalty_program,
+			o.loyalty_number, o.city, o.postal_code, o.country)
+		IS DISTINCT FROM (EXCLUDED.is_primary, EXCLUDED.given_name, EXCLUDED.surname,
+			EXCLUDED.email, EXCLUDED.phone, EXCLUDED.loyalty_program, EXCLUDED.loyalty_number,
+			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country)
 ), ins_external_ids AS (
-	INSERT INTO reservation_external_ids (hotel_code, confirmation, ordinal,
+	INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
 		id_type, id_value, id_source)
 	SELECT w.hotel_code, w.confirmation, c.ordinal, c.id_type, c.id_value, c.id_source
 	FROM unnest($48::int4[], $49::int4[], $50::text[], $51::text[], $52::text[])
 		AS c(parent, ordinal, id_type, id_value, id_source)
 	JOIN written w ON w.idx = c.parent
+	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+		id_type = EXCLUDED.id_type, id_value = EXCLUDED.id_value, id_source = EXCLUDED.id_source
+	WHERE (o.id_type, o.id_value, o.id_source)
+		IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)
 )
 SELECT i.idx, w.idx IS NOT NULL AS stored, r.version AS previous
 FROM input i

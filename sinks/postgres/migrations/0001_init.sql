@@ -34,10 +34,9 @@ CREATE TABLE reservations (
 -- The API lists a hotel's arrivals by date.
 CREATE INDEX reservations_hotel_arrival_idx ON reservations (hotel_code, arrival);
 
--- Child rows are replaced as a whole when their parent is updated. The
--- primary keys are DEFERRABLE (checked at the end of each statement, not
--- per row) because the write path deletes the old rows and inserts the new
--- ones in one statement, whose parts run in no guaranteed order.
+-- Child rows keep the order of the record in ordinal (0, 1, ...). When
+-- their parent is updated the write path upserts ordinals 0..n-1 (a row
+-- that did not change is not rewritten) and deletes those from n on.
 CREATE TABLE reservation_room_stays (
     hotel_code       text    NOT NULL,
     confirmation     text    NOT NULL,
@@ -52,7 +51,7 @@ CREATE TABLE reservation_room_stays (
     total_after_tax  numeric,
     total_before_tax numeric,
     currency         text    NOT NULL DEFAULT '',
-    PRIMARY KEY (hotel_code, confirmation, ordinal) DEFERRABLE INITIALLY IMMEDIATE,
+    PRIMARY KEY (hotel_code, confirmation, ordinal),
     FOREIGN KEY (hotel_code, confirmation)
         REFERENCES reservations (hotel_code, confirmation) ON DELETE CASCADE
 );
@@ -73,7 +72,7 @@ CREATE TABLE reservation_guests (
     city            text    NOT NULL DEFAULT '',
     postal_code     text    NOT NULL DEFAULT '',
     country         text    NOT NULL DEFAULT '',
-    PRIMARY KEY (hotel_code, confirmation, ordinal) DEFERRABLE INITIALLY IMMEDIATE,
+    PRIMARY KEY (hotel_code, confirmation, ordinal),
     FOREIGN KEY (hotel_code, confirmation)
         REFERENCES reservations (hotel_code, confirmation) ON DELETE CASCADE
 );
@@ -90,7 +89,7 @@ CREATE TABLE reservation_external_ids (
     id_type      text    NOT NULL DEFAULT '',
     id_value     text    NOT NULL DEFAULT '',
     id_source    text    NOT NULL DEFAULT '',
-    PRIMARY KEY (hotel_code, confirmation, ordinal) DEFERRABLE INITIALLY IMMEDIATE,
+    PRIMARY KEY (hotel_code, confirmation, ordinal),
     FOREIGN KEY (hotel_code, confirmation)
         REFERENCES reservations (hotel_code, confirmation) ON DELETE CASCADE
 );
