@@ -83,7 +83,8 @@ func (s scope) truth(list exprList) bool {
 	return false
 }
 
-// nodes returns the element nodes of the first expression that selects any.
+// nodes returns the element nodes of the first expression that selects any
+// (an XPath node set holds each node once, in document order).
 func (s scope) nodes(list exprList) []*xmlquery.Node {
 	for _, e := range list {
 		it, ok := e.x.Evaluate(s.nav(e)).(*xpath.NodeIterator)
@@ -93,7 +94,7 @@ func (s scope) nodes(list exprList) []*xmlquery.Node {
 		var out []*xmlquery.Node
 		for it.MoveNext() {
 			nav := it.Current().(*navigator)
-			if n := nav.curr; nav.attr == -1 && n.Type == xmlquery.ElementNode && !slices.Contains(out, n) {
+			if n := nav.curr; nav.attr == -1 && n.Type == xmlquery.ElementNode {
 				out = append(out, n)
 			}
 		}
