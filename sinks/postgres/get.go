@@ -51,7 +51,9 @@ WHERE r.hotel_code = $1 AND r.confirmation = $2`
 // It returns an error wrapping ErrNotFound when there is none.
 //
 // Times come back in UTC as RFC 3339 with a Z, at microsecond precision;
-// amounts as the decimal that was stored. Get is safe for concurrent use.
+// amounts as Postgres renders the stored numeric, which keeps the scale
+// ("12.50" stays "12.50") but not a sign or leading zeros ("+05" is "5").
+// Get is safe for concurrent use.
 func (s *Sink) Get(ctx context.Context, k reservation.Key) (reservation.Reservation, string, error) {
 	r := reservation.Reservation{HotelCode: k.HotelCode, Confirmation: k.Confirmation}
 	var version string

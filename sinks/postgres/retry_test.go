@@ -162,3 +162,14 @@ func TestNewInvalidURLHidesPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseIsIdempotent(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestSink(t)
+	s.Close()
+	s.Close() // and once more by the test's cleanup
+	_, err := s.Write(testContext(t), []sinks.Record{fullRecord(t, "HZ", "C1", at(0), "1")})
+	if err == nil {
+		t.Fatal("Write on a closed sink succeeded")
+	}
+}
