@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/resingest/resingest/sinks/dynamo"
 	"github.com/resingest/resingest/sinks/postgres"
 )
 
@@ -33,7 +35,10 @@ type schemaStep struct {
 // gets its own fields here, flags in newDBMigrateCmd and a step in
 // schemaSteps.
 type dbMigrateFlags struct {
-	pgURL string
+	pgURL          string
+	dynamoEndpoint string
+	dynamoTable    string
+	skipDynamo     bool
 }
 
 // schemaSteps lists what 'db migrate' does, in order: Postgres first, then
@@ -42,6 +47,13 @@ func schemaSteps(f *dbMigrateFlags) []schemaStep {
 	return []schemaStep{
 		{name: "postgres", run: func(ctx context.Context, out io.Writer) error {
 			return migratePostgres(ctx, f.pgURL, out)
+		}},
+		{name: "dynamodb", run: func(ctx context.Context, out io.Writer) error {
+			if f.skipDynamo {
+				fmt.Fprintln(out, "dynamodb: skipped (--skip-dynamo)")
+				return nil
+			}
+			return migrateDynamo(ctx, f.dynamoEndpoint, f.dynamoTable, out)
 		}},
 	}
 }
@@ -61,6 +73,9 @@ func newDBMigrateCmd() *cobra.Command {
 		Use:   "migrate",
 		Short: "Create or upgrade the stores' schemas",
 		Long: `migrate brings the stores' schemas up to date.
+
+DynamoDB: creates the reservations table (--dynamo-table) with its
+by_guest and by_hotel_arrival indexes when it is missing.
 
 Postgres: applies the versioned SQL migrations built into the binary
 (sinks/postgres/migrations/NNNN_name.sql) that the database has not applied
@@ -85,7 +100,26 @@ connection's search_path.`,
 	}
 	// The default is read at run time, not shown: the URL may hold a password.
 	cmd.Flags().StringVar(&f.pgURL, "pg-url", "", "Postgres URL (default $"+envPGURL+")")
+	cmd.Flags().StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
+	cmd.Flags().StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table to create when missing")
+	cmd.Flags().BoolVar(&f.skipDynamo, "skip-dynamo", false, "leave DynamoDB alone (Postgres only)")
 	return cmd
+}
+
+// migrateDynamo creates the reservations table and its indexes when
+// missing. Index creation on AWS can take minutes.
+func migrateDynamo(ctx context.Context, endpoint, table string, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	client, err := dynamo.NewClient(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	if err := dynamo.EnsureTable(ctx, client, table); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "dynamodb: table %s ready\n", table)
+	return nil
 }
 
 // migratePostgres applies the pending Postgres migrations and says which.

@@ -32,6 +32,7 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func newRootCmd() *cobra.Command {
+	var logs logFlags
 	root := &cobra.Command{
 		Use:   "resingest",
 		Short: "Ingest HTNG/OpenTravel reservation messages into Postgres, DynamoDB and S3",
@@ -40,11 +41,20 @@ files, extracts them with XPath mappings into a canonical reservation record,
 stores them in Postgres and DynamoDB, archives the raw messages to S3 and
 serves itineraries through a REST API.
 
-Connection settings come from flags or RESINGEST_* environment variables
-(see 'scripts/dev-services env' for the local ones).`,
+Every flag can also be set by an environment variable: RESINGEST_ and the
+flag's name in capitals with - as _ (--pg-url: RESINGEST_PG_URL); --brokers
+reads RESINGEST_KAFKA_BROKERS. A flag on the command line wins over the
+environment. 'scripts/dev-services env' prints the local services' settings.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return err
+			}
+			return logs.install()
+		},
 	}
+	logs.register(root)
 	for _, build := range commandBuilders {
 		root.AddCommand(build())
 	}

@@ -32,10 +32,13 @@ SELECT message_id, source, partition, position, received_at, coalesce(stored_at,
 	outcome, error, latency
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 	$6::timestamptz[], $7::text[], $8::text[], $9::interval[])
-	AS t(message_id, source, partition, position, received_at, stored_at, outcome, error, latency)`
+	AS t(message_id, source, partition, position, received_at, stored_at, outcome, error, latency)
+ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
 
 // WriteAudit appends rows to the audit trail in one statement (one round
-// trip): all of them or, on error, none. Safe for concurrent use.
+// trip): all of them or, on error, none. A row whose (source, partition,
+// position) is already stored is skipped, so a redelivered message keeps
+// exactly one audit row. Safe for concurrent use.
 func (s *Sink) WriteAudit(ctx context.Context, rows []AuditRow) error {
 	if len(rows) == 0 {
 		return nil

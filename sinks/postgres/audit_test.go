@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func TestAuditRoundTrip(t *testing.T) {
 		{MessageID: "m2", Source: "kinesis", Partition: "shardId-000000000001",
 			Position: "49590338271490256608559692538361571095921575989136588898", ReceivedAt: received,
 			Outcome: "failed", Error: "record 0: invalid reservation: arrival: not a YYYY-MM-DD date"},
-		{MessageID: "m1", Source: "kafka", Partition: "3", Position: "1001", ReceivedAt: received,
+		{MessageID: "m1", Source: "kafka", Partition: "3", Position: "1002", ReceivedAt: received,
 			StoredAt: received.Add(2 * time.Second), Outcome: "duplicate"},
 	}
 	before := time.Now()
@@ -160,5 +161,38 @@ func TestDeadLetterRoundTrip(t *testing.T) {
 	replayed, _ := s.ListDeadLetters(ctx, DeadLetterFilter{Source: "kafka"})
 	if len(replayed) != 1 || replayed[0].ReplayedAt.IsZero() {
 		t.Errorf("replayed letter %+v: want ReplayedAt set", replayed)
+	}
+}
+
+// TestLedgerIgnoresRedelivery: a message redelivered after a crash gets no
+// second audit row and no second dead letter.
+func TestLedgerIgnoresRedelivery(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestSink(t)
+	now := time.Now().UTC()
+	row := AuditRow{MessageID: "m1", Source: "kafka", Partition: "t/0", Position: "7", ReceivedAt: now, Outcome: "stored"}
+	letter := DeadLetter{Source: "kafka", Partition: "t/0", Position: "8", Message: []byte("<x"), Reason: "truncated", ReceivedAt: now}
+	for i := 0; i < 3; i++ {
+		if err := s.WriteAudit(ctx, []AuditRow{row, row}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteDeadLetters(ctx, []DeadLetter{letter}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id1, err := s.DeadLetter(ctx, letter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, err := s.DeadLetter(ctx, letter)
+	if err != nil || id1 != id2 {
+		t.Fatalf("DeadLetter twice: ids %d, %d, err %v", id1, id2, err)
+	}
+	var audits, letters int
+	if err := s.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM dead_letters)`).Scan(&audits, &letters); err != nil {
+		t.Fatal(err)
+	}
+	if audits != 1 || letters != 1 {
+		t.Errorf("audit rows, dead letters = %d, %d; want 1, 1", audits, letters)
 	}
 }

@@ -36,12 +36,15 @@ const (
 	insertDeadLetterSQL = `
 INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (source, partition, position) WHERE position <> ''
+	DO UPDATE SET position = EXCLUDED.position
 RETURNING id`
 
 	writeDeadLettersSQL = `
 INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[],
-	$7::timestamptz[])`
+	$7::timestamptz[])
+ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
 
 	listDeadLettersSQL = `
 SELECT id, source, partition, position, message_id, message, reason, received_at, created_at, replayed_at
@@ -54,7 +57,9 @@ ORDER BY id LIMIT $4`
 UPDATE dead_letters SET replayed_at = coalesce(replayed_at, now()) WHERE id = $1`
 )
 
-// DeadLetter stores d and returns its id. Safe for concurrent use.
+// DeadLetter stores d and returns its id; a letter for the same (source,
+// partition, position) is stored once and its id returned again. Safe for
+// concurrent use.
 func (s *Sink) DeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
 	msg := d.Message
 	if msg == nil {
@@ -70,9 +75,9 @@ func (s *Sink) DeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
 }
 
 // WriteDeadLetters stores letters in one statement (one round trip): all of
-// them or, on error, none. A retry after an error that hid a commit stores
-// them twice; replay tolerates that, as every write is idempotent. Safe for
-// concurrent use.
+// them or, on error, none. Letters whose (source, partition, position) is
+// already stored are skipped, so a redelivered poison message is
+// dead-lettered once. Safe for concurrent use.
 func (s *Sink) WriteDeadLetters(ctx context.Context, letters []DeadLetter) error {
 	if len(letters) == 0 {
 		return nil

@@ -112,6 +112,9 @@ CREATE TABLE audit (
 );
 
 CREATE INDEX audit_message_id_idx ON audit (message_id) WHERE message_id <> '';
+-- A redelivered message (after a crash between store and commit) must not
+-- get a second row: the source position identifies the message.
+CREATE UNIQUE INDEX audit_position_idx ON audit (source, partition, position) WHERE position <> '';
 CREATE INDEX audit_received_at_idx ON audit (received_at);
 
 -- Poison messages, redacted, with where they came from and why they failed.
@@ -130,3 +133,5 @@ CREATE TABLE dead_letters (
 
 -- Replay walks the letters not yet replayed, oldest first.
 CREATE INDEX dead_letters_pending_idx ON dead_letters (id) WHERE replayed_at IS NULL;
+-- One letter per source position, however often the message is redelivered.
+CREATE UNIQUE INDEX dead_letters_position_idx ON dead_letters (source, partition, position) WHERE position <> '';

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/resingest/resingest/pipeline"
+	"github.com/resingest/resingest/sinks/dynamo"
+	"github.com/resingest/resingest/sinks/postgres"
+)
+
+// storeFlags select and connect the sinks; shared by every command that
+// writes reservations.
+type storeFlags struct {
+	sinks          []string
+	pgURL          string
+	pgMaxConns     int32
+	dynamoEndpoint string
+	dynamoTable    string
+	s3Endpoint     string
+	archiveBucket  string
+}
+
+var knownSinks = []string{"postgres", "dynamo", "archive"}
+
+func (f *storeFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.sinks, "sinks", []string{"postgres", "dynamo"}, "stores to write: postgres, dynamo, archive (archive is added when --archive-bucket is set); the audit trail and dead letters always go to Postgres")
+	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL (env RESINGEST_PG_URL)")
+	fl.Int32Var(&f.pgMaxConns, "pg-max-conns", 8, "most Postgres connections of this worker")
+	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
+	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
+	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
+	fl.StringVar(&f.archiveBucket, "archive-bucket", "", "S3 bucket for the raw-message archive; empty: no archive")
+}
+
+func (f *storeFlags) validate() error {
+	for _, s := range f.sinks {
+		if !slices.Contains(knownSinks, s) {
+			return fmt.Errorf("--sinks: unknown sink %q (known: %s)", s, strings.Join(knownSinks, ", "))
+		}
+	}
+	if f.archiveBucket != "" && !slices.Contains(f.sinks, "archive") {
+		f.sinks = append(f.sinks, "archive")
+	}
+	if slices.Contains(f.sinks, "archive") && f.archiveBucket == "" {
+		return errors.New("--sinks archive needs --archive-bucket")
+	}
+	if f.pgURL == "" {
+		return errors.New("--pg-url (or RESINGEST_PG_URL) is required: the audit trail and dead letters live in Postgres")
+	}
+	return nil
+}
+
+// openStores holds the connected sinks of a worker.
+type openStores struct {
+	names   []string
+	pg      *postgres.Sink
+	dyn     *dynamo.Sink
+	archive *pipeline.NamedSink
+	stores  []pipeline.NamedSink
+	ledger  pipeline.Ledger
+	closers []func()
+}
+
+// Close closes every sink; it may be called more than once.
+func (s *openStores) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, error) {
+	st := &openStores{names: f.sinks}
+	pg, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: f.pgMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	st.pg, st.ledger = pg, pg
+	st.closers = append(st.closers, pg.Close)
+	if slices.Contains(f.sinks, "postgres") {
+		st.stores = append(st.stores, pipeline.NamedSink{Name: "postgres", Sink: pg})
+	}
+	if slices.Contains(f.sinks, "dynamo") {
+		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		st.dyn = dynamo.New(client, dynamo.Options{Table: f.dynamoTable, Logger: log})
+		st.closers = append(st.closers, func() { _ = st.dyn.Close() })
+		st.stores = append(st.stores, pipeline.NamedSink{Name: "dynamo", Sink: st.dyn})
+	}
+	if slices.Contains(f.sinks, "archive") {
+		a, closeArchive, err := openArchive(ctx, f.s3Endpoint, f.archiveBucket)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		st.archive = &pipeline.NamedSink{Name: "archive", Sink: a}
+		st.closers = append(st.closers, closeArchive)
+	}
+	return st, nil
+}

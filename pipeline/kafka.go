@@ -1,0 +1,180 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// KafkaConfig configures a Kafka consumer-group worker.
+type KafkaConfig struct {
+	Brokers []string
+	Topic   string
+	Group   string
+	// MaxPollRecords bounds one batch (default 1000).
+	MaxPollRecords int
+	// FromStart makes a group without committed offsets start at the oldest
+	// record (default true via the command; false means the newest).
+	FromStart bool
+	// ClientID names this worker in broker logs.
+	ClientID string
+}
+
+func (c *KafkaConfig) validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return errors.New("kafka: --brokers is required (or RESINGEST_KAFKA_BROKERS)")
+	case c.Topic == "":
+		return errors.New("kafka: --topic is required")
+	case c.Group == "":
+		return errors.New("kafka: --group is required")
+	case c.MaxPollRecords < 0:
+		return errors.New("kafka: --batch-size must be positive")
+	}
+	if c.MaxPollRecords == 0 {
+		c.MaxPollRecords = 1000
+	}
+	return nil
+}
+
+// RunOptions are the worker behaviours shared by every source.
+type RunOptions struct {
+	// ExitWhenIdle stops the worker cleanly once no message arrived for this
+	// long (0: run until ctx ends).
+	ExitWhenIdle time.Duration
+	// ShutdownTimeout bounds draining the batch in flight after ctx ends
+	// (default 30s); past it the batch is abandoned uncommitted.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	Metrics         *Metrics
+	// OnBatch, when set, is called after each batch is acknowledged and
+	// committed (progress reporting).
+	OnBatch func(outcomes []Outcome)
+}
+
+func (o *RunOptions) defaults() {
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// drainContext returns a context that outlives ctx by timeout: work in
+// flight when ctx ends gets that long to finish (the second shutdown step).
+func drainContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	drain, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(timeout, cancel)
+		context.AfterFunc(drain, func() { t.Stop() })
+	})
+	return drain, func() { stop(); cancel() }
+}
+
+// RunKafka consumes cfg.Topic as a member of cfg.Group until ctx ends or the
+// worker is idle for opts.ExitWhenIdle. Offsets are committed only after
+// Process acknowledged the whole batch, and rebalances are held while a
+// batch is in flight, so a revoked partition is never committed by this
+// worker and a record is never lost: at worst it is redelivered and
+// applied again without effect.
+func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOptions) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	opts.defaults()
+	log := opts.Logger.With("source", "kafka", "topic", cfg.Topic, "group", cfg.Group)
+	reset := kgo.NewOffset().AtEnd()
+	if cfg.FromStart {
+		reset = kgo.NewOffset().AtStart()
+	}
+	kopts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(reset),
+		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			log.Info("partitions assigned", "partitions", m[cfg.Topic])
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			log.Info("partitions revoked", "partitions", m[cfg.Topic])
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			log.Warn("partitions lost", "partitions", m[cfg.Topic])
+		}),
+	}
+	if cfg.ClientID != "" {
+		kopts = append(kopts, kgo.ClientID(cfg.ClientID))
+	}
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	defer cl.Close()
+
+	drain, cancelDrain := drainContext(ctx, opts.ShutdownTimeout)
+	defer cancelDrain()
+	lastRecord := time.Now()
+	for ctx.Err() == nil {
+		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := cl.PollRecords(pollCtx, cfg.MaxPollRecords)
+		cancel()
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		for _, fe := range fetches.Errors() {
+			if !errors.Is(fe.Err, context.DeadlineExceeded) && !errors.Is(fe.Err, context.Canceled) {
+				log.Warn("fetch error", "partition", fe.Partition, "err", fe.Err)
+			}
+		}
+		records := fetches.Records()
+		if len(records) == 0 {
+			cl.AllowRebalance()
+			if opts.ExitWhenIdle > 0 && time.Since(lastRecord) >= opts.ExitWhenIdle {
+				log.Info("idle, exiting", "idle_for", opts.ExitWhenIdle)
+				return nil
+			}
+			continue
+		}
+		lastRecord = time.Now()
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if n := len(p.Records); n > 0 {
+				opts.Metrics.lag(p.Topic+"/"+strconv.Itoa(int(p.Partition)), p.HighWatermark-p.Records[n-1].Offset-1)
+			}
+		})
+		msgs := make([]Message, len(records))
+		for i, r := range records {
+			msgs[i] = Message{
+				Value: r.Value, Source: "kafka",
+				Partition:  r.Topic + "/" + strconv.Itoa(int(r.Partition)),
+				Position:   strconv.FormatInt(r.Offset, 10),
+				ReceivedAt: lastRecord,
+			}
+		}
+		outcomes, err := proc.Process(drain, msgs)
+		if err != nil {
+			// Nothing of this batch is committed; the group redelivers it.
+			return fmt.Errorf("kafka: batch of %d not acknowledged, offsets not committed: %w", len(msgs), err)
+		}
+		if err := cl.CommitRecords(drain, records...); err != nil {
+			// The batch is stored; a failed commit only means redelivery,
+			// which the version guard makes harmless.
+			log.Warn("offset commit failed; records will be redelivered", "err", err)
+		}
+		cl.AllowRebalance()
+		if opts.OnBatch != nil {
+			opts.OnBatch(outcomes)
+		}
+	}
+	log.Info("stopping: batch drained and committed")
+	return nil
+}

@@ -1,0 +1,104 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/resingest/resingest/sinks"
+)
+
+// Metrics are the pipeline's Prometheus collectors. A nil *Metrics is
+// valid and records nothing. Safe for concurrent use.
+type Metrics struct {
+	MessagesIn   *prometheus.CounterVec   // by source
+	Outcomes     *prometheus.CounterVec   // by outcome
+	SinkRecords  *prometheus.CounterVec   // by sink, outcome
+	DeadLetters  *prometheus.CounterVec   // by reason class
+	SinkRetries  *prometheus.CounterVec   // by sink
+	BatchSeconds prometheus.Histogram     // whole batch, parse to audit
+	SinkSeconds  *prometheus.HistogramVec // by sink, one Write call
+	Lag          *prometheus.GaugeVec     // by partition: records behind the high watermark
+}
+
+// NewMetrics creates the collectors and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		MessagesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resingest_messages_in_total", Help: "Messages read from a source.",
+		}, []string{"source"}),
+		Outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resingest_messages_out_total", Help: "Messages acknowledged, by outcome.",
+		}, []string{"outcome"}),
+		SinkRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resingest_sink_records_total", Help: "Records written per sink, by outcome.",
+		}, []string{"sink", "outcome"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resingest_dead_letters_total", Help: "Messages dead-lettered, by reason class.",
+		}, []string{"reason"}),
+		SinkRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resingest_sink_retries_total", Help: "Records retried after a transient sink error.",
+		}, []string{"sink"}),
+		BatchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "resingest_batch_seconds", Help: "Time to process one batch, parse to audit.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		SinkSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "resingest_sink_write_seconds", Help: "Time of one sink write call.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"sink"}),
+		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "resingest_consumer_lag", Help: "Records behind the partition's high watermark.",
+		}, []string{"partition"}),
+	}
+	reg.MustRegister(m.MessagesIn, m.Outcomes, m.SinkRecords, m.DeadLetters, m.SinkRetries, m.BatchSeconds, m.SinkSeconds, m.Lag)
+	return m
+}
+
+func (m *Metrics) in(source string) {
+	if m != nil {
+		m.MessagesIn.WithLabelValues(source).Inc()
+	}
+}
+
+func (m *Metrics) outcome(o Outcome) {
+	if m != nil {
+		m.Outcomes.WithLabelValues(string(o)).Inc()
+	}
+}
+
+func (m *Metrics) deadLetter(class string) {
+	if m != nil {
+		m.DeadLetters.WithLabelValues(class).Inc()
+	}
+}
+
+func (m *Metrics) retries(sink string, n int) {
+	if m != nil {
+		m.SinkRetries.WithLabelValues(sink).Add(float64(n))
+	}
+}
+
+func (m *Metrics) sinkRecord(sink string, o sinks.Outcome) {
+	if m != nil {
+		m.SinkRecords.WithLabelValues(sink, o.String()).Inc()
+	}
+}
+
+func (m *Metrics) sinkWrite(sink string, d time.Duration) {
+	if m != nil {
+		m.SinkSeconds.WithLabelValues(sink).Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) batch(d time.Duration) {
+	if m != nil {
+		m.BatchSeconds.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) lag(partition string, n int64) {
+	if m != nil {
+		m.Lag.WithLabelValues(partition).Set(float64(n))
+	}
+}

@@ -1,0 +1,343 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks"
+	"github.com/resingest/resingest/sinks/postgres"
+)
+
+// Parser extracts reservations from one raw message (parse.Parser).
+type Parser interface {
+	Parse(msg []byte) ([]reservation.Reservation, error)
+}
+
+// Sink writes a batch of records and reports one result per record
+// (sinks/postgres, sinks/dynamo, sinks/archive).
+type Sink interface {
+	Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, error)
+}
+
+// Ledger keeps the audit trail and the dead letters (sinks/postgres). Both
+// writes must ignore rows whose (source, partition, position) is already
+// stored, so a redelivered batch adds nothing.
+type Ledger interface {
+	WriteAudit(ctx context.Context, rows []postgres.AuditRow) error
+	WriteDeadLetters(ctx context.Context, letters []postgres.DeadLetter) error
+}
+
+// NamedSink is a sink with the name used in metrics, logs and dead-letter
+// reasons.
+type NamedSink struct {
+	Name string
+	Sink Sink
+}
+
+// Config assembles a Processor.
+type Config struct {
+	Parser Parser
+	// Archive, when set, runs before the stores so that the archive key can
+	// be recorded on each reservation.
+	Archive *NamedSink
+	// Stores are written in parallel (Postgres, DynamoDB).
+	Stores []NamedSink
+	Ledger Ledger
+	// Metrics may be nil.
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// Backoff between retries of transient sink errors.
+	Backoff sinks.Backoff
+	// Parallelism bounds parsing goroutines (default GOMAXPROCS).
+	Parallelism int
+}
+
+// Processor parses a batch of messages and writes it to every sink. It is
+// safe for concurrent use by several sources, each with its own batches.
+type Processor struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// NewProcessor validates cfg and returns a Processor.
+func NewProcessor(cfg Config) (*Processor, error) {
+	switch {
+	case cfg.Parser == nil:
+		return nil, errors.New("pipeline: a parser is required")
+	case cfg.Ledger == nil:
+		return nil, errors.New("pipeline: an audit/dead-letter ledger is required")
+	case len(cfg.Stores) == 0 && cfg.Archive == nil:
+		return nil, errors.New("pipeline: at least one sink is required")
+	}
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Processor{cfg: cfg, log: log}, nil
+}
+
+// parsed is one message after parsing and validation.
+type parsed struct {
+	recs   []sinks.Record
+	reason string // non-empty: dead-letter with this reason
+	class  string // metric label of the reason
+	msgID  string
+}
+
+// Process handles a batch. It returns one Outcome per message, in order,
+// once every record is acknowledged by every sink and the audit rows and
+// dead letters are stored. An error means the batch is not fully
+// acknowledged: the caller must not move its source position past any of
+// these messages. ctx bounds the whole call, retries included.
+func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, error) {
+	start := time.Now()
+	items := p.parseAll(ctx, msgs)
+
+	// Flatten the records of every good message; owner maps back.
+	var recs []sinks.Record
+	var owner []int
+	for i := range items {
+		for _, r := range items[i].recs {
+			recs = append(recs, r)
+			owner = append(owner, i)
+		}
+	}
+	best := make([]sinks.Outcome, len(msgs)) // best outcome per message
+	if err := p.writeSinks(ctx, msgs, items, recs, owner, best); err != nil {
+		return nil, err
+	}
+
+	outcomes := make([]Outcome, len(msgs))
+	var letters []postgres.DeadLetter
+	audit := make([]postgres.AuditRow, len(msgs))
+	now := time.Now()
+	for i, m := range msgs {
+		it := &items[i]
+		switch {
+		case it.reason != "":
+			outcomes[i] = OutcomeDeadLettered
+			letters = append(letters, postgres.DeadLetter{
+				Source: m.Source, Partition: m.Partition, Position: m.Position, MessageID: it.msgID,
+				Message: parse.Redact(m.Value), Reason: it.reason, ReceivedAt: m.ReceivedAt,
+			})
+			p.cfg.Metrics.deadLetter(it.class)
+		case best[i] == sinks.Stored:
+			outcomes[i] = OutcomeStored
+		case best[i] == sinks.Duplicate:
+			outcomes[i] = OutcomeDuplicate
+		default:
+			outcomes[i] = OutcomeStale
+		}
+		audit[i] = postgres.AuditRow{
+			MessageID: it.msgID, Source: m.Source, Partition: m.Partition, Position: m.Position,
+			ReceivedAt: m.ReceivedAt, StoredAt: now, Outcome: string(outcomes[i]), Error: it.reason,
+			Latency: now.Sub(m.ReceivedAt),
+		}
+		p.cfg.Metrics.outcome(outcomes[i])
+	}
+	if len(letters) > 0 {
+		if err := p.retry(ctx, "dead_letters", func() error { return p.cfg.Ledger.WriteDeadLetters(ctx, letters) }); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.retry(ctx, "audit", func() error { return p.cfg.Ledger.WriteAudit(ctx, audit) }); err != nil {
+		return nil, err
+	}
+	p.cfg.Metrics.batch(time.Since(start))
+	return outcomes, nil
+}
+
+// parseAll parses and validates every message, in parallel chunks.
+func (p *Processor) parseAll(ctx context.Context, msgs []Message) []parsed {
+	items := make([]parsed, len(msgs))
+	workers := min(p.cfg.Parallelism, len(msgs))
+	var g errgroup.Group
+	for w := 0; w < workers; w++ {
+		g.Go(func() error {
+			for i := w; i < len(msgs); i += workers {
+				items[i] = p.parseOne(&msgs[i])
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // the workers never fail
+	return items
+}
+
+func (p *Processor) parseOne(m *Message) parsed {
+	p.cfg.Metrics.in(m.Source)
+	res, err := p.cfg.Parser.Parse(m.Value)
+	if err != nil {
+		return parsed{reason: err.Error(), class: reasonClass(err)}
+	}
+	it := parsed{recs: make([]sinks.Record, 0, len(res))}
+	if len(res) > 0 {
+		it.msgID = res[0].MessageID
+	}
+	var raw []byte
+	for i := range res {
+		if err := res[i].Validate(); err != nil {
+			return parsed{msgID: it.msgID, reason: fmt.Sprintf("reservation %d: %v", i+1, err), class: "invalid reservation"}
+		}
+		v, err := reservation.VersionOf(&res[i], m.Position)
+		if err != nil {
+			return parsed{msgID: it.msgID, reason: fmt.Sprintf("reservation %d: %v", i+1, err), class: "invalid reservation"}
+		}
+		if raw == nil {
+			raw = parse.Redact(m.Value)
+		}
+		it.recs = append(it.recs, sinks.Record{Reservation: res[i], Version: v, Raw: raw})
+	}
+	return it
+}
+
+// reasonClass is the metric label for a parse error.
+func reasonClass(err error) string {
+	var pe *parse.Error
+	if errors.As(err, &pe) {
+		return pe.Kind.Error()
+	}
+	return "other"
+}
+
+// writeSinks writes recs to the archive, then to every store in parallel,
+// and records per message the best outcome, or a dead-letter reason for a
+// record a sink refused for good.
+func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []parsed, recs []sinks.Record, owner []int, best []sinks.Outcome) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	refuse := func(sink string, results []sinks.Result) {
+		for j, r := range results {
+			if r.Outcome == sinks.Failed {
+				it := &items[owner[j]]
+				if it.reason == "" {
+					it.reason, it.class = fmt.Sprintf("%s refused the record: %v", sink, r.Err), sink+" refused"
+				}
+			} else if rank(r.Outcome) > rank(best[owner[j]]) {
+				best[owner[j]] = r.Outcome
+			}
+		}
+	}
+	if a := p.cfg.Archive; a != nil {
+		results, err := p.writeWithRetry(ctx, *a, recs)
+		if err != nil {
+			return err
+		}
+		for j, r := range results { // the archive's Stored is not a store outcome
+			if r.Outcome == sinks.Failed {
+				it := &items[owner[j]]
+				if it.reason == "" {
+					it.reason = fmt.Sprintf("%s refused the record: %v", a.Name, r.Err)
+				}
+			}
+		}
+	}
+	all := make([][]sinks.Result, len(p.cfg.Stores))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, s := range p.cfg.Stores {
+		g.Go(func() error {
+			var err error
+			all[i], err = p.writeWithRetry(gctx, s, recs)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, s := range p.cfg.Stores {
+		refuse(s.Name, all[i])
+	}
+	return nil
+}
+
+// rank orders outcomes for the per-message summary.
+func rank(o sinks.Outcome) int {
+	switch o {
+	case sinks.Stored:
+		return 3
+	case sinks.Duplicate:
+		return 2
+	case sinks.Stale:
+		return 1
+	}
+	return 0
+}
+
+// writeWithRetry writes recs to one sink, retrying only the records that
+// failed with a transient error, until all are acknowledged or ctx ends.
+// Archive keys set by the sink are copied back into recs.
+func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sinks.Record) ([]sinks.Result, error) {
+	results := make([]sinks.Result, len(recs))
+	pending := make([]int, len(recs))
+	for i := range pending {
+		pending[i] = i
+	}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			p.cfg.Metrics.retries(s.Name, len(pending))
+			if err := p.cfg.Backoff.Wait(ctx, attempt-1); err != nil {
+				return nil, fmt.Errorf("%s: %d records not acknowledged: %w", s.Name, len(pending), err)
+			}
+		}
+		sub := make([]sinks.Record, len(pending))
+		for k, i := range pending {
+			sub[k] = recs[i]
+		}
+		t0 := time.Now()
+		res, err := s.Sink.Write(ctx, sub)
+		p.cfg.Metrics.sinkWrite(s.Name, time.Since(t0))
+		if err != nil && len(res) != len(sub) {
+			if sinks.IsRetryable(err) && ctx.Err() == nil {
+				p.log.Warn("sink write failed, retrying", "sink", s.Name, "records", len(sub), "attempt", attempt+1, "err", err)
+				continue
+			}
+			return nil, fmt.Errorf("%s: write failed: %w", s.Name, err)
+		}
+		var again []int
+		for k, i := range pending {
+			recs[i].ArchiveKey = sub[k].ArchiveKey
+			r := res[k]
+			if r.Outcome == sinks.Failed && sinks.IsRetryable(r.Err) {
+				again = append(again, i)
+				continue
+			}
+			results[i] = r
+			p.cfg.Metrics.sinkRecord(s.Name, r.Outcome)
+		}
+		if len(again) > 0 {
+			p.log.Warn("sink refused records for now, retrying", "sink", s.Name, "records", len(again), "attempt", attempt+1)
+		}
+		pending = again
+	}
+	return results, nil
+}
+
+// retry runs a ledger write until it succeeds, fails for good, or ctx ends.
+func (p *Processor) retry(ctx context.Context, what string, write func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := write()
+		if err == nil {
+			return nil
+		}
+		if !sinks.IsRetryable(err) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		p.log.Warn("write failed, retrying", "what", what, "attempt", attempt+1, "err", err)
+		p.cfg.Metrics.retries(what, 1)
+		if werr := p.cfg.Backoff.Wait(ctx, attempt); werr != nil {
+			return fmt.Errorf("%s: %w (last error: %v)", what, werr, err)
+		}
+	}
+}
