@@ -2,112 +2,157 @@ package parse
 
 import (
 	"bytes"
-	"regexp"
+	"slices"
 )
 
-// Names (local, any prefix, case-insensitive) whose values are secrets.
-// Card and account numbers keep their last four digits; the others are
-// replaced whole.
-const (
-	numberNames = `[\w.-]*(?:CardNumber|AcctNumber|AccountNumber|BankAcctNumber)`
-	secretNames = `(?:SeriesCode|CVV|CVC|CVV2|Password|PIN|SecurityCode)`
-)
-
+// Local names (case-insensitive, any prefix) whose values are secrets. Card
+// and account numbers keep their last four digits; the others are masked
+// whole.
 var (
-	numberAttr = regexp.MustCompile(`(?i)(\s(?:[\w.-]+:)?` + numberNames + `\s*=\s*)("[^"]*"|'[^']*')`)
-	secretAttr = regexp.MustCompile(`(?i)(\s(?:[\w.-]+:)?` + secretNames + `\s*=\s*)("[^"]*"|'[^']*')`)
-	// An element's content up to the next closing tag of any element;
-	// nested markup (CardNumber/PlainText) is handled by masking digits only.
-	numberElem = regexp.MustCompile(`(?is)(<(?:[\w.-]+:)?` + numberNames + `(?:\s[^>]*)?>)(.*?)(</(?:[\w.-]+:)?` + numberNames + `\s*>)`)
-	secretElem = regexp.MustCompile(`(?is)(<(?:[\w.-]+:)?` + secretNames + `(?:\s[^>]*)?>)(.*?)(</(?:[\w.-]+:)?` + secretNames + `\s*>)`)
-	digitRun   = regexp.MustCompile(`\d{13,19}`)
+	numberNames = []string{"cardnumber", "maskedcardnumber", "acctnumber", "bankacctnumber", "accountnumber"}
+	secretNames = []string{"seriescode", "cvv", "cvc", "cvv2", "password", "pin", "securitycode"}
+	// keywords are searched for; every name above contains one of them.
+	keywords = []string{"cardnumber", "acctnumber", "accountnumber", "seriescode", "cvv", "cvc", "password", "pin", "securitycode"}
 )
 
 // Redact returns a copy of a raw message with card numbers, CVVs, bank
-// account numbers and passwords masked, for archives and dead letters. It
-// works on bytes, so it also redacts messages that are not well-formed; a
-// well-formed message stays well-formed, and card numbers keep their last
-// four digits so the redacted message extracts the same record. Any other
-// run of 13-19 digits that passes the Luhn check is masked as well.
+// account numbers and passwords masked, for archives and dead letters:
+// attributes and elements with the names above, any prefix, any case. It
+// works on bytes, so it also redacts messages that are not well-formed.
+// Masking keeps the message's length and markup, so a well-formed message
+// stays well-formed, and card numbers keep their last four digits so the
+// redacted message extracts the same record. Any other run of 13-19 digits
+// that passes the Luhn check is masked as well. Safe for concurrent use.
 func Redact(msg []byte) []byte {
-	out := numberAttr.ReplaceAllFunc(msg, func(m []byte) []byte {
-		return maskSubmatch(numberAttr, m, 2, maskKeepLast4)
-	})
-	out = secretAttr.ReplaceAllFunc(out, func(m []byte) []byte {
-		return maskSubmatch(secretAttr, m, 2, maskAllQuoted)
-	})
-	out = numberElem.ReplaceAllFunc(out, func(m []byte) []byte {
-		return maskSubmatch(numberElem, m, 2, maskKeepLast4)
-	})
-	out = secretElem.ReplaceAllFunc(out, func(m []byte) []byte {
-		return maskSubmatch(secretElem, m, 2, maskText)
-	})
-	return digitRun.ReplaceAllFunc(out, func(m []byte) []byte {
-		if !luhn(m) {
-			return m
-		}
-		return maskKeepLast4(m)
-	})
-}
-
-// maskSubmatch rewrites submatch i of a match with mask.
-func maskSubmatch(re *regexp.Regexp, m []byte, i int, mask func([]byte) []byte) []byte {
-	idx := re.FindSubmatchIndex(m)
-	if idx == nil || idx[2*i] < 0 {
-		return m
-	}
-	var b bytes.Buffer
-	b.Write(m[:idx[2*i]])
-	b.Write(mask(m[idx[2*i]:idx[2*i+1]]))
-	b.Write(m[idx[2*i+1]:])
-	return b.Bytes()
-}
-
-// maskKeepLast4 replaces every digit but the last four by X.
-func maskKeepLast4(v []byte) []byte {
-	out := bytes.Clone(v)
-	keep := 4
-	for i := len(out) - 1; i >= 0; i-- {
-		if out[i] >= '0' && out[i] <= '9' {
-			if keep > 0 {
-				keep--
-				continue
+	out := bytes.Clone(msg)
+	lower := bytes.ToLower(msg)
+	for _, kw := range keywords {
+		for from := 0; ; {
+			i := bytes.Index(lower[from:], []byte(kw))
+			if i < 0 {
+				break
 			}
-			out[i] = 'X'
+			from = redactAt(out, lower, from+i, len(kw))
 		}
 	}
+	maskCardRuns(out)
 	return out
 }
 
-// maskAllQuoted replaces a quoted attribute value by "XXX".
-func maskAllQuoted(v []byte) []byte {
-	if len(v) < 2 {
-		return v
-	}
-	return []byte(string(v[0]) + "XXX" + string(v[len(v)-1]))
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == ':'
 }
 
-// maskText replaces element text by XXX, keeping any nested tags.
-func maskText(v []byte) []byte {
-	if bytes.IndexByte(v, '<') < 0 {
-		if len(bytes.TrimSpace(v)) == 0 {
-			return v
-		}
-		return []byte("XXX")
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// redactAt masks the value of the attribute or element whose name contains
+// the keyword found at k, if that name is a secret's, and returns where the
+// search goes on.
+func redactAt(out, lower []byte, k, n int) int {
+	s, e := k, k+n
+	for s > 0 && isNameByte(lower[s-1]) {
+		s--
 	}
-	out := bytes.Clone(v)
+	for e < len(lower) && isNameByte(lower[e]) {
+		e++
+	}
+	name := lower[s:e]
+	local := name
+	if c := bytes.LastIndexByte(name, ':'); c >= 0 {
+		local = name[c+1:]
+	}
+	keepLast4 := slices.Contains(numberNames, string(local))
+	if !keepLast4 && !slices.Contains(secretNames, string(local)) {
+		return e
+	}
+	switch {
+	case s > 0 && lower[s-1] == '<': // an element: mask its content
+		gt := bytes.IndexByte(lower[e:], '>')
+		if gt < 0 {
+			return e
+		}
+		start := e + gt + 1
+		if lower[start-2] == '/' { // <Name ... />
+			return start
+		}
+		end := len(lower)
+		if c := bytes.Index(lower[start:], append([]byte("</"), name...)); c >= 0 {
+			end = start + c
+		}
+		maskRange(out[start:end], keepLast4)
+		return end
+	default: // an attribute: Name = "value"
+		j := e
+		for j < len(lower) && isSpace(lower[j]) {
+			j++
+		}
+		if j >= len(lower) || lower[j] != '=' {
+			return e
+		}
+		for j++; j < len(lower) && isSpace(lower[j]); j++ {
+		}
+		if j >= len(lower) || (lower[j] != '"' && lower[j] != '\'') {
+			return e
+		}
+		q := lower[j]
+		end := bytes.IndexByte(lower[j+1:], q)
+		if end < 0 {
+			end = len(lower) - j - 1
+		}
+		maskRange(out[j+1:j+1+end], keepLast4)
+		return j + 1 + end
+	}
+}
+
+// maskRange masks text outside markup in place: every digit but the last
+// four when keepLast4, else every character but whitespace.
+func maskRange(b []byte, keepLast4 bool) {
+	keep := 0
+	if keepLast4 {
+		keep = 4
+	}
 	inTag := false
-	for i, c := range out {
+	for i := len(b) - 1; i >= 0; i-- {
+		c := b[i]
 		switch {
-		case c == '<':
-			inTag = true
 		case c == '>':
+			inTag = true
+		case c == '<':
 			inTag = false
-		case !inTag && c != ' ' && c != '\n' && c != '\r' && c != '\t':
-			out[i] = 'X'
+		case inTag || isSpace(c):
+		case keepLast4:
+			if c >= '0' && c <= '9' {
+				if keep > 0 {
+					keep--
+				} else {
+					b[i] = 'X'
+				}
+			}
+		default:
+			b[i] = 'X'
 		}
 	}
-	return out
+}
+
+// maskCardRuns masks, in place, every run of 13-19 digits that passes the
+// Luhn check, keeping its last four digits.
+func maskCardRuns(b []byte) {
+	for i := 0; i < len(b); {
+		if b[i] < '0' || b[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if n := j - i; n >= 13 && n <= 19 && luhn(b[i:j]) {
+			for k := i; k < j-4; k++ {
+				b[k] = 'X'
+			}
+		}
+		i = j
+	}
 }
 
 // luhn reports whether a digit string passes the Luhn checksum.
