@@ -1,0 +1,271 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/resingest/resingest/sinks/postgres"
+)
+
+// Where a replayed message says it came from: its audit row is keyed by
+// (ReplaySource, ReplayPartition, letter id).
+const (
+	ReplaySource    = "dlq"
+	ReplayPartition = "dead_letters"
+)
+
+// maxReportedFailures bounds ReplayReport.Failures; StillFailing counts
+// them all.
+const maxReportedFailures = 1000
+
+// Sentinel errors of Replay with ReplayOptions.ID.
+var (
+	ErrLetterNotFound = errors.New("no such dead letter")
+	ErrLetterReplayed = errors.New("dead letter already replayed")
+)
+
+// ReplayStore lists dead letters and marks them replayed (sinks/postgres).
+type ReplayStore interface {
+	ListDeadLetters(ctx context.Context, f postgres.DeadLetterFilter) ([]postgres.DeadLetter, error)
+	MarkReplayed(ctx context.Context, id int64) error
+}
+
+// ReplayOptions select the dead letters to replay. Only pending letters
+// (not replayed yet) are ever replayed.
+type ReplayOptions struct {
+	// ID replays this letter only (0: every pending letter selected by
+	// Source and Limit).
+	ID int64
+	// Source keeps letters from this source only ("kafka", "file", ...;
+	// "": any).
+	Source string
+	// Limit replays at most this many letters, oldest first (0: all).
+	Limit int
+	// BatchSize is the number of letters per Process call (default 100).
+	BatchSize int
+	// DryRun parses the letters and reports what would happen, writing
+	// nothing anywhere.
+	DryRun bool
+	Logger *slog.Logger
+}
+
+// ReplayFailure is a letter that still fails; it stays pending.
+type ReplayFailure struct {
+	ID                          int64
+	Source, Partition, Position string // where the message first came from
+	Reason                      string // why it fails now (no personal data)
+}
+
+// ReplayReport says what a Replay did (or, in a dry run, would do).
+type ReplayReport struct {
+	DryRun bool
+	// Letters is the number of letters examined.
+	Letters int
+	// Replayed letters now parse and were accepted by every sink, and are
+	// marked replayed; in a dry run, the letters that parse.
+	Replayed int
+	// Reservations is, in a dry run, the number of reservations the
+	// letters that parse hold (0 otherwise).
+	Reservations int
+	// Outcomes counts every examined letter by outcome (empty in a dry
+	// run: the sinks are not asked).
+	Outcomes map[Outcome]int
+	// StillFailing counts the letters that fail again; they stay pending.
+	StillFailing int
+	// Failures are the first 1000 of them, with the current reason.
+	Failures []ReplayFailure
+}
+
+func (r *ReplayReport) fail(d *postgres.DeadLetter, reason string) {
+	r.StillFailing++
+	if len(r.Failures) < maxReportedFailures {
+		r.Failures = append(r.Failures, ReplayFailure{
+			ID: d.ID, Source: d.Source, Partition: d.Partition, Position: d.Position, Reason: reason,
+		})
+	}
+}
+
+// Replay runs pending dead letters through proc again, in id order and in
+// batches: typically after a mapping was fixed, with a proc whose parser
+// uses the new mapping. Each letter's (redacted) message becomes a Message
+// {Source: ReplaySource, Partition: ReplayPartition, Position: letter id}.
+// A letter whose message is now stored (or found stale or duplicate by the
+// version guard) is marked replayed and gets one audit row; a letter that
+// still fails stays pending as it is, and Replay writes neither a second
+// dead letter nor an audit row for it (see replayLedger).
+//
+// Replay is safe to run again after a failure: letters already applied
+// but not yet marked come out duplicate and are marked then. On error the
+// report covers the batches done so far.
+func Replay(ctx context.Context, store ReplayStore, proc *Processor, opts ReplayOptions) (ReplayReport, error) {
+	rep := ReplayReport{DryRun: opts.DryRun, Outcomes: map[Outcome]int{}}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 100
+	}
+	if opts.Limit < 0 {
+		return rep, fmt.Errorf("replay: limit %d: must be >= 0", opts.Limit)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ledger := &replayLedger{next: proc.cfg.Ledger, reasons: map[string]string{}}
+	cfg := proc.cfg
+	cfg.Ledger = ledger
+	rp, err := NewProcessor(cfg)
+	if err != nil {
+		return rep, err
+	}
+	if opts.ID != 0 {
+		d, err := findPending(ctx, store, opts.ID, opts.Source)
+		if err != nil {
+			return rep, err
+		}
+		err = rp.replayBatch(ctx, store, []postgres.DeadLetter{d}, ledger, &rep)
+		return rep, err
+	}
+	var after int64
+	for opts.Limit == 0 || rep.Letters < opts.Limit {
+		n := opts.BatchSize
+		if opts.Limit > 0 {
+			n = min(n, opts.Limit-rep.Letters)
+		}
+		page, err := store.ListDeadLetters(ctx, postgres.DeadLetterFilter{
+			Source: opts.Source, PendingOnly: true, AfterID: after, Limit: n,
+		})
+		if err != nil {
+			return rep, fmt.Errorf("replay: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		// Paging by id, not by "still pending", so that letters that fail
+		// again are not fetched again.
+		after = page[len(page)-1].ID
+		if err := rp.replayBatch(ctx, store, page, ledger, &rep); err != nil {
+			return rep, err
+		}
+		log.Info("replay batch done", "letters", len(page), "last_id", after, "dry_run", opts.DryRun,
+			"replayed", rep.Replayed, "still_failing", rep.StillFailing)
+		if len(page) < n {
+			break
+		}
+	}
+	return rep, nil
+}
+
+// findPending returns pending letter id, which must come from source when
+// source is set.
+func findPending(ctx context.Context, store ReplayStore, id int64, source string) (postgres.DeadLetter, error) {
+	page, err := store.ListDeadLetters(ctx, postgres.DeadLetterFilter{AfterID: id - 1, Limit: 1})
+	if err != nil {
+		return postgres.DeadLetter{}, fmt.Errorf("replay: %w", err)
+	}
+	switch {
+	case len(page) == 0 || page[0].ID != id:
+		return postgres.DeadLetter{}, fmt.Errorf("replay: %w: id %d", ErrLetterNotFound, id)
+	case source != "" && page[0].Source != source:
+		return postgres.DeadLetter{}, fmt.Errorf("replay: %w: id %d from source %q (it comes from %q)",
+			ErrLetterNotFound, id, source, page[0].Source)
+	case !page[0].ReplayedAt.IsZero():
+		return postgres.DeadLetter{}, fmt.Errorf("replay: %w: id %d at %s",
+			ErrLetterReplayed, id, page[0].ReplayedAt.UTC().Format(time.RFC3339))
+	}
+	return page[0], nil
+}
+
+// replayBatch replays (or, in a dry run, parses) one page of letters.
+func (p *Processor) replayBatch(ctx context.Context, store ReplayStore, letters []postgres.DeadLetter, ledger *replayLedger, rep *ReplayReport) error {
+	now := time.Now()
+	msgs := make([]Message, len(letters))
+	for i, d := range letters {
+		msgs[i] = Message{
+			Value: d.Message, Source: ReplaySource, Partition: ReplayPartition,
+			Position: strconv.FormatInt(d.ID, 10), ReceivedAt: now,
+		}
+	}
+	if rep.DryRun {
+		rep.Letters += len(letters)
+		for i := range msgs {
+			it := p.parseOne(&msgs[i])
+			if it.reason != "" {
+				rep.fail(&letters[i], it.reason)
+				continue
+			}
+			rep.Replayed++
+			rep.Reservations += len(it.recs)
+		}
+		return nil
+	}
+	outcomes, err := p.Process(ctx, msgs)
+	if err != nil {
+		return fmt.Errorf("replay: dead letters %d-%d not acknowledged: %w", letters[0].ID, letters[len(letters)-1].ID, err)
+	}
+	rep.Letters += len(letters)
+	for i, o := range outcomes {
+		rep.Outcomes[o]++
+		if o == OutcomeDeadLettered {
+			rep.fail(&letters[i], ledger.take(msgs[i].Position))
+			continue
+		}
+		id := letters[i].ID
+		if err := p.retry(ctx, "mark replayed", func() error { return store.MarkReplayed(ctx, id) }); err != nil {
+			return fmt.Errorf("replay: dead letter %d was applied but not marked replayed (the next replay marks it): %w", id, err)
+		}
+		rep.Replayed++
+	}
+	return nil
+}
+
+// replayLedger is the Ledger of the Processor that Replay runs. A replay is
+// not a new arrival, so it changes the ledger's rules without changing the
+// Processor:
+//
+//   - a letter that fails again already has its row in dead_letters;
+//     writing another (source "dlq") would duplicate it, so dead letters
+//     are not written, only their reasons kept for the report;
+//   - an audit row takes its (source, partition, position) for good, so a
+//     failed attempt's row would make a later, successful replay of the
+//     same letter unauditable; audit rows are written only for messages
+//     that were applied. The first failure stays recorded in the audit
+//     row of the original source position.
+//
+// It is used by one Replay call, one batch at a time: not safe for
+// concurrent use.
+type replayLedger struct {
+	next    Ledger
+	reasons map[string]string // failure reason by position (letter id)
+}
+
+// WriteDeadLetters keeps the reasons and writes nothing.
+func (l *replayLedger) WriteDeadLetters(_ context.Context, letters []postgres.DeadLetter) error {
+	for _, d := range letters {
+		l.reasons[d.Position] = d.Reason
+	}
+	return nil
+}
+
+// WriteAudit writes the rows of the messages that were applied.
+func (l *replayLedger) WriteAudit(ctx context.Context, rows []postgres.AuditRow) error {
+	kept := make([]postgres.AuditRow, 0, len(rows))
+	for _, r := range rows {
+		if r.Outcome != string(OutcomeDeadLettered) {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return l.next.WriteAudit(ctx, kept)
+}
+
+// take returns and forgets the failure reason of position.
+func (l *replayLedger) take(position string) string {
+	r := l.reasons[position]
+	delete(l.reasons, position)
+	return r
+}
