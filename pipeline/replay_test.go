@@ -106,9 +106,9 @@ func replayContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// ingest processes msgs as Kafka records of partition reservations/0 at
+// replayIngest processes values as messages of source, partition reservations/0, at
 // positions 1, 2, ... and checks their outcomes.
-func ingest(t *testing.T, ctx context.Context, proc *Processor, source string, want []Outcome, values ...[]byte) {
+func replayIngest(t *testing.T, ctx context.Context, proc *Processor, source string, want []Outcome, values ...[]byte) {
 	t.Helper()
 	msgs := make([]Message, len(values))
 	for i, v := range values {
@@ -123,7 +123,7 @@ func ingest(t *testing.T, ctx context.Context, proc *Processor, source string, w
 	}
 }
 
-func allLetters(t *testing.T, ctx context.Context, pg *postgres.Sink) []postgres.DeadLetter {
+func replayLetters(t *testing.T, ctx context.Context, pg *postgres.Sink) []postgres.DeadLetter {
 	t.Helper()
 	letters, err := pg.ListDeadLetters(ctx, postgres.DeadLetterFilter{Limit: 1000})
 	if err != nil {
@@ -132,7 +132,7 @@ func allLetters(t *testing.T, ctx context.Context, pg *postgres.Sink) []postgres
 	return letters
 }
 
-func allAudit(t *testing.T, ctx context.Context, pg *postgres.Sink) []postgres.AuditEntry {
+func replayAllAudit(t *testing.T, ctx context.Context, pg *postgres.Sink) []postgres.AuditEntry {
 	t.Helper()
 	rows, err := pg.ListAudit(ctx, postgres.AuditFilter{Limit: 1000})
 	if err != nil {
@@ -145,7 +145,7 @@ func allAudit(t *testing.T, ctx context.Context, pg *postgres.Sink) []postgres.A
 func replayAudit(t *testing.T, ctx context.Context, pg *postgres.Sink) []postgres.AuditEntry {
 	t.Helper()
 	var out []postgres.AuditEntry
-	for _, r := range allAudit(t, ctx, pg) {
+	for _, r := range replayAllAudit(t, ctx, pg) {
 		if r.Source == ReplaySource {
 			out = append(out, r)
 		}
@@ -153,8 +153,8 @@ func replayAudit(t *testing.T, ctx context.Context, pg *postgres.Sink) []postgre
 	return out
 }
 
-// letterSummary names letters without their messages.
-func letterSummary(letters []postgres.DeadLetter) string {
+// replayLetterSummary names letters without their messages.
+func replayLetterSummary(letters []postgres.DeadLetter) string {
 	var b strings.Builder
 	for _, d := range letters {
 		fmt.Fprintf(&b, "[%d %s %s@%s replayed=%v] ", d.ID, d.Source, d.Partition, d.Position, !d.ReplayedAt.IsZero())
@@ -167,13 +167,13 @@ func TestReplayAfterMappingFix(t *testing.T) {
 	ctx := replayContext(t)
 	pg := replayPostgres(t, ctx)
 	dl := OutcomeDeadLettered
-	ingest(t, ctx, replayProcessor(t, pg, parse.AutoMapping), "kafka",
+	replayIngest(t, ctx, replayProcessor(t, pg, parse.AutoMapping), "kafka",
 		[]Outcome{OutcomeStored, dl, dl},
 		replayMessage("OTA_HotelResNotifRQ", "H1", "GOOD1"),
 		replayMessage("OTA_HotelResSyncRQ", "H1", "SYNC1"),
 		replayMessage("OTA_ReadRQ", "H1", "READ1"))
 
-	letters := allLetters(t, ctx, pg)
+	letters := replayLetters(t, ctx, pg)
 	if len(letters) != 2 {
 		t.Fatalf("%d dead letters after ingest, want 2", len(letters))
 	}
@@ -181,7 +181,7 @@ func TestReplayAfterMappingFix(t *testing.T) {
 	if bytes.Contains(letters[0].Message, []byte(replayPAN)) || !bytes.Contains(letters[0].Message, []byte("1111")) {
 		t.Fatalf("dead letter message is not redacted to the last four digits:\n%s", letters[0].Message)
 	}
-	auditBefore := len(allAudit(t, ctx, pg))
+	auditBefore := len(replayAllAudit(t, ctx, pg))
 	syncKey := reservation.Key{HotelCode: "H1", Confirmation: "SYNC1"}
 	fixed := replayProcessor(t, pg, replayMapping(t))
 
@@ -196,12 +196,12 @@ func TestReplayAfterMappingFix(t *testing.T) {
 	if len(rep.Failures) != 1 || rep.Failures[0].ID != readID || !strings.Contains(rep.Failures[0].Reason, "unknown message type") {
 		t.Errorf("dry run failures %+v, want letter %d: unknown message type", rep.Failures, readID)
 	}
-	for _, d := range allLetters(t, ctx, pg) {
+	for _, d := range replayLetters(t, ctx, pg) {
 		if !d.ReplayedAt.IsZero() {
 			t.Errorf("dry run marked letter %d replayed", d.ID)
 		}
 	}
-	if n := len(allAudit(t, ctx, pg)); n != auditBefore {
+	if n := len(replayAllAudit(t, ctx, pg)); n != auditBefore {
 		t.Errorf("dry run wrote %d audit rows", n-auditBefore)
 	}
 	if _, _, err := pg.Get(ctx, syncKey); !errors.Is(err, postgres.ErrNotFound) {
@@ -230,9 +230,9 @@ func TestReplayAfterMappingFix(t *testing.T) {
 	}
 	checkLetters := func(step string) {
 		t.Helper()
-		letters := allLetters(t, ctx, pg)
+		letters := replayLetters(t, ctx, pg)
 		if len(letters) != 2 {
-			t.Fatalf("%s: %d dead letters, want the original 2 (no duplicate): %s", step, len(letters), letterSummary(letters))
+			t.Fatalf("%s: %d dead letters, want the original 2 (no duplicate): %s", step, len(letters), replayLetterSummary(letters))
 		}
 		for _, d := range letters {
 			if d.Source != "kafka" {
@@ -265,11 +265,11 @@ func TestReplayByID(t *testing.T) {
 	t.Parallel()
 	ctx := replayContext(t)
 	pg := replayPostgres(t, ctx)
-	ingest(t, ctx, replayProcessor(t, pg, parse.AutoMapping), "kafka",
+	replayIngest(t, ctx, replayProcessor(t, pg, parse.AutoMapping), "kafka",
 		[]Outcome{OutcomeDeadLettered, OutcomeDeadLettered},
 		replayMessage("OTA_HotelResSyncRQ", "H2", "A"),
 		replayMessage("OTA_HotelResSyncRQ", "H2", "B"))
-	letters := allLetters(t, ctx, pg)
+	letters := replayLetters(t, ctx, pg)
 	first, second := letters[0].ID, letters[1].ID
 	fixed := replayProcessor(t, pg, replayMapping(t))
 
@@ -277,7 +277,7 @@ func TestReplayByID(t *testing.T) {
 	if err != nil || rep.Letters != 1 || rep.Replayed != 1 {
 		t.Fatalf("replay --id %d: %+v, %v; want 1 letter replayed", second, rep, err)
 	}
-	for _, d := range allLetters(t, ctx, pg) {
+	for _, d := range replayLetters(t, ctx, pg) {
 		if replayed := !d.ReplayedAt.IsZero(); replayed != (d.ID == second) {
 			t.Errorf("letter %d replayed=%v after replaying only %d", d.ID, replayed, second)
 		}
@@ -320,8 +320,8 @@ func TestReplayPagesWithLimitAndSource(t *testing.T) {
 		values = append(values, replayMessage("OTA_HotelResSyncRQ", "H3", fmt.Sprintf("K%d", i)))
 		want = append(want, OutcomeDeadLettered)
 	}
-	ingest(t, ctx, proc, "kafka", want, values...)
-	ingest(t, ctx, proc, "file", []Outcome{OutcomeDeadLettered}, replayMessage("OTA_HotelResSyncRQ", "H3", "F0"))
+	replayIngest(t, ctx, proc, "kafka", want, values...)
+	replayIngest(t, ctx, proc, "file", []Outcome{OutcomeDeadLettered}, replayMessage("OTA_HotelResSyncRQ", "H3", "F0"))
 	fixed := replayProcessor(t, pg, replayMapping(t))
 
 	steps := []struct {
