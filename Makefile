@@ -53,9 +53,9 @@ test: deps build
 bench: deps build
 	$(call with_services,$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...)
 
-## demo: start the services and run the demo (the services stay up; `make services-down` stops them)
-demo: deps build services-up
-	@echo "TODO(demo): the demo steps are not written yet; services are up: eval \"\$$($(DEV) env)\""
+## demo: services, schema, 20,000 generated messages through Kafka into the stores, summary (the services stay up; `make services-down` stops them)
+demo: deps build
+	scripts/demo
 
 ## clean: stop the services and remove build output and all local service data
 clean:

@@ -119,7 +119,9 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
-	defer cl.Close()
+	// With BlockRebalanceOnPoll a plain Close would wait for a rebalance
+	// this loop no longer allows; leave the group allowing it.
+	defer cl.CloseAllowingRebalance()
 
 	drain, cancelDrain := drainContext(ctx, opts.ShutdownTimeout)
 	defer cancelDrain()

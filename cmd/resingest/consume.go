@@ -136,11 +136,13 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 		return err
 	}
 	var total, dead atomic.Int64
+	var lastBatch atomic.Int64 // unix nanos of the last acknowledged batch
 	started := time.Now()
 	opts := pipeline.RunOptions{
 		ExitWhenIdle: f.exitWhenIdle, ShutdownTimeout: f.shutdownTimeout, Logger: log, Metrics: metrics,
 		OnBatch: func(outcomes []pipeline.Outcome) {
 			total.Add(int64(len(outcomes)))
+			lastBatch.Store(time.Now().UnixNano())
 			for _, o := range outcomes {
 				if o == pipeline.OutcomeDeadLettered {
 					dead.Add(1)
@@ -159,8 +161,13 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 	case "file":
 		err = pipeline.RunFiles(ctx, f.path, f.batchSize, f.maxBytes, proc, opts)
 	}
-	elapsed := time.Since(started)
+	// Throughput counts the time until the last batch, not the idle wait
+	// of --exit-when-idle.
+	busy := time.Since(started)
+	if last := lastBatch.Load(); last > 0 {
+		busy = time.Unix(0, last).Sub(started)
+	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "consume: %d messages (%d dead-lettered) in %s, %.0f messages/s\n",
-		total.Load(), dead.Load(), elapsed.Round(time.Millisecond), float64(total.Load())/elapsed.Seconds())
+		total.Load(), dead.Load(), busy.Round(time.Millisecond), float64(total.Load())/busy.Seconds())
 	return err
 }
