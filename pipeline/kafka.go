@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,6 +24,11 @@ type KafkaConfig struct {
 	FromStart bool
 	// ClientID names this worker in broker logs.
 	ClientID string
+	// SessionTimeout is how long the group waits for a silent member
+	// (crashed, SIGKILLed, partitioned away) before giving its partitions
+	// to the others; 0 keeps the client's default (45s). The broker
+	// bounds it (group.min.session.timeout.ms, 6s by default).
+	SessionTimeout time.Duration
 }
 
 func (c *KafkaConfig) validate() error {
@@ -35,6 +41,8 @@ func (c *KafkaConfig) validate() error {
 		return errors.New("kafka: --group is required")
 	case c.MaxPollRecords < 0:
 		return errors.New("kafka: --batch-size must be positive")
+	case c.SessionTimeout < 0:
+		return errors.New("kafka: the session timeout must not be negative")
 	}
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = 1000
@@ -89,6 +97,10 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 	}
 	opts.defaults()
 	log := opts.Logger.With("source", "kafka", "topic", cfg.Topic, "group", cfg.Group)
+	// lastActive is when a record last arrived or partitions were last
+	// assigned (unix nanos), for ExitWhenIdle.
+	var lastActive atomic.Int64
+	lastActive.Store(time.Now().UnixNano())
 	reset := kgo.NewOffset().AtEnd()
 	if cfg.FromStart {
 		reset = kgo.NewOffset().AtStart()
@@ -104,6 +116,8 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			log.Info("partitions assigned", "partitions", m[cfg.Topic])
+			// Waiting for a group join is not idleness: restart the clock.
+			lastActive.Store(time.Now().UnixNano())
 		}),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			log.Info("partitions revoked", "partitions", m[cfg.Topic])
@@ -115,6 +129,9 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 	if cfg.ClientID != "" {
 		kopts = append(kopts, kgo.ClientID(cfg.ClientID))
 	}
+	if cfg.SessionTimeout > 0 {
+		kopts = append(kopts, kgo.SessionTimeout(cfg.SessionTimeout))
+	}
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
@@ -125,7 +142,6 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 
 	drain, cancelDrain := drainContext(ctx, opts.ShutdownTimeout)
 	defer cancelDrain()
-	lastRecord := time.Now()
 	for ctx.Err() == nil {
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
 		fetches := cl.PollRecords(pollCtx, cfg.MaxPollRecords)
@@ -141,13 +157,14 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 		records := fetches.Records()
 		if len(records) == 0 {
 			cl.AllowRebalance()
-			if opts.ExitWhenIdle > 0 && time.Since(lastRecord) >= opts.ExitWhenIdle {
+			if opts.ExitWhenIdle > 0 && time.Since(time.Unix(0, lastActive.Load())) >= opts.ExitWhenIdle {
 				log.Info("idle, exiting", "idle_for", opts.ExitWhenIdle)
 				return nil
 			}
 			continue
 		}
-		lastRecord = time.Now()
+		received := time.Now()
+		lastActive.Store(received.UnixNano())
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			if n := len(p.Records); n > 0 {
 				opts.Metrics.lag(p.Topic+"/"+strconv.Itoa(int(p.Partition)), p.HighWatermark-p.Records[n-1].Offset-1)
@@ -159,7 +176,7 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 				Value: r.Value, Source: "kafka",
 				Partition:  r.Topic + "/" + strconv.Itoa(int(r.Partition)),
 				Position:   strconv.FormatInt(r.Offset, 10),
-				ReceivedAt: lastRecord,
+				ReceivedAt: received,
 			}
 		}
 		outcomes, err := proc.Process(drain, msgs)

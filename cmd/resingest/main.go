@@ -63,6 +63,9 @@ environment. 'scripts/dev-services env' prints the local services' settings.`,
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks commands to stop cleanly; after it the default
+	// handling is back, so a second signal ends the process at once.
+	context.AfterFunc(ctx, stop)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {
