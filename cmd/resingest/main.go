@@ -36,10 +36,10 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "resingest",
 		Short: "Ingest HTNG/OpenTravel reservation messages into Postgres, DynamoDB and S3",
-		Long: `resingest ingests HTNG / OpenTravel reservation messages from Kafka, Kinesis or
+		Long: `resingest ingests HTNG / OpenTravel reservation messages from Kafka or
 files, extracts them with XPath mappings into a canonical reservation record,
-stores them in Postgres and DynamoDB, archives the raw messages to S3 and
-serves itineraries through a REST API.
+stores them in Postgres and DynamoDB and archives the raw messages, redacted,
+to S3. (Kinesis, the backfill and the REST API are not built yet.)
 
 Every flag can also be set by an environment variable: RESINGEST_ and the
 flag's name in capitals with - as _ (--pg-url: RESINGEST_PG_URL); --brokers
