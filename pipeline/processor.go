@@ -103,6 +103,7 @@ type parsed struct {
 func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, error) {
 	start := time.Now()
 	items := p.parseAll(ctx, msgs)
+	tParsed := time.Now()
 
 	// Flatten the records of every good message; owner maps back.
 	var recs []sinks.Record
@@ -118,6 +119,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 		return nil, err
 	}
 
+	tSinks := time.Now()
 	outcomes := make([]Outcome, len(msgs))
 	var letters []postgres.DeadLetter
 	audit := make([]postgres.AuditRow, len(msgs))
@@ -155,6 +157,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 		return nil, err
 	}
 	p.cfg.Metrics.batch(time.Since(start))
+	p.log.Info("PTIMING", "parse", tParsed.Sub(start), "sinks", tSinks.Sub(tParsed), "ledger", time.Since(tSinks))
 	return outcomes, nil
 }
 
@@ -239,7 +242,7 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 			if r.Outcome == sinks.Failed {
 				it := &items[owner[j]]
 				if it.reason == "" {
-					it.reason = fmt.Sprintf("%s refused the record: %v", a.Name, r.Err)
+					it.reason, it.class = fmt.Sprintf("%s refused the record: %v", a.Name, r.Err), a.Name+" refused"
 				}
 			}
 		}
@@ -298,6 +301,12 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 		t0 := time.Now()
 		res, err := s.Sink.Write(ctx, sub)
 		p.cfg.Metrics.sinkWrite(s.Name, time.Since(t0))
+		p.log.Info("STIMING", "sink", s.Name, "n", len(sub), "d", time.Since(t0))
+		if err == nil && len(res) != len(sub) {
+			// A broken sink: without a result per record nothing can be
+			// acknowledged (and indexing res would panic).
+			err = fmt.Errorf("returned %d results for %d records", len(res), len(sub))
+		}
 		if err != nil && len(res) != len(sub) {
 			if sinks.IsRetryable(err) && ctx.Err() == nil {
 				p.log.Warn("sink write failed, retrying", "sink", s.Name, "records", len(sub), "attempt", attempt+1, "err", err)
@@ -307,7 +316,11 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 		}
 		var again []int
 		for k, i := range pending {
-			recs[i].ArchiveKey = sub[k].ArchiveKey
+			// Only the archive sets keys; the stores run in parallel on the
+			// same recs, so they must not write to them (a data race).
+			if key := sub[k].ArchiveKey; key != recs[i].ArchiveKey {
+				recs[i].ArchiveKey = key
+			}
 			r := res[k]
 			if r.Outcome == sinks.Failed && sinks.IsRetryable(r.Err) {
 				again = append(again, i)

@@ -73,21 +73,37 @@ type storeReader interface {
 	Get(ctx context.Context, k reservation.Key) (reservation.Reservation, string, error)
 }
 
-// AssertStores checks that Postgres and DynamoDB hold exactly want: one
-// row/item per reservation (counted in the reservations table and by a
-// table Scan) and, for each key, the whole record equal to want's after
-// Canonical.
+// AssertStores checks that Postgres and DynamoDB hold exactly want:
+// AssertPostgres and AssertDynamo.
 func AssertStores(t testing.TB, s *Stores, want map[reservation.Key]reservation.Reservation) {
+	t.Helper()
+	AssertPostgres(t, s, want)
+	AssertDynamo(t, s, want)
+}
+
+// AssertPostgres checks that Postgres holds exactly want: one row per
+// reservation (a count of the reservations table) and, for each key, the
+// whole record (postgres.Sink.Get) equal to want's after Canonical.
+func AssertPostgres(t testing.TB, s *Stores, want map[reservation.Key]reservation.Reservation) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
 	if n := s.Count(t, "reservations"); n != len(want) {
 		t.Errorf("postgres holds %d reservations, want %d", n, len(want))
 	}
+	compare(ctx, t, "postgres", s.Postgres(t), want)
+}
+
+// AssertDynamo checks that DynamoDB holds exactly want: one item per
+// reservation (a table Scan count) and, for each key, the whole record
+// (dynamo.Sink.Get) equal to want's after Canonical.
+func AssertDynamo(t testing.TB, s *Stores, want map[reservation.Key]reservation.Reservation) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
 	if n := s.dynamoCount(ctx, t); n != len(want) {
 		t.Errorf("dynamodb holds %d items, want %d", n, len(want))
 	}
-	compare(ctx, t, "postgres", s.Postgres(t), want)
 	compare(ctx, t, "dynamodb", s.Dynamo(t), want)
 }
 

@@ -1,0 +1,118 @@
+package pipeline_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/resingest/resingest/bench/corpus"
+	"github.com/resingest/resingest/internal/e2e"
+	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/pipeline"
+	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks"
+)
+
+// TestRunFilesTwice: a folder of messages (poison included) goes to
+// Postgres with one audit row per file and a dead letter per poison file;
+// a second run over the same folder stores nothing, rewrites no row and
+// adds no audit row or dead letter.
+func TestRunFilesTwice(t *testing.T) {
+	t.Parallel()
+	env := e2e.Env(t)
+	c := e2e.WriteCorpus(t, t.TempDir(), 1000, 5, 5)
+	want := c.Expected(t)
+
+	parser, err := parse.New(parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := env.Postgres(t)
+	proc, err := pipeline.NewProcessor(pipeline.Config{
+		Parser:  parser,
+		Stores:  []pipeline.NamedSink{{Name: "postgres", Sink: pg}},
+		Ledger:  pg,
+		Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Backoff: sinks.Backoff{Initial: 10 * time.Millisecond, Max: 500 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() map[pipeline.Outcome]int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
+		defer cancel()
+		counts := make(map[pipeline.Outcome]int)
+		batches := 0
+		err := pipeline.RunFiles(ctx, c.Dir, 300, 0, proc, pipeline.RunOptions{OnBatch: func(outcomes []pipeline.Outcome) {
+			batches++
+			for _, o := range outcomes {
+				counts[o]++
+			}
+		}})
+		if err != nil {
+			t.Fatalf("RunFiles: %v", err)
+		}
+		if wantBatches := (len(c.Files) + 299) / 300; batches != wantBatches {
+			t.Errorf("%d batches, want %d of at most 300 files", batches, wantBatches)
+		}
+		return counts
+	}
+
+	first := run()
+	if first[pipeline.OutcomeStored]+first[pipeline.OutcomeStale] != len(c.Good) || first[pipeline.OutcomeDeadLettered] != len(c.Poison) {
+		t.Errorf("first run: outcomes %v, want %d stored or stale and %d dead_lettered", first, len(c.Good), len(c.Poison))
+	}
+	e2e.AssertPostgres(t, env, want)
+	checkOutcomes(t, c, e2e.AssertAudit(t, env, c), false)
+	storedAt := lastStoredAt(t, env)
+
+	second := run()
+	newest := newestMessages(c)
+	if second[pipeline.OutcomeStored] != 0 || second[pipeline.OutcomeDuplicate] != len(newest) ||
+		second[pipeline.OutcomeStale] != len(c.Good)-len(newest) || second[pipeline.OutcomeDeadLettered] != len(c.Poison) {
+		t.Errorf("second run: outcomes %v, want %d duplicate (newest versions), %d stale (older ones), %d dead_lettered and none stored",
+			second, len(newest), len(c.Good)-len(newest), len(c.Poison))
+	}
+	e2e.AssertPostgres(t, env, want)
+	e2e.AssertAudit(t, env, c) // still one row per file, one letter per poison file
+	if got := lastStoredAt(t, env); !got.Equal(storedAt) {
+		t.Errorf("the second run rewrote reservations: last stored_at %s, was %s", got, storedAt)
+	}
+}
+
+// lastStoredAt is the latest write time of any reservation row.
+func lastStoredAt(t testing.TB, env *e2e.Stores) time.Time {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, env.PostgresURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var at time.Time
+	if err := conn.QueryRow(ctx, "SELECT max(stored_at) FROM reservations").Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// newestMessages returns, per reservation, the generator's intent of its
+// newest message.
+func newestMessages(c *e2e.Corpus) map[reservation.Key]corpus.Expect {
+	out := make(map[reservation.Key]corpus.Expect)
+	for _, e := range c.Intent {
+		k := reservation.Key{HotelCode: e.HotelCode, Confirmation: e.Confirmation}
+		if e.Version > out[k].Version {
+			out[k] = e
+		}
+	}
+	return out
+}
