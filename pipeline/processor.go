@@ -103,7 +103,6 @@ type parsed struct {
 func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, error) {
 	start := time.Now()
 	items := p.parseAll(ctx, msgs)
-	tParsed := time.Now()
 
 	// Flatten the records of every good message; owner maps back.
 	var recs []sinks.Record
@@ -119,7 +118,6 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 		return nil, err
 	}
 
-	tSinks := time.Now()
 	outcomes := make([]Outcome, len(msgs))
 	var letters []postgres.DeadLetter
 	audit := make([]postgres.AuditRow, len(msgs))
@@ -157,7 +155,6 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 		return nil, err
 	}
 	p.cfg.Metrics.batch(time.Since(start))
-	p.log.Info("PTIMING", "parse", tParsed.Sub(start), "sinks", tSinks.Sub(tParsed), "ledger", time.Since(tSinks))
 	return outcomes, nil
 }
 
@@ -301,7 +298,6 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 		t0 := time.Now()
 		res, err := s.Sink.Write(ctx, sub)
 		p.cfg.Metrics.sinkWrite(s.Name, time.Since(t0))
-		p.log.Info("STIMING", "sink", s.Name, "n", len(sub), "d", time.Since(t0))
 		if err == nil && len(res) != len(sub) {
 			// A broken sink: without a result per record nothing can be
 			// acknowledged (and indexing res would panic).
