@@ -68,7 +68,7 @@ func (s *Sink) createBucket(ctx context.Context) error {
 	in := &s3.CreateBucketInput{Bucket: aws.String(s.opts.Bucket)}
 	// Outside us-east-1, S3 wants the region restated in the request.
 	if c, ok := s.api.(interface{ Options() s3.Options }); ok {
-		if region := c.Options().Region; region != "" && region != localRegion {
+		if region := c.Options().Region; region != "" && region != "us-east-1" { // us-east-1 takes no constraint
 			in.CreateBucketConfiguration = &types.CreateBucketConfiguration{
 				LocationConstraint: types.BucketLocationConstraint(region),
 			}
