@@ -122,14 +122,14 @@ func TestRedact(t *testing.T) {
 	msg := []byte(`<r xmlns:wsse="x"><wsse:Password Type="PasswordText">s3cret!</wsse:Password>` +
 		`<PaymentCard CardNumber="4321432143214327" SeriesCode="123" CardCode="VI"><CardNumber><PlainText>4444333322221111
 		</PlainText></CardNumber><SeriesCode><PlainText>999</PlainText></SeriesCode></PaymentCard>` +
-		`<BankAcct BankAcctNumber='98765432109'/><Comment>call 4012888888881881 now; conf 1234567890123</Comment></r>`)
+		`<BankAcct BankAcctNumber='98765432109'/><Comment>call 4012888888881881 now; conf 1234567890123; card 5555 5555 5555 4444 or 3782-822463-10005</Comment></r>`)
 	out := parse.Redact(msg)
-	for _, secret := range []string{"s3cret!", "4321432143214327", "SeriesCode=\"123\"", "4444333322221111", "999", "98765432109", "4012888888881881"} {
+	for _, secret := range []string{"s3cret!", "4321432143214327", "SeriesCode=\"123\"", "4444333322221111", "999", "98765432109", "4012888888881881", "5555 5555 5555", "3782-822463"} {
 		if bytes.Contains(out, []byte(secret)) {
 			t.Errorf("redacted message still contains %q:\n%s", secret, out)
 		}
 	}
-	for _, kept := range []string{"XXXXXXXXXXXX4327", "XXXXXXXXXXXX1111", "XXXXXXX2109", "XXXXXXXXXXXX1881", "conf 1234567890123", `CardCode="VI"`} {
+	for _, kept := range []string{"XXXXXXXXXXXX4327", "XXXXXXXXXXXX1111", "XXXXXXX2109", "XXXXXXXXXXXX1881", "conf 1234567890123", "XXXX XXXX XXXX 4444", "XXXX-XXXXXX-X0005", `CardCode="VI"`} {
 		if !bytes.Contains(out, []byte(kept)) {
 			t.Errorf("redacted message lacks %q:\n%s", kept, out)
 		}

@@ -135,8 +135,51 @@ func maskRange(b []byte, keepLast4 bool) {
 }
 
 // maskCardRuns masks, in place, every run of 13-19 digits that passes the
-// Luhn check, keeping its last four digits.
+// Luhn check, keeping its last four digits. Digits may be grouped by single
+// spaces or dashes ("4111 1111 1111 1111", "4111-1111-1111-1111").
 func maskCardRuns(b []byte) {
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	for i := 0; i < len(b); {
+		if !isDigit(b[i]) {
+			i++
+			continue
+		}
+		// Extend over digits and single separators between digits.
+		j, digits := i, make([]byte, 0, 19)
+		for j < len(b) {
+			if isDigit(b[j]) {
+				digits = append(digits, b[j])
+				j++
+				continue
+			}
+			if (b[j] == ' ' || b[j] == '-') && j+1 < len(b) && isDigit(b[j+1]) {
+				j++
+				continue
+			}
+			break
+		}
+		if n := len(digits); n >= 13 && n <= 19 && luhn(digits) {
+			keep := 4
+			for k := j - 1; k >= i; k-- {
+				if isDigit(b[k]) {
+					if keep > 0 {
+						keep--
+					} else {
+						b[k] = 'X'
+					}
+				}
+			}
+		} else if n > 19 {
+			// A longer run may hold a card number inside; check each
+			// contiguous part alone.
+			maskContiguous(b[i:j])
+		}
+		i = j
+	}
+}
+
+// maskContiguous masks Luhn-valid 13-19 digit runs without separators.
+func maskContiguous(b []byte) {
 	for i := 0; i < len(b); {
 		if b[i] < '0' || b[i] > '9' {
 			i++
