@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,8 +14,10 @@ import (
 )
 
 // RunFiles processes every *.xml file of dir, in name order, in batches of
-// batchSize (default 500). A file's position is its index in that order.
-// Files are not moved or deleted; running twice applies nothing new.
+// batchSize (default 500). A file's position is a 64-bit FNV-1a hash of its
+// name, in decimal: stable when files are added to the folder, so the audit
+// trail recognises a file processed before. Files are not moved or deleted;
+// running twice applies nothing new.
 func RunFiles(ctx context.Context, dir string, batchSize, maxBytes int, proc *Processor, opts RunOptions) error {
 	opts.defaults()
 	if batchSize <= 0 {
@@ -43,7 +46,7 @@ func RunFiles(ctx context.Context, dir string, batchSize, maxBytes int, proc *Pr
 			if err != nil {
 				return fmt.Errorf("file source: %w", err)
 			}
-			msgs = append(msgs, Message{Value: value, Source: "file", Partition: dir, Position: strconv.Itoa(i), ReceivedAt: now})
+			msgs = append(msgs, Message{Value: value, Source: "file", Partition: dir, Position: filePosition(names[i]), ReceivedAt: now})
 		}
 		outcomes, err := proc.Process(drain, msgs)
 		if err != nil {
@@ -73,4 +76,11 @@ func readLimited(name string, maxBytes int) ([]byte, error) {
 		return nil, err
 	}
 	return buf[:n], nil
+}
+
+// filePosition is the decimal FNV-1a hash of a file's base name.
+func filePosition(name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(filepath.Base(name)))
+	return strconv.FormatUint(h.Sum64(), 10)
 }

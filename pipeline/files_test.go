@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -115,4 +117,57 @@ func newestMessages(c *e2e.Corpus) map[reservation.Key]corpus.Expect {
 		}
 	}
 	return out
+}
+
+// TestRunFilesNewFileKeepsPositions: a file added to the folder later,
+// sorting before the others, gets its own audit row; the files processed
+// before keep theirs (positions do not shift with the folder's contents).
+func TestRunFilesNewFileKeepsPositions(t *testing.T) {
+	t.Parallel()
+	env := e2e.Env(t)
+	dir := t.TempDir()
+	g := corpus.New(corpus.Options{Seed: 11, ModifyRatio: -1, CancelRatio: -1})
+	write := func(name string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), g.Next().XML, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("m-2.xml")
+	write("m-3.xml")
+	parser, err := parse.New(parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := env.Postgres(t)
+	proc, err := pipeline.NewProcessor(pipeline.Config{
+		Parser: parser, Stores: []pipeline.NamedSink{{Name: "postgres", Sink: pg}}, Ledger: pg,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
+	defer cancel()
+	if err := pipeline.RunFiles(ctx, dir, 10, 0, proc, pipeline.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	write("m-1.xml") // sorts first
+	var outcomes []pipeline.Outcome
+	if err := pipeline.RunFiles(ctx, dir, 10, 0, proc, pipeline.RunOptions{OnBatch: func(o []pipeline.Outcome) { outcomes = append(outcomes, o...) }}); err != nil {
+		t.Fatal(err)
+	}
+	if len(outcomes) != 3 || outcomes[0] != pipeline.OutcomeStored || outcomes[1] != pipeline.OutcomeDuplicate || outcomes[2] != pipeline.OutcomeDuplicate {
+		t.Errorf("second run outcomes = %v, want [stored duplicate duplicate]", outcomes)
+	}
+	ids := map[string]bool{}
+	for _, row := range env.AuditRows(t) {
+		ids[row.MessageID] = true
+	}
+	if n := env.Count(t, "audit"); n != 3 || len(ids) != 3 {
+		t.Errorf("%d audit rows for %d messages, want 3 rows for 3 (one per file)", n, len(ids))
+	}
+	if n := env.Count(t, "reservations"); n != 3 {
+		t.Errorf("%d reservations, want 3", n)
+	}
 }
