@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -23,7 +24,16 @@ type Options struct {
 	MaxConnLifetime time.Duration
 	// MaxConnIdleTime closes connections idle that long.
 	MaxConnIdleTime time.Duration
+	// WriteConcurrency is how many statements a large Write splits into,
+	// run at once on separate connections; records are split by key, so
+	// no key is in two of them (default: GOMAXPROCS, at most 4; never more
+	// than the pool's connections).
+	WriteConcurrency int
 }
+
+// maxDefaultWriters caps the default WriteConcurrency: past a few
+// statements the server's CPUs, not the round trips, are the limit.
+const maxDefaultWriters = 4
 
 // ErrInvalidURL is returned for a connection URL that does not parse. It
 // says no more: the parser's message may quote the URL and its password.
@@ -33,6 +43,7 @@ var ErrInvalidURL = errors.New("postgres: invalid connection URL")
 // It is safe for concurrent use; concurrency is bounded by the pool.
 type Sink struct {
 	pool      *pgxpool.Pool
+	writers   int // WriteConcurrency, resolved
 	closeOnce sync.Once
 }
 
@@ -64,7 +75,11 @@ func New(ctx context.Context, url string, opts Options) (*Sink, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: ping: %w", classify(err))
 	}
-	return &Sink{pool: pool}, nil
+	writers := opts.WriteConcurrency
+	if writers <= 0 {
+		writers = min(runtime.GOMAXPROCS(0), maxDefaultWriters)
+	}
+	return &Sink{pool: pool, writers: max(1, min(writers, int(cfg.MaxConns)))}, nil
 }
 
 // Pool returns the sink's connection pool, for readers (the API) that share

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,8 +19,10 @@ import (
 // changed the row between the two reads. Writing again settles it.
 var ErrVersionRace = errors.New("postgres: stored version changed during the write")
 
-// Write stores a batch of records in one round trip and returns one Result
-// per record, in order.
+// Write stores a batch and returns one Result per record, in order. A
+// batch of a few hundred records or more is split by key into up to
+// Options.WriteConcurrency parts written at once, one statement (one round
+// trip) each; no key is in two parts.
 //
 // A record is written only if its version is newer than the stored one;
 // otherwise it reports Stale (a newer version is stored) or Duplicate (the
@@ -30,9 +34,11 @@ var ErrVersionRace = errors.New("postgres: stored version changed during the wri
 // Each record's Version must be set (reservation.VersionOf): it alone
 // decides which write wins.
 //
-// The error is non-nil only when the batch failed as a whole: then every
-// record that passed the checks has a Failed result with that error, which
-// is marked sinks.Retryable when trying again may help.
+// The error is non-nil only when a part of the batch failed as a whole
+// (for a batch that is not split: the batch): then every record of that
+// part that passed the checks has a Failed result with the error, which
+// is marked sinks.Retryable when trying again may help; the results of
+// the other parts stand.
 func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, error) {
 	results := make([]sinks.Result, len(recs))
 	var valid []int
@@ -43,9 +49,56 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, 
 		}
 		valid = append(valid, i)
 	}
+	parts := splitByKey(recs, valid, min(s.writers, len(valid)/minPartRecords))
+	if len(parts) == 1 {
+		return results, s.writePart(ctx, recs, parts[0], results)
+	}
+	// Parts touch disjoint keys, hence disjoint rows: they cannot wait on
+	// each other's locks, and each sets only its own records' results.
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for n, part := range parts {
+		wg.Go(func() { errs[n] = s.writePart(ctx, recs, part, results) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// minPartRecords is the smallest part worth a statement of its own: below
+// it the extra round trip and plan cost more than the parallelism saves.
+const minPartRecords = 250
+
+// splitByKey splits the indexes valid into n parts (at least one) by a hash
+// of the record's key, keeping batch order within each part.
+func splitByKey(recs []sinks.Record, valid []int, n int) [][]int {
+	if n <= 1 {
+		return [][]int{valid}
+	}
+	parts := make([][]int, n)
+	for _, i := range valid {
+		k := recs[i].Reservation.Key()
+		h := fnv.New32a()
+		h.Write([]byte(k.HotelCode))
+		h.Write([]byte{0})
+		h.Write([]byte(k.Confirmation))
+		p := h.Sum32() % uint32(n)
+		parts[p] = append(parts[p], i)
+	}
+	return parts
+}
+
+// writePart writes recs[valid] (every version of the keys it holds) and
+// sets their results; on a failure of the whole part it marks them all
+// Failed and returns the error.
+func (s *Sink) writePart(ctx context.Context, recs []sinks.Record, valid []int, results []sinks.Result) error {
 	winners := collapse(recs, valid, results)
 	if len(winners) == 0 {
-		return results, nil
+		return nil
 	}
 	err := s.writeWinners(ctx, recs, winners, results)
 	if err != nil && isDataError(err) {
@@ -57,9 +110,9 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, 
 		for _, i := range valid {
 			results[i] = sinks.Result{Outcome: sinks.Failed, Err: err}
 		}
-		return results, err
+		return err
 	}
-	return results, nil
+	return nil
 }
 
 // collapse picks, for each key among the valid records, the newest record
