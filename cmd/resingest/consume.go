@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,6 +33,7 @@ type consumeFlags struct {
 	metricsAddr     string
 	mapping         string
 	maxBytes        int
+	cpuProfile      string
 	stores          storeFlags
 }
 
@@ -103,12 +106,20 @@ RESINGEST_KAFKA_BROKERS).`,
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9108)")
 	fl.StringVar(&f.mapping, "mapping", parse.AutoMapping, "parser mapping: auto, a built-in name, or a YAML file")
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for performance work; see bench/e2e)")
 	f.stores.register(cmd)
 	return cmd
 }
 
 func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error {
 	log := slog.Default()
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	parser, err := parse.New(parse.Options{Mapping: f.mapping, Limits: parse.Limits{MaxBytes: f.maxBytes}})
 	if err != nil {
 		return err
@@ -170,4 +181,20 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 	fmt.Fprintf(cmd.ErrOrStderr(), "consume: %d messages (%d dead-lettered) in %s, %.0f messages/s\n",
 		total.Load(), dead.Load(), busy.Round(time.Millisecond), float64(total.Load())/busy.Seconds())
 	return err
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		out.Close()
+	}, nil
 }
