@@ -3,109 +3,42 @@ package parse
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/antchfx/xmlquery"
-	"github.com/antchfx/xpath"
 
 	"github.com/resingest/resingest/reservation"
 )
 
+// node is a handle on an element (or the document) of one parsed message;
+// what it points at is up to the source that issued it.
+type node int32
+
+// source evaluates mapping expressions over one parsed message. Each engine
+// (xpath over a DOM, fast over a tape) provides one, so the rules that
+// combine values below are shared and both engines give identical records.
+type source interface {
+	// first returns the first non-empty value of a list of expressions.
+	first(list exprList, at, msg node) string
+	// truth reports whether any expression of the list is true (XPath
+	// boolean rules).
+	truth(list exprList, at, msg node) bool
+	// nodes returns the elements of the first expression that selects any,
+	// in document order.
+	nodes(list exprList, at, msg node) []node
+	// name returns an element's local name.
+	name(n node) string
+}
+
 // scope is what expressions are evaluated against: the current node and the
 // message root (for "$message/" expressions).
 type scope struct {
-	node, message *xmlquery.Node
+	src           source
+	node, message node
 }
 
-func (s scope) nav(e expr) *navigator {
-	if e.onMessage {
-		return navAt(s.message)
-	}
-	return navAt(s.node)
-}
-
-// value evaluates one expression to a trimmed string: the first node's
-// value for node sets, the XPath string value otherwise.
-func (s scope) value(e expr) string {
-	switch v := e.x.Evaluate(s.nav(e)).(type) {
-	case *xpath.NodeIterator:
-		if v.MoveNext() {
-			return strings.TrimSpace(v.Current().Value())
-		}
-		return ""
-	case string:
-		return strings.TrimSpace(v)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		if v {
-			return "true"
-		}
-		return ""
-	}
-	return ""
-}
-
-// first returns the first non-empty value of a list of expressions.
-func (s scope) first(list exprList) string {
-	for _, e := range list {
-		if v := s.value(e); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// truth reports whether any expression of the list is true (XPath boolean
-// rules: non-empty node set, non-empty string, non-zero number).
-func (s scope) truth(list exprList) bool {
-	for _, e := range list {
-		switch v := e.x.Evaluate(s.nav(e)).(type) {
-		case *xpath.NodeIterator:
-			if v.MoveNext() {
-				return true
-			}
-		case bool:
-			if v {
-				return true
-			}
-		case string:
-			if v != "" {
-				return true
-			}
-		case float64:
-			if v != 0 && v == v {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// nodes returns the element nodes of the first expression that selects any
-// (an XPath node set holds each node once, in document order).
-func (s scope) nodes(list exprList) []*xmlquery.Node {
-	for _, e := range list {
-		it, ok := e.x.Evaluate(s.nav(e)).(*xpath.NodeIterator)
-		if !ok {
-			continue
-		}
-		var out []*xmlquery.Node
-		for it.MoveNext() {
-			nav := it.Current().(*navigator)
-			if n := nav.curr; nav.attr == -1 && n.Type == xmlquery.ElementNode {
-				out = append(out, n)
-			}
-		}
-		if len(out) > 0 {
-			return out
-		}
-	}
-	return nil
-}
-
-func (s scope) at(n *xmlquery.Node) scope { return scope{node: n, message: s.message} }
+func (s scope) first(list exprList) string { return s.src.first(list, s.node, s.message) }
+func (s scope) truth(list exprList) bool   { return s.src.truth(list, s.node, s.message) }
+func (s scope) nodes(list exprList) []node { return s.src.nodes(list, s.node, s.message) }
+func (s scope) at(n node) scope            { return scope{src: s.src, node: n, message: s.message} }
 
 // extraction collects the first error while filling a record, so field code
 // stays linear.
@@ -145,9 +78,10 @@ func (x *extraction) count(field, raw string, def int) int {
 }
 
 // extract reads every reservation of a message whose root is msgRoot.
-func (c *compiledMapping) extract(msgRoot *xmlquery.Node) ([]reservation.Reservation, error) {
-	top := scope{node: msgRoot, message: msgRoot}
-	head := reservation.Reservation{MessageType: msgRoot.Data}
+func (c *compiledMapping) extract(src source, msgRoot node) ([]reservation.Reservation, error) {
+	top := scope{src: src, node: msgRoot, message: msgRoot}
+	rootName := src.name(msgRoot)
+	head := reservation.Reservation{MessageType: rootName}
 	head.MessageID = top.first(c.message["message_id"])
 	var err error
 	if head.MessageTime, err = normalizeTime(top.first(c.message["message_time"])); err != nil {
@@ -155,7 +89,7 @@ func (c *compiledMapping) extract(msgRoot *xmlquery.Node) ([]reservation.Reserva
 	}
 	resNodes := top.nodes(c.reservations)
 	if len(resNodes) == 0 {
-		return nil, newError(ErrNoReservation, "%s has no reservation element", msgRoot.Data)
+		return nil, newError(ErrNoReservation, "%s has no reservation element", rootName)
 	}
 	out := make([]reservation.Reservation, 0, len(resNodes))
 	for i, n := range resNodes {

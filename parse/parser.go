@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/antchfx/xmlquery"
-
 	"github.com/resingest/resingest/reservation"
 )
 
@@ -70,33 +68,50 @@ func New(opts Options) (*Parser, error) {
 // rejected message returns an *Error wrapping one of the Err* classes and
 // no records.
 func (p *Parser) Parse(msg []byte) ([]reservation.Reservation, error) {
+	return p.parseXPath(msg)
+}
+
+// parseXPath is the xpath engine: a DOM, then antchfx/xpath per expression.
+func (p *Parser) parseXPath(msg []byte) ([]reservation.Reservation, error) {
 	doc, err := buildDOM(msg, p.limits)
 	if err != nil {
 		return nil, err
 	}
-	pm, root, err := p.selectMapping(doc)
+	src := &domSource{}
+	src.handle(doc)
+	pm, root, err := p.selectMapping(func(c *compiledMapping) (node, string, string, bool) {
+		roots := domScope{node: doc, message: doc}.nodes(c.messageRoot)
+		if len(roots) == 0 {
+			return 0, "", "", false
+		}
+		return src.handle(roots[0]), roots[0].NamespaceURI, roots[0].Data, true
+	})
 	if err != nil {
 		return nil, err
 	}
 	c := pm.get()
 	defer pm.pool.Put(c)
-	return c.extract(root)
+	return c.extract(src, root)
 }
 
-// selectMapping finds the mapping for a document and its message root.
-func (p *Parser) selectMapping(doc *xmlquery.Node) (*pooledMapping, *xmlquery.Node, error) {
+// rootFinder returns the message root a mapping finds in the message being
+// parsed: its handle, namespace URI and local name, or ok false.
+type rootFinder func(c *compiledMapping) (root node, namespace, name string, ok bool)
+
+// selectMapping finds the mapping for a message and its message root.
+func (p *Parser) selectMapping(rootOf rootFinder) (*pooledMapping, node, error) {
 	var byRoot *pooledMapping
-	var byRootNode, anyRoot *xmlquery.Node
+	var byRootNode node
+	anyRoot := ""
 	for _, pm := range p.mappings {
 		c := pm.get()
-		roots := scope{node: doc, message: doc}.nodes(c.messageRoot)
+		root, ns, name, ok := rootOf(c)
 		pm.pool.Put(c)
-		if len(roots) == 0 {
+		if !ok {
 			continue
 		}
-		root := roots[0]
-		anyRoot = root
-		nsOK, rootOK := pm.m.matches(root.NamespaceURI, root.Data)
+		anyRoot = name
+		nsOK, rootOK := pm.m.matches(ns, name)
 		switch {
 		case rootOK && (nsOK || !p.auto):
 			return pm, root, nil
@@ -107,10 +122,10 @@ func (p *Parser) selectMapping(doc *xmlquery.Node) (*pooledMapping, *xmlquery.No
 	if byRoot != nil {
 		return byRoot, byRootNode, nil
 	}
-	if anyRoot == nil {
-		return nil, nil, newError(ErrUnknownMessage, "no message element")
+	if anyRoot == "" {
+		return nil, 0, newError(ErrUnknownMessage, "no message element")
 	}
-	return nil, nil, newError(ErrUnknownMessage, "%s", anyRoot.Data)
+	return nil, 0, newError(ErrUnknownMessage, "%s", anyRoot)
 }
 
 // Mappings returns the mappings the parser uses, in the order it tries them.
