@@ -29,6 +29,11 @@ type KafkaConfig struct {
 	// to the others; 0 keeps the client's default (45s). The broker
 	// bounds it (group.min.session.timeout.ms, 6s by default).
 	SessionTimeout time.Duration
+	// InstanceID, when set, makes this worker a static group member
+	// (KIP-345): a restarted worker with the same id takes its partitions
+	// back at once instead of waiting for its old session to expire. Each
+	// worker of a group needs its own id.
+	InstanceID string
 }
 
 func (c *KafkaConfig) validate() error {
@@ -100,7 +105,9 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 	// lastActive is when a record last arrived or partitions were last
 	// assigned (unix nanos), for ExitWhenIdle.
 	var lastActive atomic.Int64
-	lastActive.Store(time.Now().UnixNano())
+	var assigned atomic.Bool
+	start := time.Now()
+	lastActive.Store(start.UnixNano())
 	reset := kgo.NewOffset().AtEnd()
 	if cfg.FromStart {
 		reset = kgo.NewOffset().AtStart()
@@ -118,6 +125,7 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 			log.Info("partitions assigned", "partitions", m[cfg.Topic])
 			// Waiting for a group join is not idleness: restart the clock.
 			lastActive.Store(time.Now().UnixNano())
+			assigned.Store(true)
 		}),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			log.Info("partitions revoked", "partitions", m[cfg.Topic])
@@ -128,6 +136,9 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 	}
 	if cfg.ClientID != "" {
 		kopts = append(kopts, kgo.ClientID(cfg.ClientID))
+	}
+	if cfg.InstanceID != "" {
+		kopts = append(kopts, kgo.InstanceID(cfg.InstanceID))
 	}
 	if cfg.SessionTimeout > 0 {
 		kopts = append(kopts, kgo.SessionTimeout(cfg.SessionTimeout))
@@ -158,8 +169,16 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 		if len(records) == 0 {
 			cl.AllowRebalance()
 			if opts.ExitWhenIdle > 0 && time.Since(time.Unix(0, lastActive.Load())) >= opts.ExitWhenIdle {
-				log.Info("idle, exiting", "idle_for", opts.ExitWhenIdle)
-				return nil
+				// Before any partition was assigned the worker has not seen
+				// the topic yet: it waits for the group join too (a crashed
+				// member's session may hold the partitions), up to a bound.
+				if assigned.Load() || time.Since(start) >= opts.ExitWhenIdle+joinGrace(cfg) {
+					if !assigned.Load() {
+						log.Warn("no partitions were assigned; exiting idle", "waited", time.Since(start).Round(time.Second))
+					}
+					log.Info("idle, exiting", "idle_for", opts.ExitWhenIdle)
+					return nil
+				}
 			}
 			continue
 		}
@@ -196,4 +215,13 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 	}
 	log.Info("stopping: batch drained and committed")
 	return nil
+}
+
+// joinGrace bounds how long an idle worker waits for its first partition
+// assignment: long enough for a crashed member's session to expire.
+func joinGrace(cfg KafkaConfig) time.Duration {
+	if cfg.SessionTimeout > 0 {
+		return cfg.SessionTimeout + 5*time.Second
+	}
+	return 50 * time.Second // kgo's default session timeout is 45 s
 }

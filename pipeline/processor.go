@@ -221,14 +221,16 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 	if len(recs) == 0 {
 		return nil
 	}
-	refuse := func(sink string, results []sinks.Result) {
+	// refuse dead-letters the messages of records a sink refused for good;
+	// store outcomes (not the archive's) feed the per-message summary.
+	refuse := func(sink string, results []sinks.Result, owner []int, store bool) {
 		for j, r := range results {
 			if r.Outcome == sinks.Failed {
 				it := &items[owner[j]]
 				if it.reason == "" {
 					it.reason, it.class = fmt.Sprintf("%s refused the record: %v", sink, r.Err), sink+" refused"
 				}
-			} else if rank(r.Outcome) > rank(best[owner[j]]) {
+			} else if store && rank(r.Outcome) > rank(best[owner[j]]) {
 				best[owner[j]] = r.Outcome
 			}
 		}
@@ -238,14 +240,16 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 		if err != nil {
 			return err
 		}
-		for j, r := range results { // the archive's Stored is not a store outcome
-			if r.Outcome == sinks.Failed {
-				it := &items[owner[j]]
-				if it.reason == "" {
-					it.reason, it.class = fmt.Sprintf("%s refused the record: %v", a.Name, r.Err), a.Name+" refused"
-				}
+		refuse(a.Name, results, owner, false)
+		// A message the archive refused is dead-lettered: keep it out of
+		// the stores too, so a replay applies it whole.
+		kept, keptOwner := recs[:0:0], owner[:0:0]
+		for j := range recs {
+			if items[owner[j]].reason == "" {
+				kept, keptOwner = append(kept, recs[j]), append(keptOwner, owner[j])
 			}
 		}
+		recs, owner = kept, keptOwner
 	}
 	all := make([][]sinks.Result, len(p.cfg.Stores))
 	g, gctx := errgroup.WithContext(ctx)
@@ -260,7 +264,7 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 		return err
 	}
 	for i, s := range p.cfg.Stores {
-		refuse(s.Name, all[i])
+		refuse(s.Name, all[i], owner, true)
 	}
 	return nil
 }

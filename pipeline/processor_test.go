@@ -581,4 +581,9 @@ func TestProcessorArchiveRefuses(t *testing.T) {
 	if got := counterValue(t, metrics.DeadLetters.WithLabelValues("archive refused")); got != 1 {
 		t.Errorf("dead-letter metric {reason=archive refused} = %v, want 1", got)
 	}
+	// The refused message is kept out of the stores (a replay applies it
+	// whole); the other one reaches them.
+	if _, ok := pg.stored[reservation.Key{HotelCode: "H00001", Confirmation: "9101"}]; ok || len(pg.stored) != 1 {
+		t.Errorf("stores got %v, want only the archived message", pg.stored)
+	}
 }

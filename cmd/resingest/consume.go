@@ -26,6 +26,8 @@ type consumeFlags struct {
 	brokers         []string
 	topic, group    string
 	fromStart       bool
+	sessionTimeout  time.Duration
+	instanceID      string
 	path            string
 	batchSize       int
 	exitWhenIdle    time.Duration
@@ -98,6 +100,8 @@ RESINGEST_KAFKA_BROKERS).`,
 	fl.StringSliceVar(&f.brokers, "brokers", nil, "Kafka seed brokers, host:port, comma-separated (env RESINGEST_KAFKA_BROKERS)")
 	fl.StringVar(&f.topic, "topic", "reservations", "Kafka topic")
 	fl.StringVar(&f.group, "group", "resingest", "Kafka consumer group")
+	fl.DurationVar(&f.sessionTimeout, "session-timeout", 0, "Kafka group session timeout: how long the group waits for a silent worker before moving its partitions (0: 45s)")
+	fl.StringVar(&f.instanceID, "instance-id", "", "static group membership id (unique per worker, stable across restarts): a restarted worker takes its partitions back at once")
 	fl.BoolVar(&f.fromStart, "from-start", true, "a group without committed offsets starts at the oldest record (false: the newest)")
 	fl.StringVar(&f.path, "path", "", "folder of *.xml files, for --source file")
 	fl.IntVar(&f.batchSize, "batch-size", 1000, "most messages per batch (one poll)")
@@ -168,6 +172,7 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 	case "kafka":
 		err = pipeline.RunKafka(ctx, pipeline.KafkaConfig{
 			Brokers: f.brokers, Topic: f.topic, Group: f.group, MaxPollRecords: f.batchSize, FromStart: f.fromStart,
+			SessionTimeout: f.sessionTimeout, InstanceID: f.instanceID,
 		}, proc, opts)
 	case "file":
 		err = pipeline.RunFiles(ctx, f.path, f.batchSize, f.maxBytes, proc, opts)
