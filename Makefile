@@ -49,9 +49,11 @@ endef
 test: deps build
 	$(call with_services,$(GO) vet ./... && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...)
 
-## bench: run the benchmarks against the local services
+## bench: run the benchmarks against the local services (the machine and its load are printed first: quote figures with them)
 bench: deps build
-	$(call with_services,$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...)
+	@echo "machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB; $$(uptime)"
+	$(call with_services,$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./parse/ ./sinks/... && \
+		$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x -timeout $(TEST_TIMEOUT) ./bench/...)
 
 ## demo: services, schema, 20,000 generated messages through Kafka into the stores, summary (the services stay up; `make services-down` stops them)
 demo: deps build
