@@ -101,7 +101,8 @@ func (r *Reservation) Normalize() {
 }
 
 // MarshalJSON encodes the record with empty arrays in place of nil slices.
-// Characters such as < > & are written as they are, not \u-escaped.
+// It writes < > & as they are; json.Marshal escapes them again, an Encoder
+// with SetEscapeHTML(false) (as resingest parse uses) keeps them.
 func (r Reservation) MarshalJSON() ([]byte, error) {
 	type plain Reservation // no methods: avoids recursion
 	r.Normalize()

@@ -7,11 +7,12 @@ import (
 )
 
 // Version orders the records of one reservation: the reservation's own
-// modification time (else its creation time), then the message time, then
-// the position in the stream. A store applies a record only when its
-// version is greater than the stored one.
+// modification time (else its creation time, else, for a message that
+// carries neither such as a bare OTA_CancelRQ, the message time), then the
+// message time, then the position in the stream. A store applies a record
+// only when its version is greater than the stored one.
 type Version struct {
-	Updated     time.Time // modified_at, else created_at
+	Updated     time.Time // modified_at, else created_at, else message_time
 	MessageTime time.Time // message_time
 	Position    string    // decimal stream position (offset or sequence number); "" sorts first
 }
@@ -26,6 +27,11 @@ func VersionOf(r *Reservation, pos string) (Version, error) {
 	updated := r.ModifiedAt
 	if updated == "" {
 		updated = r.CreatedAt
+	}
+	if updated == "" {
+		// Without it a bare cancel would sort before the booking it
+		// cancels and be ignored as stale.
+		updated = r.MessageTime
 	}
 	var err error
 	if updated != "" {

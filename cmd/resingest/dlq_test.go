@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -145,9 +146,13 @@ func TestDLQListAndShow(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID ") || !strings.Contains(lines[0], "REPLAYED_AT") {
 		t.Fatalf("dlq list printed %d lines, want a header and 2 letters:\n%s", len(lines), out)
 	}
-	if f := strings.Fields(lines[1]); f[0] != "1" || f[1] != "file" || f[3] != "1" || f[5] != "-" ||
+	// The file source's position is the FNV-1a hash of the file name.
+	h := fnv.New64a()
+	h.Write([]byte("2-sync.xml"))
+	syncPos := strconv.FormatUint(h.Sum64(), 10)
+	if f := strings.Fields(lines[1]); f[0] != "1" || f[1] != "file" || f[3] != syncPos || f[5] != "-" ||
 		!strings.Contains(lines[1], "unknown message type: OTA_HotelResSyncRQ") {
-		t.Errorf("first row %q, want letter 1 from file position 1, pending, with its reason", lines[1])
+		t.Errorf("first row %q, want letter 1 from 2-sync.xml (position %s), pending, with its reason", lines[1], syncPos)
 	}
 	for _, leak := range []string{"<", "Ann", "Zed", "SYNC1", "1111"} {
 		if strings.Contains(out, leak) {
