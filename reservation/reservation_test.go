@@ -74,7 +74,7 @@ func TestVersionOrder(t *testing.T) {
 		return v
 	}
 	cases := []struct {
-		name        string
+		name         string
 		older, newer reservation.Version
 	}{
 		{"modified_at wins over created_at", mk("2026-01-01T00:00:00Z", "", "", ""), mk("2025-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "", "")},
