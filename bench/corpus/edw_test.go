@@ -1,0 +1,97 @@
+package corpus
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"io"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+)
+
+func readEDW(t *testing.T, path string, gz bool) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r io.Reader = bytes.NewReader(b)
+	if gz {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	}
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestWriteEDW(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "gzip"}[gz], func(t *testing.T) {
+			dir := t.TempDir()
+			paths, err := WriteEDW(context.Background(), dir, EDWOptions{Seed: 3, Hotels: 50, Rows: 1001, Files: 3, Gzip: gz})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(paths) != 3 {
+				t.Fatalf("%d files, want 3", len(paths))
+			}
+			conf := regexp.MustCompile(`^[1-9][0-9]{9}$`)
+			hotel := regexp.MustCompile(`^H[0-9]{5}$`)
+			newest := map[string]string{}
+			total, revisions := 0, 0
+			for _, p := range paths {
+				rows := readEDW(t, p, gz)
+				if len(rows[0]) != len(EDWHeader) || rows[0][0] != "confirmation" {
+					t.Fatalf("%s: header %v", p, rows[0])
+				}
+				for _, row := range rows[1:] {
+					total++
+					if !conf.MatchString(row[0]) || !hotel.MatchString(row[1]) {
+						t.Fatalf("bad key %s/%s", row[1], row[0])
+					}
+					v := row[4]
+					if row[5] != "" {
+						v = row[5]
+					}
+					if _, err := time.Parse(time.RFC3339, v); err != nil {
+						t.Fatalf("bad time %q", v)
+					}
+					k := row[1] + "/" + row[0]
+					if prev, ok := newest[k]; ok {
+						revisions++
+						if v <= prev {
+							t.Errorf("%s: revision %s not after %s", k, v, prev)
+						}
+					}
+					newest[k] = v
+				}
+			}
+			if total != 1001 {
+				t.Errorf("%d rows, want 1001", total)
+			}
+			if revisions < 50 || revisions > 200 {
+				t.Errorf("%d revision rows, want about 10%%", revisions)
+			}
+			again, err := WriteEDW(context.Background(), t.TempDir(), EDWOptions{Seed: 3, Hotels: 50, Rows: 1001, Files: 3, Gzip: gz})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range paths {
+				a, _ := os.ReadFile(paths[i])
+				b, _ := os.ReadFile(again[i])
+				if !bytes.Equal(a, b) {
+					t.Errorf("file %d differs between runs of one seed", i)
+				}
+			}
+		})
+	}
+}
