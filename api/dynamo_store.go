@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks/dynamo"
+)
+
+// DynamoAPI is the part of the DynamoDB client DynamoStore uses beyond
+// the sink's reads; *dynamodb.Client implements it.
+type DynamoAPI interface {
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+}
+
+// DynamoStore reads reservations from the DynamoDB table written by
+// sinks/dynamo. It is safe for concurrent use.
+//
+// Guest itineraries come from the by_guest index, which holds the primary
+// guest of each reservation only. A lookup by confirmation scans the table:
+// the table has no index by confirmation yet.
+type DynamoStore struct {
+	sink  *dynamo.Sink
+	api   DynamoAPI
+	table string
+}
+
+// NewDynamoStore reads through sink; api and table serve the lookup scan
+// and the readiness check (table "" is dynamo.DefaultTable).
+func NewDynamoStore(sink *dynamo.Sink, api DynamoAPI, table string) *DynamoStore {
+	if table == "" {
+		table = dynamo.DefaultTable
+	}
+	return &DynamoStore{sink: sink, api: api, table: table}
+}
+
+// Get implements Store.
+func (s *DynamoStore) Get(ctx context.Context, k reservation.Key) (Stored, error) {
+	r, v, err := s.sink.Get(ctx, k)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		return Stored{}, fmt.Errorf("%s: %w", k, ErrNotFound)
+	}
+	if err != nil {
+		return Stored{}, err
+	}
+	return Stored{Reservation: r, Version: v}, nil
+}
+
+// Arrivals implements Store.
+func (s *DynamoStore) Arrivals(ctx context.Context, hotel, date string, limit int, cursor string) (ArrivalsPage, error) {
+	page, err := s.sink.QueryArrivals(ctx, hotel, date, int32(limit), cursor)
+	if errors.Is(err, dynamo.ErrBadCursor) {
+		return ArrivalsPage{}, fmt.Errorf("%w: %w", ErrBadCursor, err)
+	}
+	if err != nil {
+		return ArrivalsPage{}, err
+	}
+	return ArrivalsPage{Items: fromItems(page.Items), Cursor: page.Cursor}, nil
+}
+
+// GuestReservations implements Store.
+func (s *DynamoStore) GuestReservations(ctx context.Context, guestID, from, to string) ([]Stored, error) {
+	items, err := s.sink.QueryGuest(ctx, guestID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return fromItems(items), nil
+}
+
+// ByConfirmation implements Store with a filtered scan of the keys, then
+// a consistent Get of each match.
+func (s *DynamoStore) ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error) {
+	in := &dynamodb.ScanInput{
+		TableName:                aws.String(s.table),
+		ProjectionExpression:     aws.String("#h, #c"),
+		FilterExpression:         aws.String("#c = :c"),
+		ExpressionAttributeNames: map[string]string{"#h": "hotel_code", "#c": "confirmation"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":c": &types.AttributeValueMemberS{Value: confirmation},
+		},
+	}
+	var keys []reservation.Key
+	for len(keys) < limit {
+		out, err := s.api.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("api: scan for a confirmation: %w", err)
+		}
+		for _, it := range out.Items {
+			h, _ := it["hotel_code"].(*types.AttributeValueMemberS)
+			c, _ := it["confirmation"].(*types.AttributeValueMemberS)
+			if h != nil && c != nil && len(keys) < limit {
+				keys = append(keys, reservation.Key{HotelCode: h.Value, Confirmation: c.Value})
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	found := make([]Stored, 0, len(keys))
+	for _, k := range keys {
+		st, err := s.Get(ctx, k)
+		if errors.Is(err, ErrNotFound) {
+			continue // gone between the scan and the read
+		}
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, st)
+	}
+	return found, nil
+}
+
+// Ready implements Store.
+func (s *DynamoStore) Ready(ctx context.Context) error {
+	_, err := s.api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
+	if err != nil {
+		return fmt.Errorf("api: dynamo table %s: %w", s.table, err)
+	}
+	return nil
+}
+
+func fromItems(items []dynamo.Item) []Stored {
+	out := make([]Stored, len(items))
+	for i, it := range items {
+		out[i] = Stored{Reservation: it.Reservation, Version: it.Version}
+	}
+	return out
+}

@@ -1,0 +1,147 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// Defaults of Options.
+const (
+	DefaultSkew          = 5 * time.Minute
+	DefaultMaxBodyBytes  = 16 << 10
+	DefaultShutdownGrace = 30 * time.Second
+	defaultReplayEntries = 1 << 20
+)
+
+// Options configures a Server.
+type Options struct {
+	// Store is where reservations are read. Required.
+	Store Store
+	// Guests verifies guest bearer tokens; nil refuses every bearer token.
+	Guests *GuestTokens
+	// Partners is the partner table; nil refuses every signed request.
+	Partners *Partners
+	// Region is the SigV4 region partners sign for (DefaultRegion when "").
+	Region string
+	// Skew is how far X-Amz-Date may be from now (DefaultSkew when 0).
+	Skew time.Duration
+	// MaxBodyBytes bounds request bodies (DefaultMaxBodyBytes when 0).
+	MaxBodyBytes int64
+	// ShutdownGrace bounds how long Serve waits for requests in flight
+	// after its context ends (DefaultShutdownGrace when 0).
+	ShutdownGrace time.Duration
+	// Logger receives access logs (slog.Default() when nil).
+	Logger *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server is the itinerary API. Its handler is safe for concurrent use.
+type Server struct {
+	opts   Options
+	sigv4  *sigV4Verifier
+	log    *slog.Logger
+	routes http.Handler
+}
+
+// New returns a server over opts.Store.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("api: a store is required")
+	}
+	if opts.Region == "" {
+		opts.Region = DefaultRegion
+	}
+	if opts.Skew <= 0 {
+		opts.Skew = DefaultSkew
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = DefaultShutdownGrace
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{
+		opts: opts,
+		log:  opts.Logger,
+		sigv4: &sigV4Verifier{
+			partners: opts.Partners, region: opts.Region, skew: opts.Skew, now: opts.Now,
+			signer: v4.NewSigner(), seen: newReplayCache(defaultReplayEntries),
+		},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /v1/reservations/{hotel_code}/{confirmation}", s.getReservation)
+	mux.HandleFunc("GET /v1/hotels/{hotel_code}/arrivals", s.arrivals)
+	mux.HandleFunc("GET /v1/guests/me/itineraries", s.guestItineraries)
+	mux.HandleFunc("POST /v1/itineraries/lookup", s.lookup)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, http.StatusNotFound, ProblemNotFound, "no such endpoint")
+	})
+	s.routes = mux
+	return s, nil
+}
+
+// Handler returns the API with its request-id, access-log and recovery
+// middleware.
+func (s *Server) Handler() http.Handler { return s.withRequestID(s.withAccessLog(s.routes)) }
+
+// Serve serves on ln until ctx ends, then stops accepting connections and
+// waits (up to ShutdownGrace) for the requests in flight to finish. It
+// returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("api: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && serr != nil {
+		return fmt.Errorf("api: serve: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.opts.Store.Ready(ctx); err != nil {
+		s.log.WarnContext(ctx, "store not ready", "request_id", requestIDFrom(ctx), "err", err)
+		writeProblem(w, http.StatusServiceUnavailable, ProblemUnavailable, "the store does not answer")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/resingest/resingest/api"
+	"github.com/resingest/resingest/sinks/dynamo"
+	"github.com/resingest/resingest/sinks/postgres"
+)
+
+func init() { addCommand(newServeCmd) }
+
+// serveFlags configure 'resingest serve'. The store flags are its own:
+// storeFlags is about writing (and always needs Postgres for the audit).
+type serveFlags struct {
+	addr           string
+	store          string
+	jwtSecret      string
+	partnersFile   string
+	region         string
+	pgURL          string
+	pgMaxConns     int32
+	dynamoEndpoint string
+	dynamoTable    string
+	shutdownGrace  time.Duration
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Serve the itinerary REST API (guests: bearer JWT; partners: SigV4)",
+		Long: `serve runs the itinerary REST API over one store (DynamoDB or Postgres):
+
+  GET  /v1/reservations/{hotel_code}/{confirmation}
+  GET  /v1/hotels/{hotel_code}/arrivals?date=YYYY-MM-DD[&limit=N&cursor=C]
+  GET  /v1/guests/me/itineraries[?from=YYYY-MM-DD&to=YYYY-MM-DD]
+  POST /v1/itineraries/lookup  {"confirmation": "...", "surname": "..."}
+  GET  /healthz, /readyz
+
+Guests send 'Authorization: Bearer <JWT>' (HS256 with --jwt-secret; make one
+with 'resingest token guest'). Partners sign requests with AWS Signature V4
+(service "resingest", region --region) using a key from --partners-file
+(make one with 'resingest token partner'). The partners file is read at start.
+
+SIGINT/SIGTERM stop accepting connections and let the requests in flight
+finish within --shutdown-grace.
+
+Every flag can be set from the environment as RESINGEST_<FLAG>
+(--jwt-secret: RESINGEST_JWT_SECRET).`,
+		Example: `  eval "$(scripts/dev-services env)"
+  export RESINGEST_JWT_SECRET=$(openssl rand -hex 32)
+  resingest token partner --hotels H1,H2 --partners-file partners.json
+  resingest serve --store postgres --partners-file partners.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), &f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fl.StringVar(&f.store, "store", "dynamo", "store to read: dynamo or postgres")
+	fl.StringVar(&f.jwtSecret, "jwt-secret", "", "HS256 secret of guest tokens, at least 32 bytes (env RESINGEST_JWT_SECRET); empty: guests cannot sign in")
+	fl.StringVar(&f.partnersFile, "partners-file", "", "JSON partner table (access keys, secrets, hotels); empty: no partners")
+	fl.StringVar(&f.region, "region", api.DefaultRegion, "SigV4 region partners sign for")
+	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL, with --store postgres (env RESINGEST_PG_URL)")
+	fl.Int32Var(&f.pgMaxConns, "pg-max-conns", 8, "most Postgres connections")
+	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
+	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
+	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", api.DefaultShutdownGrace, "how long requests in flight may take to finish after a stop signal")
+	return cmd
+}
+
+// openStore connects the store serve reads; close releases it.
+func (f *serveFlags) openStore(ctx context.Context) (st api.Store, close func(), err error) {
+	switch f.store {
+	case "postgres":
+		if f.pgURL == "" {
+			return nil, nil, errors.New("--store postgres needs --pg-url (or RESINGEST_PG_URL)")
+		}
+		pg, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: f.pgMaxConns})
+		if err != nil {
+			return nil, nil, err
+		}
+		return api.NewPostgresStore(pg), pg.Close, nil
+	case "dynamo":
+		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
+		if err != nil {
+			return nil, nil, err
+		}
+		sink := dynamo.New(client, dynamo.Options{Table: f.dynamoTable})
+		return api.NewDynamoStore(sink, client, f.dynamoTable), func() { _ = sink.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("--store: %q is not dynamo or postgres", f.store)
+}
+
+func runServe(ctx context.Context, f *serveFlags) error {
+	opts := api.Options{Region: f.region, ShutdownGrace: f.shutdownGrace, Logger: slog.Default()}
+	if f.jwtSecret != "" {
+		g, err := api.NewGuestTokens([]byte(f.jwtSecret), nil)
+		if err != nil {
+			return fmt.Errorf("--jwt-secret: %w", err)
+		}
+		opts.Guests = g
+	}
+	if f.partnersFile != "" {
+		p, err := api.LoadPartners(f.partnersFile)
+		if err != nil {
+			return fmt.Errorf("--partners-file: %w", err)
+		}
+		opts.Partners = p
+	}
+	store, closeStore, err := f.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	opts.Store = store
+	srv, err := api.New(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	slog.Info("serving the itinerary API", "addr", ln.Addr().String(), "store", f.store,
+		"guests", opts.Guests != nil, "partners", opts.Partners.Len())
+	err = srv.Serve(ctx, ln)
+	slog.Info("itinerary API stopped")
+	return err
+}
