@@ -1,0 +1,115 @@
+package migrate
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// ErrNoInput is returned when a directory holds no extract files.
+var ErrNoInput = errors.New("migrate: no input files")
+
+// Files lists the extract files in dir (*.csv and *.csv.gz), sorted.
+func Files(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && (strings.HasSuffix(n, ".csv") || strings.HasSuffix(n, ".csv.gz")) {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w in %s (want *.csv or *.csv.gz)", ErrNoInput, dir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// countingReader counts the bytes read from the file (compressed bytes for
+// a .gz file) into a shared counter, for progress and ETA.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// input reads one extract file record by record.
+type input struct {
+	f    *os.File
+	zr   *gzip.Reader
+	csv  *csv.Reader
+	line int64 // line of the last record read
+}
+
+// openInput opens path and checks its header row.
+func openInput(path string, bytesRead *atomic.Int64) (*input, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	in := &input{f: f}
+	var r io.Reader = bufio.NewReaderSize(countingReader{f, bytesRead}, 1<<16)
+	if strings.HasSuffix(path, ".gz") {
+		if in.zr, err = gzip.NewReader(r); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("migrate: %s: %w", path, err)
+		}
+		r = in.zr
+	}
+	in.csv = csv.NewReader(r)
+	in.csv.FieldsPerRecord = -1 // a short row is a reject, not the end of the file
+	in.csv.ReuseRecord = false
+	head, err := in.csv.Read()
+	if err != nil {
+		in.Close()
+		return nil, fmt.Errorf("migrate: %s: header: %w", path, err)
+	}
+	if len(head) != numColumns || strings.TrimPrefix(head[0], "\ufeff") != columnNames[0] {
+		in.Close()
+		return nil, fmt.Errorf("migrate: %s: header has %d columns starting %q, want %d starting %q",
+			path, len(head), head[0], numColumns, columnNames[0])
+	}
+	return in, nil
+}
+
+// next returns the next record and its line; a malformed record (bad
+// quoting) comes back as a *RowError with its line. io.EOF ends the file.
+func (in *input) next() ([]string, int64, error) {
+	rec, err := in.csv.Read()
+	if err == nil {
+		line, _ := in.csv.FieldPos(0)
+		in.line = int64(line)
+		return rec, in.line, nil
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		in.line = int64(pe.StartLine)
+		return nil, in.line, &RowError{Reason: "malformed CSV: " + pe.Err.Error()}
+	}
+	return nil, 0, err
+}
+
+// Close closes the file; it is idempotent.
+func (in *input) Close() {
+	if in.f != nil {
+		in.f.Close()
+		in.f = nil
+	}
+}

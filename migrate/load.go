@@ -1,0 +1,263 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks"
+)
+
+// fileProgress is a file's row of backfill_files.
+type fileProgress struct {
+	size, rows, lines, rejects int64
+	status                     string
+}
+
+// reject is one malformed input row.
+type reject struct {
+	line   int64
+	reason string
+}
+
+// chunk is what one merge transaction takes.
+type chunk struct {
+	rows    []row
+	rejects []reject
+	records int64 // input records consumed (rows + rejects)
+}
+
+// maxChunkAttempts bounds the retries of a chunk that lost a deadlock or a
+// serialization conflict (with another worker or the live pipeline).
+const maxChunkAttempts = 5
+
+// loadFile loads one file on a connection of its own, resuming after its
+// recorded progress.
+func (m *Migrator) loadFile(ctx context.Context, path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	conn, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %s: connect: %w", path, err)
+	}
+	defer conn.Release()
+	var p fileProgress
+	if err := conn.QueryRow(ctx, fileStartSQL, path, st.Size()).Scan(&p.size, &p.rows, &p.lines, &p.rejects, &p.status); err != nil {
+		return fmt.Errorf("migrate: %s: read progress: %w", path, err)
+	}
+	if p.status == "done" {
+		m.filesDone.Add(1)
+		m.bytesRead.Add(st.Size())
+		m.logger.Info("backfill file already loaded", "file", path, "rows", p.rows, "rejects", p.rejects)
+		return nil
+	}
+	if p.size != st.Size() {
+		return &FileChangedError{Path: path, Recorded: p.size, Current: st.Size()}
+	}
+	if _, err := conn.Exec(ctx, createStageSQL); err != nil {
+		return fmt.Errorf("migrate: %s: staging table: %w", path, err)
+	}
+	in, err := openInput(path, &m.bytesRead)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if p.lines > 0 {
+		m.logger.Info("backfill file resumed", "file", path, "records_done", p.lines)
+		for i := int64(0); i < p.lines; i++ {
+			var re *RowError
+			if _, _, err := in.next(); err != nil && !errors.As(err, &re) {
+				return fmt.Errorf("migrate: %s: skipping %d loaded records: %w", path, p.lines, err)
+			}
+		}
+	}
+	for {
+		c, eof, err := m.readChunk(in)
+		if err != nil {
+			return fmt.Errorf("migrate: %s: %w", path, err)
+		}
+		if c.records > 0 {
+			next := p
+			next.rows += int64(len(c.rows))
+			next.lines += c.records
+			next.rejects += int64(len(c.rejects))
+			if err := m.commitChunk(ctx, conn, path, &c, next); err != nil {
+				return err
+			}
+			p = next
+			if m.opts.afterChunk != nil {
+				m.opts.afterChunk(path, p.lines)
+			}
+		}
+		if eof {
+			break
+		}
+	}
+	if _, err := conn.Exec(ctx, fileDoneSQL, path); err != nil {
+		return fmt.Errorf("migrate: %s: mark done: %w", path, err)
+	}
+	m.filesDone.Add(1)
+	m.logger.Info("backfill file loaded", "file", path, "rows", p.rows, "rejects", p.rejects)
+	return nil
+}
+
+// readChunk reads up to ChunkRows records.
+func (m *Migrator) readChunk(in *input) (chunk, bool, error) {
+	var c chunk
+	for c.records < int64(m.opts.ChunkRows) {
+		rec, line, err := in.next()
+		var re *RowError
+		switch {
+		case errors.Is(err, io.EOF):
+			return c, true, nil
+		case errors.As(err, &re):
+			c.records++
+			c.rejects = append(c.rejects, reject{line, re.Error()})
+			continue
+		case err != nil:
+			return c, false, err
+		}
+		c.records++
+		r, rerr := parseRow(line, rec)
+		if rerr != nil {
+			c.rejects = append(c.rejects, reject{line, rerr.Error()})
+			continue
+		}
+		c.rows = append(c.rows, r)
+	}
+	return c, false, nil
+}
+
+// commitChunk merges c and records its rejects and the file's progress p
+// in one transaction, retrying lost deadlocks.
+func (m *Migrator) commitChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, p fileProgress) error {
+	var err error
+	for attempt := 0; attempt < maxChunkAttempts; attempt++ {
+		var applied int64
+		applied, err = m.tryChunk(ctx, conn, path, c, p)
+		if err == nil {
+			m.rows.Add(int64(len(c.rows)))
+			m.applied.Add(applied)
+			m.rejects.Add(int64(len(c.rejects)))
+			return nil
+		}
+		if !conflict(err) {
+			break
+		}
+		if werr := (sinks.Backoff{}).Wait(ctx, attempt); werr != nil {
+			break
+		}
+	}
+	return fmt.Errorf("migrate: %s: chunk ending at record %d: %w", path, p.lines, err)
+}
+
+// conflict reports a transaction that lost to a concurrent one and may
+// simply run again.
+func conflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, p fileProgress) (int64, error) {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after Commit
+	var keys []reservation.Key
+	if len(c.rows) > 0 {
+		if _, err := tx.Exec(ctx, "TRUNCATE "+stageTable); err != nil {
+			return 0, fmt.Errorf("truncate staging table: %w", err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(c.rows), c.copyRow)); err != nil {
+			return 0, fmt.Errorf("copy to staging table: %w", err)
+		}
+		rs, err := tx.Query(ctx, mergeSQL)
+		if err != nil {
+			return 0, fmt.Errorf("merge: %w", err)
+		}
+		var k reservation.Key
+		keys, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (reservation.Key, error) {
+			err := r.Scan(&k.HotelCode, &k.Confirmation)
+			return k, err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("merge: %w", err)
+		}
+	}
+	if len(c.rejects) > 0 {
+		lines := make([]int64, len(c.rejects))
+		reasons := make([]string, len(c.rejects))
+		for i, r := range c.rejects {
+			lines[i], reasons[i] = r.line, r.reason
+		}
+		if _, err := tx.Exec(ctx, rejectsSQL, path, lines, reasons); err != nil {
+			return 0, fmt.Errorf("record rejects: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, progressSQL, path, p.rows, p.lines, p.rejects); err != nil {
+		return 0, fmt.Errorf("record progress: %w", err)
+	}
+	// DynamoDB before the commit: a crash in between redoes the chunk
+	// instead of skipping its items (see the package comment).
+	if m.dyn != nil && len(keys) > 0 {
+		if err := m.dyn.write(ctx, c.recordsOf(keys)); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	return int64(len(keys)), nil
+}
+
+// copyRow is row i in stageColumns order.
+func (c *chunk) copyRow(i int) ([]any, error) {
+	r := &c.rows[i]
+	f := r.rec
+	var modified, arrival, departure any
+	if r.hasMod {
+		modified = r.modified
+	}
+	if r.hasArr {
+		arrival = r.arrival
+	}
+	if r.hasDep {
+		departure = r.departure
+	}
+	return []any{
+		r.line, f[colHotelCode], f[colConfirmation], f[colChainCode], f[colStatus], r.action,
+		r.created, modified, arrival, departure, f[colRoomType], f[colRatePlan],
+		r.adults, r.children, f[colTotalAfterTax], f[colTotalBeforeTax], f[colCurrency],
+		f[colGivenName], f[colSurname], f[colEmail], f[colPhone], f[colLoyaltyNumber],
+		f[colItineraryID], r.version.String(),
+	}, nil
+}
+
+// recordsOf returns the records of keys: per key the row the merge kept.
+func (c *chunk) recordsOf(keys []reservation.Key) []sinks.Record {
+	best := make(map[reservation.Key]*row, len(c.rows))
+	for i := range c.rows {
+		r := &c.rows[i]
+		k := r.key()
+		if b, ok := best[k]; !ok || r.newer(b) {
+			best[k] = r
+		}
+	}
+	out := make([]sinks.Record, 0, len(keys))
+	for _, k := range keys {
+		if r, ok := best[k]; ok {
+			out = append(out, sinks.Record{Reservation: r.reservation(), Version: r.version})
+		}
+	}
+	return out
+}

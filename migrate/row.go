@@ -1,0 +1,205 @@
+package migrate
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/resingest/resingest/reservation"
+)
+
+// Column positions of an EDW row (corpus.EDWHeader).
+const (
+	colConfirmation = iota
+	colHotelCode
+	colChainCode
+	colStatus
+	colCreatedAt
+	colModifiedAt
+	colArrival
+	colDeparture
+	colRoomType
+	colRatePlan
+	colAdults
+	colChildren
+	colTotalAfterTax
+	colTotalBeforeTax
+	colCurrency
+	colGivenName
+	colSurname
+	colEmail
+	colPhone
+	colLoyaltyNumber
+	colItineraryID
+	numColumns
+)
+
+// columnNames name the columns in reject reasons.
+var columnNames = [numColumns]string{
+	"confirmation", "hotel_code", "chain_code", "status", "created_at", "modified_at",
+	"arrival", "departure", "room_type", "rate_plan", "adults", "children",
+	"total_after_tax", "total_before_tax", "currency", "guest_given_name",
+	"guest_surname", "guest_email", "guest_phone", "loyalty_number", "itinerary_id",
+}
+
+// ItineraryIDType is the external id type of a row's itinerary_id.
+const ItineraryIDType = "itinerary"
+
+// RowError is why one input row was rejected. Reason names the column but
+// never carries its value: rows hold personal data.
+type RowError struct {
+	Column string // "" for the row as a whole
+	Reason string
+}
+
+func (e *RowError) Error() string {
+	if e.Column == "" {
+		return e.Reason
+	}
+	return e.Column + ": " + e.Reason
+}
+
+// row is one well-formed input row, typed for the staging table.
+type row struct {
+	line                   int64
+	rec                    []string // the CSV fields (owned by the row)
+	created, modified      time.Time
+	arrival, departure     time.Time
+	hasMod, hasArr, hasDep bool
+	adults, children       int32
+	action                 string
+	version                reservation.Version
+}
+
+var decimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+
+// parseRow checks the fields of one data row and types them.
+func parseRow(line int64, rec []string) (row, *RowError) {
+	if len(rec) != numColumns {
+		return row{}, &RowError{Reason: fmt.Sprintf("%d fields, want %d", len(rec), numColumns)}
+	}
+	r := row{line: line, rec: rec}
+	for _, c := range []int{colConfirmation, colHotelCode, colCreatedAt} {
+		if strings.TrimSpace(rec[c]) == "" {
+			return row{}, &RowError{Column: columnNames[c], Reason: "missing"}
+		}
+	}
+	var err error
+	if r.created, err = time.Parse(time.RFC3339Nano, rec[colCreatedAt]); err != nil {
+		return row{}, &RowError{Column: "created_at", Reason: "not an RFC 3339 time"}
+	}
+	if rec[colModifiedAt] != "" {
+		if r.modified, err = time.Parse(time.RFC3339Nano, rec[colModifiedAt]); err != nil {
+			return row{}, &RowError{Column: "modified_at", Reason: "not an RFC 3339 time"}
+		}
+		r.hasMod = true
+	}
+	if r.arrival, r.hasArr, err = parseDate(rec[colArrival]); err != nil {
+		return row{}, &RowError{Column: "arrival", Reason: "not a YYYY-MM-DD date"}
+	}
+	if r.departure, r.hasDep, err = parseDate(rec[colDeparture]); err != nil {
+		return row{}, &RowError{Column: "departure", Reason: "not a YYYY-MM-DD date"}
+	}
+	if r.adults, err = count(rec[colAdults]); err != nil {
+		return row{}, &RowError{Column: "adults", Reason: "not a non-negative integer"}
+	}
+	if r.children, err = count(rec[colChildren]); err != nil {
+		return row{}, &RowError{Column: "children", Reason: "not a non-negative integer"}
+	}
+	for _, c := range []int{colTotalAfterTax, colTotalBeforeTax} {
+		if rec[c] != "" && !decimal.MatchString(rec[c]) {
+			return row{}, &RowError{Column: columnNames[c], Reason: "not a decimal amount"}
+		}
+	}
+	r.action = reservation.ActionCreate
+	if s := strings.ToLower(rec[colStatus]); s == "cancelled" || s == "cancel" || s == "canceled" {
+		r.action = reservation.ActionCancel
+	}
+	// Only the times decide the version; a stub record spares building the
+	// whole one for every row.
+	stub := reservation.Reservation{CreatedAt: rec[colCreatedAt], ModifiedAt: rec[colModifiedAt]}
+	if r.version, err = reservation.VersionOf(&stub, ""); err != nil {
+		return row{}, &RowError{Column: "modified_at", Reason: "not an RFC 3339 time"}
+	}
+	return r, nil
+}
+
+func parseDate(s string) (time.Time, bool, error) {
+	if s == "" {
+		return time.Time{}, false, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	return t, err == nil, err
+}
+
+func count(s string) (int32, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err == nil && n < 0 {
+		err = strconv.ErrRange
+	}
+	return int32(n), err
+}
+
+// normTime is how the canonical record writes times: RFC 3339 UTC with Z.
+func normTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// reservation is the canonical record of the row.
+func (r *row) reservation() reservation.Reservation {
+	f := r.rec
+	res := reservation.Reservation{
+		Action:         r.action,
+		Status:         f[colStatus],
+		Confirmation:   f[colConfirmation],
+		HotelCode:      f[colHotelCode],
+		ChainCode:      f[colChainCode],
+		Arrival:        f[colArrival],
+		Departure:      f[colDeparture],
+		Adults:         int(r.adults),
+		Children:       int(r.children),
+		TotalAfterTax:  f[colTotalAfterTax],
+		TotalBeforeTax: f[colTotalBeforeTax],
+		Currency:       f[colCurrency],
+		RoomStays: []reservation.RoomStay{{
+			RoomType: f[colRoomType], RatePlan: f[colRatePlan], Units: 1,
+			Arrival: f[colArrival], Departure: f[colDeparture],
+			Adults: int(r.adults), Children: int(r.children),
+			TotalAfterTax: f[colTotalAfterTax], TotalBeforeTax: f[colTotalBeforeTax],
+			Currency: f[colCurrency],
+		}},
+		Guests: []reservation.Guest{{
+			Primary: true, GivenName: f[colGivenName], Surname: f[colSurname],
+			Email: f[colEmail], Phone: f[colPhone], LoyaltyNumber: f[colLoyaltyNumber],
+		}},
+		ExternalIDs: []reservation.ExternalID{},
+	}
+	if !r.created.IsZero() {
+		res.CreatedAt = normTime(r.created)
+	}
+	if r.hasMod {
+		res.ModifiedAt = normTime(r.modified)
+	}
+	if f[colItineraryID] != "" {
+		res.ExternalIDs = append(res.ExternalIDs, reservation.ExternalID{Type: ItineraryIDType, Value: f[colItineraryID]})
+	}
+	return res
+}
+
+// key is the row's reservation key.
+func (r *row) key() reservation.Key {
+	return reservation.Key{HotelCode: r.rec[colHotelCode], Confirmation: r.rec[colConfirmation]}
+}
+
+// newer reports whether r wins over s for the same key: the newer version,
+// or on a tie the later line (as the merge's DISTINCT ON orders them).
+func (r *row) newer(s *row) bool {
+	a, b := r.version.String(), s.version.String()
+	if a != b {
+		return a > b
+	}
+	return r.line > s.line
+}
