@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/dynamo"
@@ -53,16 +56,33 @@ func (s *DynamoStore) Get(ctx context.Context, k reservation.Key) (Stored, error
 	return Stored{Reservation: r, Version: v}, nil
 }
 
-// Arrivals implements Store.
+// Arrivals implements Store. Its cursor is the date, a dot and the sink's
+// cursor: the sink checks the hotel, the prefix the date (a start key
+// outside the queried date is a ValidationException, not an empty page).
 func (s *DynamoStore) Arrivals(ctx context.Context, hotel, date string, limit int, cursor string) (ArrivalsPage, error) {
-	page, err := s.sink.QueryArrivals(ctx, hotel, date, int32(limit), cursor)
-	if errors.Is(err, dynamo.ErrBadCursor) {
-		return ArrivalsPage{}, fmt.Errorf("%w: %w", ErrBadCursor, err)
+	inner := ""
+	if cursor != "" {
+		d, rest, ok := strings.Cut(cursor, ".")
+		if !ok || d != date || rest == "" {
+			return ArrivalsPage{}, fmt.Errorf("%w: cursor belongs to another query", ErrBadCursor)
+		}
+		inner = rest
 	}
-	if err != nil {
+	page, err := s.sink.QueryArrivals(ctx, hotel, date, int32(limit), inner)
+	var apiErr smithy.APIError
+	switch {
+	case errors.Is(err, dynamo.ErrBadCursor):
+		return ArrivalsPage{}, fmt.Errorf("%w: %w", ErrBadCursor, err)
+	case inner != "" && errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException":
+		return ArrivalsPage{}, fmt.Errorf("%w: %w", ErrBadCursor, err)
+	case err != nil:
 		return ArrivalsPage{}, err
 	}
-	return ArrivalsPage{Items: fromItems(page.Items), Cursor: page.Cursor}, nil
+	out := ArrivalsPage{Items: fromItems(page.Items)}
+	if page.Cursor != "" {
+		out.Cursor = date + "." + page.Cursor
+	}
+	return out, nil
 }
 
 // GuestReservations implements Store.
@@ -104,6 +124,8 @@ func (s *DynamoStore) ByConfirmation(ctx context.Context, confirmation string, l
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	// A scan's order is the table's hash order; callers get hotel order.
+	slices.SortFunc(keys, func(a, b reservation.Key) int { return strings.Compare(a.HotelCode, b.HotelCode) })
 	found := make([]Stored, 0, len(keys))
 	for _, k := range keys {
 		st, err := s.Get(ctx, k)
