@@ -42,7 +42,9 @@ const samplesDir = "../../shared/samples/public"
 //     guests are the two Customer profiles; CreditCard last4 4949.
 //   - OTA2003B ResModify: HotelResModify container, action modify by message
 //     type, times with -07:00 converted to UTC.
-func TestGoldenSamples(t *testing.T) {
+func TestGoldenSamples(t *testing.T) { eachEngine(t, testGoldenSamples) }
+
+func testGoldenSamples(t *testing.T) {
 	samples, err := filepath.Glob(filepath.Join(samplesDir, "*.xml"))
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +70,9 @@ func TestGoldenSamples(t *testing.T) {
 //
 // Every value in testdata/golden/vendors/*.jsonl was checked by hand
 // against its XML.
-func TestGoldenVendorVariants(t *testing.T) {
+func TestGoldenVendorVariants(t *testing.T) { eachEngine(t, testGoldenVendorVariants) }
+
+func testGoldenVendorVariants(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "vendors", "*.xml"))
 	if err != nil || len(files) < 2 {
 		t.Fatalf("vendor variants missing: %v", err)
@@ -78,7 +82,7 @@ func TestGoldenVendorVariants(t *testing.T) {
 
 func checkGolden(t *testing.T, samples []string, goldenDir string) {
 	t.Helper()
-	p, err := parse.New(parse.Options{})
+	p, err := newParser(parse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

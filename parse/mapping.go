@@ -78,7 +78,13 @@ type Mapping struct {
 	namespaces  []string
 	roots       []string
 	file        mappingFile
+	fallbacks   []string
 }
+
+// Fallbacks lists the expressions the fast engine cannot run itself and
+// leaves to the xpath engine, as "section.field: expression (reason)". A
+// message whose mapping has any costs a DOM as well as the fast pass.
+func (m *Mapping) Fallbacks() []string { return slices.Clone(m.fallbacks) }
 
 // LoadMapping reads a mapping: the name of an embedded mapping (ota2003,
 // ota2001) or the path of a YAML file.
@@ -120,9 +126,11 @@ func parseMapping(source string, data []byte) (*Mapping, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMapping, source, err)
 	}
 	// Compile once now so every expression error surfaces at load time.
-	if _, err := m.compile(); err != nil {
+	c, err := m.compile()
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMapping, source, err)
 	}
+	m.fallbacks = c.fallbacks()
 	return m, nil
 }
 
@@ -179,8 +187,11 @@ const messagePrefix = "$message/"
 // expr is one compiled mapping expression.
 type expr struct {
 	src       string
-	onMessage bool // evaluate against the message root, not the current node
+	where     string // section.field, for Fallbacks
+	onMessage bool   // evaluate against the message root, not the current node
 	x         *xpath.Expr
+	fast      *fexpr // nil: outside the fast subset, evaluated by x
+	slow      error  // why fast is nil
 }
 
 // exprList is a field's expressions in order of precedence.
@@ -189,7 +200,10 @@ type exprList []expr
 func compileList(section, field string, srcs []string) (exprList, error) {
 	list := make(exprList, 0, len(srcs))
 	for _, src := range srcs {
-		e := expr{src: src}
+		e := expr{src: src, where: section}
+		if field != "" {
+			e.where += "." + field
+		}
 		body := src
 		if rest, ok := strings.CutPrefix(src, messagePrefix); ok {
 			e.onMessage, body = true, rest
@@ -199,6 +213,7 @@ func compileList(section, field string, srcs []string) (exprList, error) {
 			return nil, fmt.Errorf("%s.%s: expression %q: %w", section, field, src, err)
 		}
 		e.x = x
+		e.fast, e.slow = compileFast(body)
 		list = append(list, e)
 	}
 	return list, nil
@@ -277,4 +292,36 @@ func (m *Mapping) compile() (*compiledMapping, error) {
 		c.externalIDs = append(c.externalIDs, obj)
 	}
 	return c, nil
+}
+
+// lists returns every expression list of the compiled mapping.
+func (c *compiledMapping) lists() []exprList {
+	out := []exprList{c.messageRoot, c.reservations, c.cancel, c.modify}
+	for _, fields := range []map[string]exprList{c.message, c.reservation} {
+		for _, l := range fields {
+			out = append(out, l)
+		}
+	}
+	objs := append([]compiledObject{c.property, c.roomStays, c.guestCounts, c.guests, c.payment}, c.externalIDs...)
+	for _, o := range objs {
+		out = append(out, o.node)
+		for _, l := range o.fields {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// fallbacks describes the expressions outside the fast subset, sorted.
+func (c *compiledMapping) fallbacks() []string {
+	var out []string
+	for _, l := range c.lists() {
+		for _, e := range l {
+			if e.fast == nil {
+				out = append(out, fmt.Sprintf("%s: %s (%v)", e.where, e.src, e.slow))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

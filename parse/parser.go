@@ -20,6 +20,8 @@ type Options struct {
 	// Mapping is "auto" (or ""), a built-in mapping name, or a YAML file path.
 	Mapping string
 	Limits  Limits
+	// Engine is EngineFast (or "", the default) or EngineXPath.
+	Engine string
 }
 
 // Parser extracts reservations from messages. It is safe for concurrent
@@ -29,6 +31,9 @@ type Parser struct {
 	limits   Limits
 	mappings []*pooledMapping
 	auto     bool
+	engine   string
+	needDOM  bool      // some mapping expression is outside the fast subset
+	tapes    sync.Pool // of *tapeSource
 }
 
 type pooledMapping struct {
@@ -49,7 +54,11 @@ func (p *pooledMapping) get() *compiledMapping {
 
 // New loads the mappings the options name and returns a Parser.
 func New(opts Options) (*Parser, error) {
-	p := &Parser{limits: opts.Limits.withDefaults()}
+	engine, err := checkEngine(opts.Engine)
+	if err != nil {
+		return nil, err
+	}
+	p := &Parser{limits: opts.Limits.withDefaults(), engine: engine}
 	names := []string{opts.Mapping}
 	if opts.Mapping == "" || opts.Mapping == AutoMapping {
 		p.auto, names = true, autoOrder
@@ -60,6 +69,7 @@ func New(opts Options) (*Parser, error) {
 			return nil, err
 		}
 		p.mappings = append(p.mappings, &pooledMapping{m: m})
+		p.needDOM = p.needDOM || len(m.fallbacks) > 0
 	}
 	return p, nil
 }
@@ -68,8 +78,14 @@ func New(opts Options) (*Parser, error) {
 // rejected message returns an *Error wrapping one of the Err* classes and
 // no records.
 func (p *Parser) Parse(msg []byte) ([]reservation.Reservation, error) {
-	return p.parseXPath(msg)
+	if p.engine == EngineXPath {
+		return p.parseXPath(msg)
+	}
+	return p.parseFast(msg)
 }
+
+// Engine returns the engine the parser runs (EngineFast or EngineXPath).
+func (p *Parser) Engine() string { return p.engine }
 
 // parseXPath is the xpath engine: a DOM, then antchfx/xpath per expression.
 func (p *Parser) parseXPath(msg []byte) ([]reservation.Reservation, error) {

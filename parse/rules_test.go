@@ -29,7 +29,7 @@ func stay(inner string) string {
 
 func mustParse(t *testing.T, msg string) []reservation.Reservation {
 	t.Helper()
-	p, err := parse.New(parse.Options{})
+	p, err := newParser(parse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,9 @@ func one(t *testing.T, msg string) reservation.Reservation {
 	return recs[0]
 }
 
-func TestActionRule(t *testing.T) {
+func TestActionRule(t *testing.T) { eachEngine(t, testActionRule) }
+
+func testActionRule(t *testing.T) {
 	cases := []struct {
 		name, msg, action, status string
 	}{
@@ -76,7 +78,9 @@ func TestActionRule(t *testing.T) {
 	}
 }
 
-func TestConfirmationPrecedence(t *testing.T) {
+func TestConfirmationPrecedence(t *testing.T) { eachEngine(t, testConfirmationPrecedence) }
+
+func testConfirmationPrecedence(t *testing.T) {
 	ids := func(s string) string {
 		return `<HotelReservation>` + s + `</HotelReservation>`
 	}
@@ -97,7 +101,9 @@ func TestConfirmationPrecedence(t *testing.T) {
 	}
 }
 
-func TestHotelCodeLocations(t *testing.T) {
+func TestHotelCodeLocations(t *testing.T) { eachEngine(t, testHotelCodeLocations) }
+
+func testHotelCodeLocations(t *testing.T) {
 	cases := []struct{ name, inner, hotel, chain string }{
 		{"room stay", `<RoomStays><RoomStay><BasicPropertyInfo HotelCode="RS1" ChainCode="CH"/></RoomStay></RoomStays>`, "RS1", "CH"},
 		{"ResGlobalInfo", `<ResGlobalInfo><BasicPropertyInfo HotelCode="G1"/></ResGlobalInfo>`, "G1", ""},
@@ -117,7 +123,9 @@ func TestHotelCodeLocations(t *testing.T) {
 	}
 }
 
-func TestGuestCounts(t *testing.T) {
+func TestGuestCounts(t *testing.T) { eachEngine(t, testGuestCounts) }
+
+func testGuestCounts(t *testing.T) {
 	cases := []struct {
 		name, counts     string
 		adults, children int
@@ -151,7 +159,9 @@ func TestGuestCounts(t *testing.T) {
 	})
 }
 
-func TestStayDates(t *testing.T) {
+func TestStayDates(t *testing.T) { eachEngine(t, testStayDates) }
+
+func testStayDates(t *testing.T) {
 	cases := []struct{ name, spans, arrival, departure string }{
 		{"start and end", `<TimeSpan Start="2026-03-01" End="2026-03-04"/>`, "2026-03-01", "2026-03-04"},
 		{"time part dropped", `<TimeSpan Start="2026-03-01T15:00:00+09:00" End="2026-03-04T11:00:00"/>`, "2026-03-01", "2026-03-04"},
@@ -178,7 +188,9 @@ func TestStayDates(t *testing.T) {
 	})
 }
 
-func TestTimeNormalisation(t *testing.T) {
+func TestTimeNormalisation(t *testing.T) { eachEngine(t, testTimeNormalisation) }
+
+func testTimeNormalisation(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"2012-03-09T21:31:52+02:00", "2012-03-09T19:31:52Z"},
 		{"2012-03-09T21:31:52+0200", "2012-03-09T19:31:52Z"},
@@ -202,7 +214,9 @@ func TestTimeNormalisation(t *testing.T) {
 	}
 }
 
-func TestSeveralReservations(t *testing.T) {
+func TestSeveralReservations(t *testing.T) { eachEngine(t, testSeveralReservations) }
+
+func testSeveralReservations(t *testing.T) {
 	body := ""
 	for i := 1; i <= 3; i++ {
 		body += fmt.Sprintf(`<HotelReservation><UniqueID Type="14" ID="R%d"/><ResGlobalInfo><BasicPropertyInfo HotelCode="H%d"/></ResGlobalInfo></HotelReservation>`, i, i)
@@ -225,7 +239,9 @@ func envelope(soapNS, header, body string) string {
 		`</soap:Header><soap:Body>` + body + `</soap:Body></soap:Envelope>`
 }
 
-func TestPrefixesAndEnvelopes(t *testing.T) {
+func TestPrefixesAndEnvelopes(t *testing.T) { eachEngine(t, testPrefixesAndEnvelopes) }
+
+func testPrefixesAndEnvelopes(t *testing.T) {
 	inner := `<UniqueID Type="14" ID="P1"/><RoomStays><RoomStay><TimeSpan Start="2026-05-01" End="2026-05-03"/><BasicPropertyInfo HotelCode="HP"/></RoomStay></RoomStays>`
 	prefixed := `<ota:OTA_HotelResNotifRQ xmlns:ota="` + otaNS + `" EchoToken="echo"><ota:HotelReservations><ota:HotelReservation>` +
 		strings.NewReplacer("<UniqueID", "<ota:UniqueID", "<Room", "<ota:Room", "</Room", "</ota:Room", "<TimeSpan", "<ota:TimeSpan", "<BasicPropertyInfo", "<ota:BasicPropertyInfo").Replace(inner) +
@@ -252,7 +268,9 @@ func TestPrefixesAndEnvelopes(t *testing.T) {
 	}
 }
 
-func TestTotalsAndPayment(t *testing.T) {
+func TestTotalsAndPayment(t *testing.T) { eachEngine(t, testTotalsAndPayment) }
+
+func testTotalsAndPayment(t *testing.T) {
 	twoStays := `<RoomStays><RoomStay><Total AmountAfterTax="100.10" AmountBeforeTax="90" CurrencyCode="EUR"/></RoomStay>` +
 		`<RoomStay><Total AmountAfterTax="50.5" AmountBeforeTax="45.25" CurrencyCode="EUR"/></RoomStay></RoomStays>`
 	t.Run("sum over room stays without a global total", func(t *testing.T) {
@@ -283,7 +301,9 @@ func TestTotalsAndPayment(t *testing.T) {
 	}
 }
 
-func TestBadValuesAreRejected(t *testing.T) {
+func TestBadValuesAreRejected(t *testing.T) { eachEngine(t, testBadValuesAreRejected) }
+
+func testBadValuesAreRejected(t *testing.T) {
 	cases := []struct{ name, msg string }{
 		{"bad created_at", notif(``, res(`CreateDateTime="yesterday"`, ``))},
 		{"bad message time", notif(`TimeStamp="13/13/2012"`, res(``, ``))},
@@ -291,7 +311,7 @@ func TestBadValuesAreRejected(t *testing.T) {
 		{"bad duration", notif(``, res(``, stay(`<TimeSpan Start="2026-01-01" Duration="forever"/>`)))},
 		{"bad count", notif(``, res(``, stay(`<GuestCounts><GuestCount Count="-1"/></GuestCounts>`)))},
 	}
-	p, _ := parse.New(parse.Options{})
+	p, _ := newParser(parse.Options{})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := p.Parse([]byte(tc.msg))
