@@ -10,8 +10,8 @@
 //
 // Postgres: each file is read in chunks. A chunk is copied (COPY, binary)
 // into a temporary staging table of the worker's connection, then merged
-// into the live tables by one set-based statement with the live pipeline's
-// version guard (ON CONFLICT ... WHERE reservations.version <
+// into the live tables set-based (one statement for the parents, one for
+// their children) with the live pipeline's version guard (ON CONFLICT ... WHERE reservations.version <
 // EXCLUDED.version): a warehouse row never replaces a newer version written
 // by the stream, and a re-run changes nothing. Keys repeated within a chunk
 // keep their newest row (DISTINCT ON). The chunk's rejected rows and the

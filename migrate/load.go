@@ -63,8 +63,10 @@ func (m *Migrator) loadFile(ctx context.Context, path string) error {
 	if p.size != st.Size() {
 		return &FileChangedError{Path: path, Recorded: p.size, Current: st.Size()}
 	}
-	if _, err := conn.Exec(ctx, createStageSQL); err != nil {
-		return fmt.Errorf("migrate: %s: staging table: %w", path, err)
+	for _, ddl := range []string{createStageSQL, createWrittenSQL} {
+		if _, err := conn.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("migrate: %s: staging table: %w", path, err)
+		}
 	}
 	in, err := openInput(path, &m.bytesRead)
 	if err != nil {
@@ -175,13 +177,13 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after Commit
 	var keys []reservation.Key
 	if len(c.rows) > 0 {
-		if _, err := tx.Exec(ctx, "TRUNCATE "+stageTable); err != nil {
+		if _, err := tx.Exec(ctx, "TRUNCATE "+stageTable+", "+writtenTable); err != nil {
 			return 0, fmt.Errorf("truncate staging table: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(c.rows), c.copyRow)); err != nil {
 			return 0, fmt.Errorf("copy to staging table: %w", err)
 		}
-		rs, err := tx.Query(ctx, mergeSQL)
+		rs, err := tx.Query(ctx, mergeParentsSQL)
 		if err != nil {
 			return 0, fmt.Errorf("merge: %w", err)
 		}
@@ -192,6 +194,11 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 		})
 		if err != nil {
 			return 0, fmt.Errorf("merge: %w", err)
+		}
+		if len(keys) > 0 {
+			if _, err := tx.Exec(ctx, mergeChildrenSQL); err != nil {
+				return 0, fmt.Errorf("merge children: %w", err)
+			}
 		}
 	}
 	if len(c.rejects) > 0 {

@@ -32,6 +32,15 @@ func TestLoadExtract(t *testing.T) {
 			t.Errorf("%s = %d, want %d", q, n, len(want))
 		}
 	}
+	withItinerary := 0
+	for _, row := range want {
+		if row[20] != "" {
+			withItinerary++
+		}
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM reservation_external_ids WHERE id_type = 'itinerary'`); n != withItinerary {
+		t.Errorf("%d itinerary ids, want %d", n, withItinerary)
+	}
 	items := dumpDynamo(t, client, table)
 	if len(items) != len(want) {
 		t.Errorf("%d items, want %d", len(items), len(want))

@@ -85,6 +85,17 @@ func testTable(t testing.TB) (*dynamodb.Client, string) {
 	return c, name
 }
 
+// clientTable is a DynamoDB client and a fresh table of the test.
+type clientTable struct {
+	client *dynamodb.Client
+	table  string
+}
+
+func newClientTable(t testing.TB) *clientTable {
+	c, name := testTable(t)
+	return &clientTable{c, name}
+}
+
 // genExtract writes an extract into a temporary directory.
 func genExtract(t testing.TB, rows, files int, gz bool) []string {
 	t.Helper()

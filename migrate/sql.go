@@ -32,6 +32,15 @@ CREATE TEMPORARY TABLE IF NOT EXISTS ` + stageTable + ` (
 	version          text   COLLATE "C" NOT NULL
 )`
 
+// writtenTable holds, per chunk, the staged lines whose parent row the
+// merge wrote.
+const writtenTable = "backfill_written"
+
+const createWrittenSQL = `
+CREATE TEMPORARY TABLE IF NOT EXISTS ` + writtenTable + ` (
+	line bigint PRIMARY KEY
+)`
+
 // stageColumns are the staging table's columns in COPY order.
 var stageColumns = []string{
 	"line", "hotel_code", "confirmation", "chain_code", "status", "action",
@@ -40,18 +49,23 @@ var stageColumns = []string{
 	"given_name", "surname", "email", "phone", "loyalty_number", "itinerary_id", "version",
 }
 
-// mergeSQL merges the staged chunk into the live tables in one statement
-// and returns the keys it wrote.
+// mergeParentsSQL upserts the staged chunk's reservations, records the
+// lines it wrote in writtenTable and returns their keys.
 //
 // src keeps one row per key: the newest version, the later line on a tie
 // (row.newer is the same rule in Go). Parents are upserted in key order, so
 // that concurrent workers and the live pipeline (which also writes in key
 // order) lock shared keys in the same order. The WHERE of DO UPDATE is the
 // live pipeline's version guard: an equal or newer stored version is left
-// alone, and so are its children, which are replaced only for the parents
-// in upserted, like the stream's write does it: ordinal 0 is upserted when
-// it differs and higher ordinals deleted (the two touch disjoint rows).
-const mergeSQL = `
+// alone, and so are its children.
+//
+// The children are replaced by a second statement (mergeChildrenSQL), not
+// in this one: a statement's DELETE reads its starting snapshot, so it
+// would miss children that a concurrent writer of the same key committed
+// while this statement waited for that key's row lock, and leave them
+// behind. The second statement starts after the locks are held, so it sees
+// them.
+const mergeParentsSQL = `
 WITH src AS (
 	SELECT DISTINCT ON (hotel_code, confirmation) *
 	FROM ` + stageTable + `
@@ -84,7 +98,17 @@ WITH src AS (
 	WHERE r.version < EXCLUDED.version
 	RETURNING r.hotel_code, r.confirmation
 ), written AS (
-	SELECT s.* FROM src s JOIN upserted u USING (hotel_code, confirmation)
+	INSERT INTO ` + writtenTable + ` (line)
+	SELECT s.line FROM src s JOIN upserted u USING (hotel_code, confirmation)
+)
+SELECT hotel_code, confirmation FROM upserted`
+
+// mergeChildrenSQL replaces the children of the parents mergeParentsSQL
+// wrote, as the stream's write does: ordinal 0 is upserted when it differs
+// and higher ordinals deleted (the two touch disjoint rows).
+const mergeChildrenSQL = `
+WITH written AS (
+	SELECT s.* FROM ` + stageTable + ` s JOIN ` + writtenTable + ` USING (line)
 ), del_room_stays AS (
 	DELETE FROM reservation_room_stays c USING written w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation AND c.ordinal >= 1
@@ -132,19 +156,17 @@ WITH src AS (
 		IS DISTINCT FROM (EXCLUDED.is_primary, EXCLUDED.given_name, EXCLUDED.surname,
 			EXCLUDED.email, EXCLUDED.phone, EXCLUDED.loyalty_program, EXCLUDED.loyalty_number,
 			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country)
-), ins_external_ids AS (
-	INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
-		id_type, id_value, id_source)
-	SELECT hotel_code, confirmation, 0, '` + ItineraryIDType + `', itinerary_id, ''
-	FROM written
-	WHERE itinerary_id <> ''
-	ORDER BY hotel_code, confirmation
-	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
-		id_type = EXCLUDED.id_type, id_value = EXCLUDED.id_value, id_source = EXCLUDED.id_source
-	WHERE (o.id_type, o.id_value, o.id_source)
-		IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)
 )
-SELECT hotel_code, confirmation FROM upserted`
+INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
+	id_type, id_value, id_source)
+SELECT hotel_code, confirmation, 0, '` + ItineraryIDType + `', itinerary_id, ''
+FROM written
+WHERE itinerary_id <> ''
+ORDER BY hotel_code, confirmation
+ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+	id_type = EXCLUDED.id_type, id_value = EXCLUDED.id_value, id_source = EXCLUDED.id_source
+WHERE (o.id_type, o.id_value, o.id_source)
+	IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)`
 
 // fileStartSQL registers a file (first run) and returns its progress.
 const fileStartSQL = `

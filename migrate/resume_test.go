@@ -1,0 +1,87 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"sync/atomic"
+	"testing"
+)
+
+// appendBadLines appends malformed rows to a plain extract file.
+func appendBadLines(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("1234567890,H00001,AZ,Reserved,yesterday,,2024-01-01,2024-01-02,KNG,BAR,1,0,1.00,1.00,USD,A,B,a@example.com,1,,\n" +
+		"too,few,fields\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestResumeAfterKill cancels loads at random chunks, mid-transaction for
+// the other worker, restarts them until one finishes, and compares both
+// stores with an uninterrupted load of the same files.
+func TestResumeAfterKill(t *testing.T) {
+	t.Parallel()
+	paths := genExtract(t, 6000, 3, false)
+	for _, p := range paths {
+		appendBadLines(t, p)
+	}
+	opts := func(c *clientTable) Options {
+		return Options{Workers: 2, ChunkRows: 400, Dynamo: c.client, DynamoTable: c.table}
+	}
+
+	refPool, _ := testDB(t)
+	ref := newClientTable(t)
+	if _, err := New(refPool, opts(ref)).Run(testContext(t), paths); err != nil {
+		t.Fatalf("uninterrupted run: %v", err)
+	}
+
+	pool, _ := testDB(t)
+	ct := newClientTable(t)
+	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 7))
+	kills := 0
+	for run := 0; ; run++ {
+		if run > 100 {
+			t.Fatal("the load never finished")
+		}
+		ctx, cancel := context.WithCancel(testContext(t))
+		stopAt := 1 + rng.Int64N(6)
+		var chunks atomic.Int64
+		o := opts(ct)
+		o.afterChunk = func(string, int64) {
+			if chunks.Add(1) == stopAt {
+				cancel()
+			}
+		}
+		_, err := New(pool, o).Run(ctx, paths)
+		cancel()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		kills++
+	}
+	if kills < 3 {
+		t.Errorf("only %d interrupted runs; the test proves little", kills)
+	}
+	t.Logf("%d interrupted runs", kills)
+	if got, want := dumpPG(t, pool), dumpPG(t, refPool); got != want {
+		t.Errorf("Postgres after resumed runs differs: %s", diffLines(got, want))
+		_ = os.WriteFile("/tmp/migrate-got.txt", []byte(got), 0o644)
+		_ = os.WriteFile("/tmp/migrate-want.txt", []byte(want), 0o644)
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM backfill_rejects`); n != 2*len(paths) {
+		t.Errorf("%d rejects recorded, want %d", n, 2*len(paths))
+	}
+	if got, want := join(dumpDynamo(t, ct.client, ct.table)), join(dumpDynamo(t, ref.client, ref.table)); got != want {
+		t.Errorf("DynamoDB after resumed runs differs: %s", diffLines(got, want))
+	}
+}
