@@ -330,3 +330,5 @@ func jsonStrict(b []byte, v any) error {
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

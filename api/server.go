@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -89,9 +90,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/hotels/{hotel_code}/arrivals", s.arrivals)
 	mux.HandleFunc("GET /v1/guests/me/itineraries", s.guestItineraries)
 	mux.HandleFunc("POST /v1/itineraries/lookup", s.lookup)
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeProblem(w, http.StatusNotFound, ProblemNotFound, "no such endpoint")
-	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notRouted(mux, w, r) })
 	s.routes = mux
 	return s, nil
 }
@@ -144,4 +143,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// notRouted answers what no route took, as problem+json: 405 with Allow
+// when the path exists for other methods, else 404. (The catch-all "/"
+// takes every method, so the mux's own plain-text 405 never happens.)
+func notRouted(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, http.StatusMethodNotAllowed, ProblemMethod, "method not allowed here")
+		return
+	}
+	writeProblem(w, http.StatusNotFound, ProblemNotFound, "no such endpoint")
 }
