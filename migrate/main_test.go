@@ -1,10 +1,12 @@
 package migrate
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -106,7 +108,7 @@ func genExtract(t testing.TB, rows, files int, gz bool) []string {
 	return paths
 }
 
-// expected reads plain extract files independently of the loader and
+// expected reads extract files independently of the loader and
 // returns the newest row per hotel/confirmation key.
 func expected(t testing.TB, paths []string) map[string][]string {
 	t.Helper()
@@ -116,7 +118,15 @@ func expected(t testing.TB, paths []string) map[string][]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := csv.NewReader(f).ReadAll()
+		var r io.Reader = f
+		if strings.HasSuffix(p, ".gz") {
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = zr
+		}
+		rows, err := csv.NewReader(r).ReadAll()
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
