@@ -71,11 +71,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Caller, [
 	switch {
 	case h == "":
 		return Caller{Kind: Anonymous}, body, nil
-	case strings.HasPrefix(h, "Bearer "):
+	case len(h) > 7 && strings.EqualFold(h[:7], "Bearer "): // the scheme is case-insensitive
 		if s.opts.Guests == nil {
+			li.reason = "guest tokens are not configured"
 			return Caller{}, body, ErrBadToken
 		}
-		id, err := s.opts.Guests.Verify(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
+		id, err := s.opts.Guests.Verify(strings.TrimSpace(h[7:]))
 		if err != nil {
 			li.reason = err.Error()
 			return Caller{}, body, err

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -165,6 +166,12 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	c, body, ok := s.authorize(w, r, false)
 	if !ok {
 		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			writeProblem(w, http.StatusUnsupportedMediaType, ProblemMediaType, "the body must be application/json")
+			return
+		}
 	}
 	var req LookupRequest
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -61,6 +61,15 @@ func TestLookupProblems(t *testing.T) {
 				{"empty", ``, 400},
 				{"oversized", `{"confirmation":"C101","surname":"` + strings.Repeat("a", DefaultMaxBodyBytes) + `"}`, 413},
 			}
+			t.Run("not JSON media type", func(t *testing.T) {
+				req, _ := http.NewRequest("POST", ts.URL+"/v1/itineraries/lookup", strings.NewReader(`{"confirmation":"C101","surname":"Doe"}`))
+				req.Header.Set("Content-Type", "text/plain")
+				r := do(t, req)
+				if r.status != http.StatusUnsupportedMediaType {
+					t.Fatalf("status %d, want 415: %s", r.status, r.body)
+				}
+				checkProblem(t, r)
+			})
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					r := lookup(tt.body)

@@ -22,6 +22,7 @@ const (
 	ProblemForbidden    = "/problems/forbidden"
 	ProblemNotFound     = "/problems/not-found"
 	ProblemTooLarge     = "/problems/body-too-large"
+	ProblemMediaType    = "/problems/unsupported-media-type"
 	ProblemUnavailable  = "/problems/unavailable"
 	ProblemInternal     = "/problems/internal"
 	ProblemMethod       = "/problems/method-not-allowed"

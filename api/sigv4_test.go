@@ -48,6 +48,7 @@ func TestSigV4(t *testing.T) {
 		{name: "get", method: "GET", path: "/v1/reservations/H1/C100", status: 200},
 		{name: "query", method: "GET", path: "/v1/hotels/H1/arrivals?date=2024-06-01&limit=2", status: 200},
 		{name: "post", method: "POST", path: "/v1/itineraries/lookup", body: lookupBody, status: 200},
+		{name: "escaped path", method: "GET", path: "/v1/reservations/H1/C%20X%2FY", status: 404},
 		{name: "four minutes old", method: "GET", path: "/v1/reservations/H1/C100", at: -4 * time.Minute, status: 200},
 		{name: "changed path", method: "GET", path: "/v1/reservations/H1/C100", status: 401,
 			alter: func(r *http.Request) { r.URL.Path = "/v1/reservations/H1/C101" }},
