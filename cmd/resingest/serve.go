@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -114,6 +115,10 @@ func runServe(ctx context.Context, f *serveFlags) error {
 		p, err := api.LoadPartners(f.partnersFile)
 		if err != nil {
 			return fmt.Errorf("--partners-file: %w", err)
+		}
+		// The file holds the partners' secrets.
+		if st, err := os.Stat(f.partnersFile); err == nil && st.Mode().Perm()&0o077 != 0 {
+			slog.Warn("the partners file is readable by other users; make it mode 0600", "mode", st.Mode().Perm().String())
 		}
 		opts.Partners = p
 	}
