@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/resingest/resingest/migrate"
+	"github.com/resingest/resingest/sinks/dynamo"
+	"github.com/resingest/resingest/sinks/postgres"
+)
+
+func init() { addCommand(newMigrateCmd) }
+
+type migrateFlags struct {
+	from           string
+	format         string
+	dynamoMode     string
+	workers        int
+	chunkRows      int
+	rejects        string
+	pgURL          string
+	dynamoEndpoint string
+	dynamoTable    string
+	dynamoWCU      int
+}
+
+func newMigrateCmd() *cobra.Command {
+	var f migrateFlags
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Backfill reservations from an EDW extract into Postgres and DynamoDB",
+		Long: `migrate loads an enterprise data warehouse extract: every *.csv and
+*.csv.gz file in --from (header row; columns as 'resingest gen edw' writes
+them), one reservation per row, into Postgres (COPY into a staging table,
+then a version-guarded merge per chunk) and, with --dynamo-mode batch, into
+DynamoDB (parallel BatchWriteItem of the rows Postgres applied).
+
+A row never replaces a newer version already stored (by the live pipeline or
+a later row), so the backfill may run while the stream writes, and again.
+Progress is committed per chunk: a stopped or killed migration, restarted
+with the same command, continues where it stopped. Malformed rows never stop
+the load; each is listed (file, line, reason: never the row's content) in
+--rejects.
+
+It applies the Postgres migrations and creates the DynamoDB table first when
+they are missing. Example:
+
+  resingest migrate --from /data/edw --workers 4 --rejects rejects.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runMigrate(cmd.Context(), f, cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.from, "from", "", "directory of the extract files (*.csv, *.csv.gz)")
+	fl.StringVar(&f.format, "format", "csv", "input format (csv)")
+	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "DynamoDB: batch (BatchWriteItem of applied rows) or off")
+	fl.IntVar(&f.workers, "workers", migrate.DefaultWorkers, "files loaded at once (one Postgres connection each)")
+	fl.IntVar(&f.chunkRows, "chunk-rows", migrate.DefaultChunkRows, "rows per merge transaction")
+	fl.StringVar(&f.rejects, "rejects", "", "write the malformed rows' file, line and reason to this CSV file")
+	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL (env RESINGEST_PG_URL)")
+	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
+	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
+	fl.IntVar(&f.dynamoWCU, "dynamo-wcu", 0, "cap on DynamoDB write units per second (0: none)")
+	_ = cmd.MarkFlagRequired("from") // cannot fail: the flag is defined above
+	return cmd
+}
+
+func (f *migrateFlags) validate() error {
+	switch {
+	case f.format != "csv":
+		return fmt.Errorf("migrate: --format %s is not supported yet (csv only)", f.format)
+	case f.dynamoMode != "batch" && f.dynamoMode != "off":
+		return fmt.Errorf("migrate: --dynamo-mode must be batch or off, not %q", f.dynamoMode)
+	case f.workers <= 0 || f.chunkRows <= 0:
+		return errors.New("migrate: --workers and --chunk-rows must be positive")
+	case f.pgURL == "":
+		return errNoPGURL
+	}
+	return nil
+}
+
+func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	logger := slog.Default()
+	files, err := migrate.Files(f.from)
+	if err != nil {
+		return err
+	}
+	if _, err := postgres.MigrateURL(ctx, f.pgURL); err != nil {
+		return fmt.Errorf("migrate: schema: %w", err)
+	}
+	cfg, err := pgxpool.ParseConfig(f.pgURL)
+	if err != nil {
+		return postgres.ErrInvalidURL // the parse error may quote the password
+	}
+	cfg.MaxConns = int32(f.workers + 1)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("migrate: postgres: %w", err)
+	}
+	defer pool.Close()
+	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, Logger: logger}
+	if f.dynamoMode == "batch" {
+		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
+		if err != nil {
+			return err
+		}
+		if err := dynamo.EnsureTable(ctx, client, f.dynamoTable); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts.Dynamo, opts.DynamoTable = client, f.dynamoTable
+	}
+	m := migrate.New(pool, opts)
+	logger.Info("backfill started", "files", len(files), "workers", f.workers, "dynamo", f.dynamoMode)
+	start := time.Now()
+	stop := reportMigrateProgress(m, stderr, logger, start)
+	st, runErr := m.Run(ctx, files)
+	stop()
+	secs := time.Since(start).Seconds()
+	logger.Info("backfill finished", "ok", runErr == nil, "files_done", st.FilesDone, "files", st.Files,
+		"rows", st.Rows, "applied", st.Applied, "rejects", st.Rejects,
+		"seconds", fmt.Sprintf("%.1f", secs), "rows_per_second", fmt.Sprintf("%.0f", float64(st.Rows)/max(secs, 1e-9)))
+	if f.rejects != "" {
+		if err := writeRejectsFile(context.WithoutCancel(ctx), m, f.rejects, files, logger); err != nil && runErr == nil {
+			runErr = err
+		}
+	} else if st.Rejects > 0 {
+		logger.Warn("malformed rows were rejected; --rejects FILE lists them (they are kept in table backfill_rejects)", "rejects", st.Rejects)
+	}
+	if runErr != nil {
+		return fmt.Errorf("%w (run the same command again to resume)", runErr)
+	}
+	return nil
+}
+
+func writeRejectsFile(ctx context.Context, m *migrate.Migrator, path string, files []string, logger *slog.Logger) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("migrate: rejects: %w", err)
+	}
+	n, err := m.WriteRejects(ctx, out, files)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	logger.Info("rejects written", "file", path, "rejects", n)
+	return nil
+}
+
+// reportMigrateProgress shows the run's progress until the returned stop is
+// called: a bar (input bytes, rows, rows/s, rejects, ETA) when stderr is a
+// terminal, else a log line every 10 seconds.
+func reportMigrateProgress(m *migrate.Migrator, stderr io.Writer, logger *slog.Logger, start time.Time) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	terminal := isTerminal(stderr)
+	every := 10 * time.Second
+	if terminal {
+		every = 200 * time.Millisecond
+	}
+	go func() {
+		defer close(finished)
+		var bar *progressbar.ProgressBar
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				if bar != nil {
+					_ = bar.Exit()
+					fmt.Fprintln(stderr)
+				}
+				return
+			case <-tick.C:
+			}
+			st := m.Stats()
+			rate := float64(st.Rows) / max(time.Since(start).Seconds(), 1e-9)
+			if !terminal {
+				logger.Info("backfill progress", "rows", st.Rows, "rows_per_second", fmt.Sprintf("%.0f", rate),
+					"rejects", st.Rejects, "files_done", st.FilesDone, "files", st.Files,
+					"percent", fmt.Sprintf("%.1f", 100*float64(st.BytesRead)/max(float64(st.BytesTotal), 1)))
+				continue
+			}
+			if bar == nil && st.BytesTotal > 0 {
+				bar = progressbar.NewOptions64(st.BytesTotal,
+					progressbar.OptionSetWriter(stderr),
+					progressbar.OptionShowBytes(true),
+					progressbar.OptionSetPredictTime(true),
+					progressbar.OptionThrottle(200*time.Millisecond))
+			}
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("rows %d (%.0f/s) rejects %d files %d/%d",
+					st.Rows, rate, st.Rejects, st.FilesDone, st.Files))
+				_ = bar.Set64(st.BytesRead)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
