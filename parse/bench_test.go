@@ -7,20 +7,45 @@ import (
 	"github.com/resingest/resingest/parse"
 )
 
-// BenchmarkParse extracts a generated corpus (about 3.6 KB per message) with
-// the XPath engine; ns/op and B/op are per message, MB/s per core.
-func BenchmarkParse(b *testing.B) {
+// benchCorpus is the first 1,000 messages of a generated corpus (about
+// 3.6 KB each) and their mean size.
+func benchCorpus() (msgs [][]byte, mean int) {
 	g := corpus.New(corpus.Options{Seed: 7})
-	msgs := make([][]byte, 1000)
+	msgs = make([][]byte, 1000)
 	total := 0
 	for i := range msgs {
 		msgs[i] = g.Next().XML
 		total += len(msgs[i])
 	}
+	return msgs, total / len(msgs)
+}
+
+// BenchmarkParse extracts a generated corpus with the default engine;
+// ns/op and B/op are per message, MB/s per core.
+func BenchmarkParse(b *testing.B) {
 	p, err := parse.New(parse.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchParse(b, p)
+}
+
+// BenchmarkEngines runs both engines on the same corpus, side by side.
+func BenchmarkEngines(b *testing.B) {
+	for _, e := range []string{parse.EngineXPath, parse.EngineFast} {
+		b.Run(e, func(b *testing.B) {
+			p, err := parse.New(parse.Options{Engine: e})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchParse(b, p)
+		})
+	}
+}
+
+func benchParse(b *testing.B, p *parse.Parser) {
+	msgs, mean := benchCorpus()
+	total := mean * len(msgs)
 	b.SetBytes(int64(total / len(msgs)))
 	b.ReportAllocs()
 	b.ResetTimer()

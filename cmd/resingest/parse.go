@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,7 +21,7 @@ func init() { addCommand(newParseCmd) }
 func newParseCmd() *cobra.Command {
 	var opts parse.Options
 	cmd := &cobra.Command{
-		Use:   "parse [--mapping NAME|FILE] [FILE|DIR ...]",
+		Use:   "parse [--mapping NAME|FILE] [--engine fast|xpath] [FILE|DIR ...]",
 		Short: "Extract reservation records from XML messages as JSON Lines",
 		Long: `parse reads one XML message per file (a directory stands for the *.xml
 files in it, in name order), or one message from standard input when no file
@@ -31,7 +32,13 @@ A rejected message prints nothing on stdout, a one-line reason naming the file
 on stderr, and makes the exit status 1; the other files still print.
 
 Mappings: "auto" picks by namespace and root element; built in: ` + strings.Join(parse.BuiltinMappings(), ", ") + `;
-or the path of a mapping YAML file.`,
+or the path of a mapping YAML file.
+
+Engines: "fast" (default) scans each message once and runs the mapping's
+expressions compiled to a subset of XPath; "xpath" builds a DOM and runs
+antchfx/xpath. Both print the same records and reject the same messages;
+expressions outside the fast subset are run by the xpath engine, and are
+logged at startup.`,
 		Example: `  resingest parse ../shared/samples/public/
   resingest gen --count 10 --out /tmp/msgs && resingest parse /tmp/msgs/*.xml
   resingest parse --mapping ota2001 legacy.xml < /dev/null`,
@@ -40,13 +47,28 @@ or the path of a mapping YAML file.`,
 			if err != nil {
 				return err
 			}
+			logFallbacks(p)
 			return runParse(p, opts.Limits.MaxBytes, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&opts.Mapping, "mapping", envOr("RESINGEST_MAPPING", parse.AutoMapping), "mapping: auto, a built-in name, or a YAML file (env RESINGEST_MAPPING)")
+	cmd.Flags().StringVar(&opts.Engine, "engine", parse.EngineFast, "extraction engine: "+strings.Join(parse.Engines(), " or ")+" (same output)")
 	cmd.Flags().IntVar(&opts.Limits.MaxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
 	cmd.Flags().IntVar(&opts.Limits.MaxDepth, "max-depth", parse.DefaultMaxDepth, "deepest element nesting accepted")
 	return cmd
+}
+
+// logFallbacks names the mapping expressions the fast engine leaves to the
+// xpath engine (mapping text only, never message content).
+func logFallbacks(p *parse.Parser) {
+	if p.Engine() != parse.EngineFast {
+		return
+	}
+	for _, m := range p.Mappings() {
+		for _, fb := range m.Fallbacks() {
+			slog.Info("parse: expression left to the xpath engine", "mapping", m.Name, "expression", fb)
+		}
+	}
 }
 
 // runParse implements the parse contract; it returns exitError{1} when any
