@@ -63,7 +63,7 @@ func (m *Migrator) loadFile(ctx context.Context, path string) error {
 	if p.size != st.Size() {
 		return &FileChangedError{Path: path, Recorded: p.size, Current: st.Size()}
 	}
-	for _, ddl := range []string{createStageSQL, createWrittenSQL} {
+	for _, ddl := range []string{sessionSQL, createStageSQL, createWrittenSQL} {
 		if _, err := conn.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("migrate: %s: staging table: %w", path, err)
 		}

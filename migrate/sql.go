@@ -32,13 +32,20 @@ CREATE TEMPORARY TABLE IF NOT EXISTS ` + stageTable + ` (
 	version          text   COLLATE "C" NOT NULL
 )`
 
+// sessionSQL tunes a worker's session. The merge sorts a chunk twice:
+// enough work_mem keeps the sorts in memory. Commits need not wait for the
+// WAL flush: progress commits atomically with its chunk, so a server crash
+// loses both together and the restarted load redoes them.
+const sessionSQL = `SET work_mem = '64MB'; SET synchronous_commit = off`
+
 // writtenTable holds, per chunk, the staged lines whose parent row the
 // merge wrote.
 const writtenTable = "backfill_written"
 
 const createWrittenSQL = `
 CREATE TEMPORARY TABLE IF NOT EXISTS ` + writtenTable + ` (
-	line bigint PRIMARY KEY
+	line     bigint  PRIMARY KEY,
+	inserted boolean NOT NULL -- a new reservation: it has no children yet
 )`
 
 // stageColumns are the staging table's columns in COPY order.
@@ -96,29 +103,58 @@ WITH src AS (
 		archive_key = EXCLUDED.archive_key, version = EXCLUDED.version,
 		stored_at = EXCLUDED.stored_at
 	WHERE r.version < EXCLUDED.version
-	RETURNING r.hotel_code, r.confirmation
+	-- xmax is 0 on a row version this statement inserted (not updated).
+	RETURNING r.hotel_code, r.confirmation, r.xmax = 0 AS inserted
 ), written AS (
-	INSERT INTO ` + writtenTable + ` (line)
-	SELECT s.line FROM src s JOIN upserted u USING (hotel_code, confirmation)
+	INSERT INTO ` + writtenTable + ` (line, inserted)
+	SELECT s.line, u.inserted FROM src s JOIN upserted u USING (hotel_code, confirmation)
 )
 SELECT hotel_code, confirmation FROM upserted`
 
 // mergeChildrenSQL replaces the children of the parents mergeParentsSQL
-// wrote, as the stream's write does: ordinal 0 is upserted when it differs
-// and higher ordinals deleted (the two touch disjoint rows).
+// wrote. A new parent has none (nobody else can add them while this
+// transaction holds its row), so its children are plainly inserted. An
+// updated parent's are replaced as the stream's write does it: ordinal 0
+// is upserted when it differs and higher ordinals are deleted (the two
+// touch disjoint rows).
 const mergeChildrenSQL = `
 WITH written AS (
-	SELECT s.* FROM ` + stageTable + ` s JOIN ` + writtenTable + ` USING (line)
+	SELECT s.*, w.inserted FROM ` + stageTable + ` s JOIN ` + writtenTable + ` w USING (line)
+), updated AS (
+	SELECT * FROM written WHERE NOT inserted
 ), del_room_stays AS (
-	DELETE FROM reservation_room_stays c USING written w
+	DELETE FROM reservation_room_stays c USING updated w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation AND c.ordinal >= 1
 ), del_guests AS (
-	DELETE FROM reservation_guests c USING written w
+	DELETE FROM reservation_guests c USING updated w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation AND c.ordinal >= 1
 ), del_external_ids AS (
-	DELETE FROM reservation_external_ids c USING written w
+	DELETE FROM reservation_external_ids c USING updated w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
 		AND c.ordinal >= (w.itinerary_id <> '')::int
+), new_room_stays AS (
+	INSERT INTO reservation_room_stays (hotel_code, confirmation, ordinal,
+		room_type, rate_plan, units, arrival, departure, adults, children,
+		total_after_tax, total_before_tax, currency)
+	SELECT hotel_code, confirmation, 0, room_type, rate_plan, 1, arrival, departure,
+		adults, children, NULLIF(total_after_tax, '')::numeric,
+		NULLIF(total_before_tax, '')::numeric, currency
+	FROM written WHERE inserted
+	ORDER BY hotel_code, confirmation
+), new_guests AS (
+	INSERT INTO reservation_guests (hotel_code, confirmation, ordinal,
+		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
+		city, postal_code, country)
+	SELECT hotel_code, confirmation, 0, true, given_name, surname, email, phone, '',
+		loyalty_number, '', '', ''
+	FROM written WHERE inserted
+	ORDER BY hotel_code, confirmation
+), new_external_ids AS (
+	INSERT INTO reservation_external_ids (hotel_code, confirmation, ordinal,
+		id_type, id_value, id_source)
+	SELECT hotel_code, confirmation, 0, '` + ItineraryIDType + `', itinerary_id, ''
+	FROM written WHERE inserted AND itinerary_id <> ''
+	ORDER BY hotel_code, confirmation
 ), ins_room_stays AS (
 	INSERT INTO reservation_room_stays AS o (hotel_code, confirmation, ordinal,
 		room_type, rate_plan, units, arrival, departure, adults, children,
@@ -126,7 +162,7 @@ WITH written AS (
 	SELECT hotel_code, confirmation, 0, room_type, rate_plan, 1, arrival, departure,
 		adults, children, NULLIF(total_after_tax, '')::numeric,
 		NULLIF(total_before_tax, '')::numeric, currency
-	FROM written
+	FROM updated
 	ORDER BY hotel_code, confirmation
 	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 		room_type = EXCLUDED.room_type, rate_plan = EXCLUDED.rate_plan, units = EXCLUDED.units,
@@ -144,7 +180,7 @@ WITH written AS (
 		city, postal_code, country)
 	SELECT hotel_code, confirmation, 0, true, given_name, surname, email, phone, '',
 		loyalty_number, '', '', ''
-	FROM written
+	FROM updated
 	ORDER BY hotel_code, confirmation
 	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 		is_primary = EXCLUDED.is_primary, given_name = EXCLUDED.given_name,
@@ -160,7 +196,7 @@ WITH written AS (
 INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
 	id_type, id_value, id_source)
 SELECT hotel_code, confirmation, 0, '` + ItineraryIDType + `', itinerary_id, ''
-FROM written
+FROM updated
 WHERE itinerary_id <> ''
 ORDER BY hotel_code, confirmation
 ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET

@@ -1,0 +1,80 @@
+package migrate
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/resingest/resingest/bench/corpus"
+)
+
+// bareTableSQL is the extract's columns with their types and nothing else
+// (no key, no index, no children): what a plain \copy can fill fastest.
+const bareTableSQL = `CREATE TABLE edw_bare (
+	confirmation text, hotel_code text, chain_code text, status text,
+	created_at timestamptz, modified_at timestamptz, arrival date, departure date,
+	room_type text, rate_plan text, adults int4, children int4,
+	total_after_tax numeric, total_before_tax numeric, currency text,
+	guest_given_name text, guest_surname text, guest_email text, guest_phone text,
+	loyalty_number text, itinerary_id text)`
+
+// BenchmarkBackfill loads a generated extract (200,000 rows over 4 files;
+// RESINGEST_BENCH_ROWS changes the count) into a fresh database with two
+// workers, Postgres only, and the same files with psql \copy into a bare
+// table (the ceiling). It reports rows/s for both and their ratio.
+func BenchmarkBackfill(b *testing.B) {
+	rows := 200_000
+	if s := os.Getenv("RESINGEST_BENCH_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("RESINGEST_BENCH_ROWS=%q is not a positive number", s)
+		}
+		rows = n
+	}
+	if _, err := exec.LookPath("psql"); err != nil {
+		b.Fatal("psql is needed for the \\copy ceiling: ", err)
+	}
+	paths, err := corpus.WriteEDW(context.Background(), b.TempDir(), corpus.EDWOptions{Seed: 5, Rows: rows, Files: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var loadTime, copyTime time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		pool, url := testDB(b)
+		ctx := context.Background()
+		b.StartTimer()
+		start := time.Now()
+		st, err := New(pool, Options{Workers: 2}).Run(ctx, paths)
+		loadTime += time.Since(start)
+		b.StopTimer()
+		if err != nil || st.Rows != int64(rows) {
+			b.Fatalf("Run: %+v, %v", st, err)
+		}
+		if _, err := pool.Exec(ctx, bareTableSQL); err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		for _, p := range paths {
+			out, err := exec.Command("psql", url, "-v", "ON_ERROR_STOP=1", "-qc",
+				`\copy edw_bare FROM '`+p+`' WITH (FORMAT csv, HEADER true)`).CombinedOutput()
+			if err != nil {
+				b.Fatalf("psql \\copy: %v: %s", err, out)
+			}
+		}
+		copyTime += time.Since(start)
+		if n := countRows(b, pool, `SELECT count(*) FROM edw_bare`); n != rows {
+			b.Fatalf("\\copy loaded %d rows, want %d", n, rows)
+		}
+		b.StartTimer()
+	}
+	total := float64(rows) * float64(b.N)
+	load := total / loadTime.Seconds()
+	ceiling := total / copyTime.Seconds()
+	b.ReportMetric(load, "rows/s")
+	b.ReportMetric(ceiling, "copy_rows/s")
+	b.ReportMetric(load/ceiling, "ratio")
+}
