@@ -148,10 +148,66 @@ func (ev *evaluator) text(id int32, attr bool) string {
 	return strings.Join(ev.t.texts[el.text0:el.text1], "")
 }
 
+// firstDFS returns the first node of a path without descendant steps: a
+// depth-first walk that stops at the first match meets nodes in document
+// order, so no node set is built.
+func (ev *evaluator) firstDFS(steps []fstep, c int32) (int32, bool) {
+	if len(steps) == 0 {
+		return c, true
+	}
+	st := &steps[0]
+	elems := ev.t.elems
+	switch st.axis {
+	case axNode:
+		return ev.firstDFS(steps[1:], c)
+	case axSelf:
+		if c != 0 && ev.matches(st, c) {
+			return ev.firstDFS(steps[1:], c)
+		}
+	case axAttr:
+		for a := elems[c].attr0; a < elems[c].attr1; a++ {
+			if st.name == "" || ev.t.attrs[a].name == st.name {
+				return a, true
+			}
+		}
+	case axChild:
+		k := 0
+		for j := c + 1; j < elems[c].end; j = elems[j].end {
+			if !ev.matches(st, j) {
+				continue
+			}
+			k++
+			if st.pos != 0 && k != st.pos {
+				continue
+			}
+			if r, ok := ev.firstDFS(steps[1:], j); ok {
+				return r, true
+			}
+			if st.pos != 0 {
+				break
+			}
+		}
+	}
+	return 0, false
+}
+
+func (ev *evaluator) pathFirst(p *fpath, ctx int32) (int32, bool) {
+	if p.abs {
+		ctx = 0
+	}
+	return ev.firstDFS(p.steps, ctx)
+}
+
 // truth evaluates e by XPath boolean rules.
 func (ev *evaluator) truth(e *fexpr, ctx int32) bool {
 	switch e.kind {
-	case fPath, fUnion, fFilter:
+	case fPath:
+		if e.path.dfs {
+			_, ok := ev.pathFirst(&e.path, ctx)
+			return ok
+		}
+		fallthrough
+	case fUnion, fFilter:
 		s := ev.set(e, ctx, ev.get())
 		ok := len(s) > 0
 		ev.put(s)
@@ -202,7 +258,15 @@ func (ev *evaluator) truth(e *fexpr, ctx int32) bool {
 // value evaluates e to a trimmed string, as domScope.value does.
 func (ev *evaluator) value(e *fexpr, ctx int32) string {
 	switch e.kind {
-	case fPath, fUnion, fFilter:
+	case fPath:
+		if e.path.dfs {
+			if id, ok := ev.pathFirst(&e.path, ctx); ok {
+				return strings.TrimSpace(ev.text(id, e.attrs))
+			}
+			return ""
+		}
+		fallthrough
+	case fUnion, fFilter:
 		s := ev.set(e, ctx, ev.get())
 		v := ""
 		if len(s) > 0 {

@@ -65,6 +65,7 @@ type fstep struct {
 type fpath struct {
 	abs   bool
 	steps []fstep
+	dfs   bool // no descendant step: depth-first order is document order
 }
 
 // compileFast compiles one expression (without "$message/") for the fast
@@ -344,6 +345,10 @@ func (p *xparser) locationPath() (*fexpr, error) {
 			desc = true
 		default:
 			e.attrs = st.axis == axAttr
+			e.path.dfs = true
+			for _, st := range e.path.steps {
+				e.path.dfs = e.path.dfs && st.axis != axDesc
+			}
 			return e, nil
 		}
 	}

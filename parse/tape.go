@@ -40,7 +40,7 @@ type telem struct {
 	depth        int32
 }
 
-type tattr struct{ name, value string }
+type tattr struct{ name, value, prefix string }
 
 type nsDecl struct{ prefix, uri string }
 
@@ -205,12 +205,9 @@ func (t *tape) startElem(s string, j int, parent, depth int32) (next int, selfCl
 	}
 	attr0 := int32(len(t.attrs))
 	n := len(s)
-	// Attributes are read raw first: namespace declarations on this element
-	// apply to its own name and attributes.
-	type rawAttr struct{ prefix, local, value string }
-	var raws [16]rawAttr
-	nraw := 0
-	var extra []rawAttr
+	// Attributes are appended raw first (namespace declarations on this
+	// element apply to its own name and attributes), then filtered.
+	filter := false
 	for {
 		k2 := skipSpace(s, k)
 		spaced := k2 > k
@@ -241,7 +238,10 @@ func (t *tape) startElem(s string, j int, parent, depth int32) (next int, selfCl
 		if !ok {
 			return 0, false, false
 		}
-		k = skipSpace(s, k3)
+		k = k3
+		if k < n && s[k] != '=' {
+			k = skipSpace(s, k)
+		}
 		if k >= n || s[k] != '=' {
 			return 0, false, false
 		}
@@ -260,38 +260,37 @@ func (t *tape) startElem(s string, j int, parent, depth int32) (next int, selfCl
 			}
 		}
 		k = end + 1
-		ra := rawAttr{ap, al, v}
 		switch {
 		case ap == "xmlns":
 			t.ns = append(t.ns, nsDecl{al, v})
 			t.nsDepth = append(t.nsDepth, depth)
+			filter = true
 		case ap == "" && al == "xmlns":
 			t.ns = append(t.ns, nsDecl{"", v})
 			t.nsDepth = append(t.nsDepth, depth)
+			filter = true
+		case ap != "":
+			filter = true
 		}
-		if nraw < len(raws) {
-			raws[nraw] = ra
-			nraw++
-		} else {
-			extra = append(extra, ra)
-		}
+		t.attrs = append(t.attrs, tattr{name: al, value: v, prefix: ap})
 	}
-	all := raws[:nraw]
-	if extra != nil {
-		all = append(all, extra...)
-	}
-	for _, a := range all {
-		// buildDOM drops namespace declarations, and attributes whose prefix
-		// resolves to "xmlns" (encoding/xml reports those the same way).
-		if a.prefix == "xmlns" || (a.prefix == "" && a.local == "xmlns") {
-			continue
-		}
-		if a.prefix != "" && a.prefix != "xml" {
-			if uri, found := t.lookup(a.prefix); found && uri == "xmlns" {
+	if filter {
+		kept := t.attrs[:attr0]
+		for _, a := range t.attrs[attr0:] {
+			// buildDOM drops namespace declarations, and attributes whose
+			// prefix resolves to "xmlns" (encoding/xml reports those the
+			// same way).
+			if a.prefix == "xmlns" || (a.prefix == "" && a.name == "xmlns") {
 				continue
 			}
+			if a.prefix != "" && a.prefix != "xml" {
+				if uri, found := t.lookup(a.prefix); found && uri == "xmlns" {
+					continue
+				}
+			}
+			kept = append(kept, a)
 		}
-		t.attrs = append(t.attrs, tattr{name: a.local, value: a.value})
+		t.attrs = kept
 	}
 	var ns string
 	switch prefix {
@@ -331,6 +330,10 @@ func scanText(s string, i int, quote byte) (end int, decode, ok bool) {
 	n, start := len(s), i
 	for i < n {
 		c := s[i]
+		if plainText[c] {
+			i++
+			continue
+		}
 		switch {
 		case c == quote && quote != 0:
 			return i, decode, true
@@ -483,7 +486,7 @@ func scanName(s string, i int) (string, int) {
 	j := i + 1
 	for j < len(s) {
 		c := s[j]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':' {
+		if nameByte[c] {
 			j++
 			continue
 		}
@@ -577,4 +580,23 @@ func procInst(param, s string) string {
 		return ""
 	}
 	return s[i : i+j]
+}
+
+// plainText marks bytes scanText passes over without a second look;
+// nameByte marks ASCII name characters after the first.
+var plainText, nameByte [256]bool
+
+func init() {
+	for c := 0x20; c < 0x80; c++ {
+		switch c {
+		case '<', '&', '>', '"', '\'':
+		default:
+			plainText[c] = true
+		}
+	}
+	plainText['\t'], plainText['\n'] = true, true
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		nameByte[c] = b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b == '-' || b == '.' || b == ':'
+	}
 }
