@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // appendBadLines appends malformed rows to a plain extract file.
@@ -52,6 +53,13 @@ func TestResumeAfterKill(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(testContext(t))
 		stopAt := 1 + rng.Int64N(6)
+		if run%2 == 1 {
+			// Every other run dies at a random moment instead: inside a
+			// COPY, a merge, a DynamoDB batch or a commit.
+			stopAt = -1
+			timer := time.AfterFunc(time.Duration(rng.Int64N(int64(400*time.Millisecond))), cancel)
+			defer timer.Stop()
+		}
 		var chunks atomic.Int64
 		o := opts(ct)
 		o.afterChunk = func(string, int64) {
@@ -83,5 +91,23 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	if got, want := join(dumpDynamo(t, ct.client, ct.table)), join(dumpDynamo(t, ref.client, ref.table)); got != want {
 		t.Errorf("DynamoDB after resumed runs differs: %s", diffLines(got, want))
+	}
+}
+
+func TestChangedFileRefused(t *testing.T) {
+	t.Parallel()
+	pool, _ := testDB(t)
+	paths := genExtract(t, 1000, 1, false)
+	ctx, cancel := context.WithCancel(testContext(t))
+	o := Options{Workers: 1, ChunkRows: 200}
+	o.afterChunk = func(string, int64) { cancel() }
+	if _, err := New(pool, o).Run(ctx, paths); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v, want it cancelled", err)
+	}
+	appendBadLines(t, paths[0])
+	_, err := New(pool, Options{Workers: 1, ChunkRows: 200}).Run(testContext(t), paths)
+	var fc *FileChangedError
+	if !errors.Is(err, ErrFileChanged) || !errors.As(err, &fc) || fc.Path != paths[0] {
+		t.Errorf("resuming a changed file: %v, want a FileChangedError", err)
 	}
 }
