@@ -74,10 +74,9 @@ func (ts *tapeSource) index(doc *xmlquery.Node) {
 func (ts *tapeSource) release() {
 	clear(ts.domOf)
 	ts.domOf, ts.idxOf = ts.domOf[:0], nil
+	// The tape's slices keep pointing into the last message until reused;
+	// the pool drops idle tapes at the next garbage collections.
 	ts.tape.src = ""
-	clear(ts.tape.texts)
-	clear(ts.tape.attrs)
-	clear(ts.tape.elems)
 }
 
 func (ts *tapeSource) dom(at, msg node) domScope {

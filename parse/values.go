@@ -34,7 +34,13 @@ func parseTime(s string) (time.Time, error) {
 	if n := len(s); n > 13 && (s[n-3] == '+' || s[n-3] == '-') && strings.IndexByte(s, 'T') > 0 && strings.Count(s[strings.IndexByte(s, 'T'):], ":") >= 1 {
 		s += ":00"
 	}
-	for _, layout := range timeLayouts {
+	layouts := timeLayouts
+	if len(s) == 10 {
+		// Only the date-only layout can match ten characters; skipping the
+		// others saves their parse errors.
+		layouts = timeLayouts[len(timeLayouts)-1:]
+	}
+	for _, layout := range layouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, nil
 		}
@@ -97,10 +103,34 @@ func decimal(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
+	if plainDecimal(s) {
+		return s, nil
+	}
 	if _, ok := new(big.Rat).SetString(s); !ok || strings.ContainsAny(s, "/eE") {
 		return "", errValue
 	}
 	return s, nil
+}
+
+// plainDecimal reports digits with an optional minus and fraction ("-12.50"),
+// which big.Rat always accepts; anything else is left to it.
+func plainDecimal(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits, dot := 0, false
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot && digits > 0 && i+1 < len(s):
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
 }
 
 // sumDecimals adds decimal strings exactly, keeping the largest scale seen.
