@@ -280,13 +280,8 @@ func (t *tape) startElem(s string, j int, parent, depth int32) (next int, selfCl
 			// buildDOM drops namespace declarations, and attributes whose
 			// prefix resolves to "xmlns" (encoding/xml reports those the
 			// same way).
-			if a.prefix == "xmlns" || (a.prefix == "" && a.name == "xmlns") {
+			if space := t.attrSpace(a.prefix); space == "xmlns" || (space == "" && a.name == "xmlns") {
 				continue
-			}
-			if a.prefix != "" && a.prefix != "xml" {
-				if uri, found := t.lookup(a.prefix); found && uri == "xmlns" {
-					continue
-				}
 			}
 			kept = append(kept, a)
 		}
@@ -310,6 +305,22 @@ func (t *tape) startElem(s string, j int, parent, depth int32) (next int, selfCl
 		text0: int32(len(t.texts)),
 	})
 	return k, selfClose, true
+}
+
+// attrSpace resolves an attribute's prefix as encoding/xml does: "xmlns"
+// stays, "xml" is the XML namespace, a declared prefix its URI, an
+// undeclared one itself.
+func (t *tape) attrSpace(prefix string) string {
+	switch prefix {
+	case "", "xmlns":
+		return prefix
+	case "xml":
+		return xmlNamespaceURL
+	}
+	if uri, found := t.lookup(prefix); found {
+		return uri
+	}
+	return prefix
 }
 
 func (t *tape) lookup(prefix string) (string, bool) {
