@@ -19,25 +19,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/resingest/resingest/bench/corpus"
+	"github.com/resingest/resingest/internal/e2e"
 	"github.com/resingest/resingest/internal/testenv"
 	"github.com/resingest/resingest/sinks/dynamo"
 	"github.com/resingest/resingest/sinks/postgres"
 )
 
-// TestMain gives the SDK dummy credentials when none are set: dynalite
-// wants signed requests but checks no signature.
-func TestMain(m *testing.M) {
-	for name, value := range map[string]string{
-		"AWS_ACCESS_KEY_ID":     "test",
-		"AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION":            "us-east-1",
-	} {
-		if os.Getenv(name) == "" {
-			os.Setenv(name, value)
-		}
-	}
-	os.Exit(m.Run())
-}
+// TestMain builds no binary by itself; e2e.Main removes the one
+// TestBinarySIGKILL builds and gives the AWS SDK dummy credentials.
+func TestMain(m *testing.M) { e2e.Main(m) }
 
 func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -37,14 +37,16 @@ func TestResumeAfterKill(t *testing.T) {
 		return Options{Workers: 2, ChunkRows: 400, Dynamo: c.client, DynamoTable: c.table}
 	}
 
+	// Both loads use a dynalite of their own: the test aborts requests at
+	// random (see privateDynamo).
 	refPool, _ := testDB(t)
-	ref := newClientTable(t)
+	ref := privateDynamo(t)
 	if _, err := New(refPool, opts(ref)).Run(testContext(t), paths); err != nil {
 		t.Fatalf("uninterrupted run: %v", err)
 	}
 
 	pool, _ := testDB(t)
-	ct := newClientTable(t)
+	ct := &clientTable{client: ref.client, table: newPrivateTable(testContext(t), t, ref.client)}
 	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 7))
 	kills := 0
 	for run := 0; ; run++ {

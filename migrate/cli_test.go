@@ -1,0 +1,70 @@
+package migrate
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/resingest/resingest/internal/e2e"
+)
+
+// TestBinarySIGKILL runs 'resingest migrate' and SIGKILLs it at random
+// moments until a run finishes by itself; Postgres and the rejects file must
+// then equal those of an uninterrupted run. DynamoDB is off: a process
+// killed in the middle of a request crashes dynalite (see privateDynamo);
+// TestResumeAfterKill covers DynamoDB after interrupted loads.
+func TestBinarySIGKILL(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Dir(genExtract(t, 60000, 4, true)[0])
+	bad := filepath.Join(dir, "edw-bad.csv")
+	if err := os.WriteFile(bad, []byte(edwHeader+goodRow("1000000001", nil)+"short,row\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(url, rejects string) *e2e.Process {
+		return e2e.Start(t, []string{"RESINGEST_PG_URL=" + url},
+			"migrate", "--from", dir, "--workers", "2", "--chunk-rows", "2000",
+			"--dynamo-mode", "off", "--rejects", rejects)
+	}
+
+	refPool, refURL := testDB(t)
+	refRejects := filepath.Join(t.TempDir(), "rejects.csv")
+	if err := run(refURL, refRejects).Wait(5 * time.Minute); err != nil {
+		t.Fatalf("uninterrupted run: %v", err)
+	}
+
+	pool, url := testDB(t)
+	rejects := filepath.Join(t.TempDir(), "rejects.csv")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	kills := 0
+	for i := 0; ; i++ {
+		if i > 40 {
+			t.Fatal("the migration never finished")
+		}
+		p := run(url, rejects)
+		time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
+		if p.Exited() {
+			if err := p.Wait(time.Second); err != nil {
+				t.Fatalf("run %d failed: %v\n%s", i, err, p.Output())
+			}
+			break
+		}
+		p.Kill()
+		_ = p.Signal(syscall.SIGKILL) // no-op: already gone
+		kills++
+	}
+	if kills < 2 {
+		t.Errorf("%d runs killed; the test proves little", kills)
+	}
+	t.Logf("%d runs killed", kills)
+	if got, want := dumpPG(t, pool), dumpPG(t, refPool); got != want {
+		t.Errorf("Postgres after killed runs differs: %s", diffLines(got, want))
+	}
+	got, _ := os.ReadFile(rejects)
+	want, _ := os.ReadFile(refRejects)
+	if string(got) != string(want) || len(want) == 0 {
+		t.Errorf("rejects file after killed runs:\n%s\nwant:\n%s", got, want)
+	}
+}
