@@ -38,8 +38,9 @@ func newRootCmd() *cobra.Command {
 		Short: "Ingest HTNG/OpenTravel reservation messages into Postgres, DynamoDB and S3",
 		Long: `resingest ingests HTNG / OpenTravel reservation messages from Kafka or
 files, extracts them with XPath mappings into a canonical reservation record,
-stores them in Postgres and DynamoDB and archives the raw messages, redacted,
-to S3. (Kinesis, the backfill and the REST API are not built yet.)
+stores them in Postgres and DynamoDB, archives the raw messages, redacted, to
+S3, and serves itineraries through a REST API (resingest serve). Kinesis is
+not built yet.
 
 Every flag can also be set by an environment variable: RESINGEST_ and the
 flag's name in capitals with - as _ (--pg-url: RESINGEST_PG_URL); --brokers
