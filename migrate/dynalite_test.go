@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -66,12 +67,11 @@ func privateDynamo(t *testing.T) *clientTable {
 	return &clientTable{client: c, table: newPrivateTable(ctx, t, c)}
 }
 
-var privateTables int
+var privateTables atomic.Int64
 
 func newPrivateTable(ctx context.Context, t *testing.T, c dynamo.TableAPI) string {
 	t.Helper()
-	privateTables++
-	name := fmt.Sprintf("backfill-%d", privateTables)
+	name := fmt.Sprintf("backfill-%d", privateTables.Add(1))
 	if err := dynamo.EnsureTable(ctx, c, name); err != nil {
 		t.Fatalf("EnsureTable: %v", err)
 	}
