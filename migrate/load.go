@@ -196,6 +196,13 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 			return 0, fmt.Errorf("merge: %w", err)
 		}
 		if len(keys) > 0 {
+			// Fresh statistics of the written lines let the planner see how
+			// few parents were updated and probe the children's keys rather
+			// than scan a large table (a temporary table has no statistics
+			// until analyzed, and autovacuum never analyzes it).
+			if _, err := tx.Exec(ctx, "ANALYZE "+writtenTable); err != nil {
+				return 0, fmt.Errorf("analyze: %w", err)
+			}
 			if _, err := tx.Exec(ctx, mergeChildrenSQL); err != nil {
 				return 0, fmt.Errorf("merge children: %w", err)
 			}
