@@ -15,7 +15,8 @@ import (
 )
 
 // columns holds a batch column by column: the array parameters of
-// writeSQL. Children point at their parent by its batch index.
+// writeParentsSQL and writeChildrenSQL. Children point at their parent by
+// its batch index.
 type columns struct {
 	idx                                                                []int32
 	hotelCode, confirmation, chainCode, status, action                 []string
@@ -37,21 +38,29 @@ type columns struct {
 	nRoomStays, nGuests, nExternalIDs                                  []int32 // children per parent
 }
 
-// args returns the parameters in the order writeSQL numbers them.
-func (c *columns) args() []any {
+// parentArgs returns the parameters of writeParentsSQL, in its order.
+func (c *columns) parentArgs() []any {
 	return []any{
 		c.idx, c.hotelCode, c.confirmation, c.chainCode, c.status, c.action, // $1-$6
 		c.messageType, c.messageID, c.messageTime, c.createdAt, c.modifiedAt, // $7-$11
 		c.arrival, c.departure, c.adults, c.children, // $12-$15
 		c.totalAfterTax, c.totalBeforeTax, c.currency, // $16-$18
 		c.cardCode, c.cardLast4, c.cardExpire, c.archiveKey, c.version, // $19-$23
-		c.rsParent, c.rsOrdinal, c.rsRoomType, c.rsRatePlan, c.rsUnits, // $24-$28
-		c.rsArrival, c.rsDeparture, c.rsAdults, c.rsChildren, // $29-$32
-		c.rsTotalAfterTax, c.rsTotalBeforeTax, c.rsCurr, // $33-$35
-		c.gParent, c.gOrdinal, c.gPrimary, c.gGiven, c.gSurname, c.gEmail, c.gPhone, // $36-$42
-		c.gLoyaltyProg, c.gLoyaltyNum, c.gCity, c.gPostal, c.gCountry, // $43-$47
-		c.xParent, c.xOrdinal, c.xType, c.xValue, c.xSource, // $48-$52
-		c.nRoomStays, c.nGuests, c.nExternalIDs, // $53-$55
+		c.nRoomStays, c.nGuests, c.nExternalIDs, // $24-$26
+	}
+}
+
+// childArgs returns the parameters of writeChildrenSQL, in its order.
+func (c *columns) childArgs() []any {
+	return []any{
+		c.idx, c.hotelCode, c.confirmation, c.version, // $1-$4
+		c.rsParent, c.rsOrdinal, c.rsRoomType, c.rsRatePlan, c.rsUnits, // $5-$9
+		c.rsArrival, c.rsDeparture, c.rsAdults, c.rsChildren, // $10-$13
+		c.rsTotalAfterTax, c.rsTotalBeforeTax, c.rsCurr, // $14-$16
+		c.gParent, c.gOrdinal, c.gPrimary, c.gGiven, c.gSurname, c.gEmail, c.gPhone, // $17-$23
+		c.gLoyaltyProg, c.gLoyaltyNum, c.gCity, c.gPostal, c.gCountry, // $24-$28
+		c.xParent, c.xOrdinal, c.xType, c.xValue, c.xSource, // $29-$33
+		c.nRoomStays, c.nGuests, c.nExternalIDs, // $34-$36
 	}
 }
 

@@ -5,10 +5,12 @@
 //
 // Writes are idempotent and version-guarded: a record replaces the stored
 // one only when its version (reservation.Version.String(), compared as
-// bytes) is greater, and a batch of records costs one round trip: a single
-// statement over unnest()ed array parameters that upserts the parents,
-// replaces the children of the parents it updated and reports, per record,
-// whether it was stored and which version was there before.
+// bytes) is greater. A batch of records is one transaction of two
+// statements over unnest()ed array parameters: the first upserts the
+// parents (locking them) and reports, per record, whether it was stored and
+// which version was there before; the second replaces the children of the
+// parents written, in a snapshot that sees every child row committed
+// before the parent locks were taken.
 //
 // Errors are classified for the pipeline: connection losses, serialization
 // failures, deadlocks, shutdowns and connection limits are marked

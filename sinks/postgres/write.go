@@ -158,37 +158,46 @@ func (s *Sink) writeEach(ctx context.Context, recs []sinks.Record, valid []int, 
 	return nil
 }
 
-// writeWinners runs writeSQL for recs[winners] (unique keys) and sets their
-// results. On error it sets none and returns the classified error.
+// writeWinners writes recs[winners] (unique keys) in one transaction of
+// two statements, parents then children (see writeParentsSQL), and sets
+// their results. On error it sets none and returns the classified error.
 func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []int, results []sinks.Result) error {
 	var cols columns
 	for _, i := range winners {
 		cols.add(i, &recs[i])
 	}
-	rows, err := s.pool.Query(ctx, writeSQL, cols.args()...)
-	if err != nil {
-		return fmt.Errorf("postgres: write %d records: %w", len(winners), classify(err))
-	}
 	outcomes := make(map[int]sinks.Outcome, len(winners))
 	var unknown []int
-	var idx int32
-	var stored bool
-	var previous *string
-	_, err = pgx.ForEachRow(rows, []any{&idx, &stored, &previous}, func() error {
-		i := int(idx)
-		switch {
-		case stored:
-			outcomes[i] = sinks.Stored
-		case previous == nil:
-			unknown = append(unknown, i)
-		default:
-			if o, ok := compareStored(*previous, recs[i].Version.String()); ok {
-				outcomes[i] = o
-			} else {
-				unknown = append(unknown, i)
-			}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		clear(outcomes)
+		unknown = unknown[:0]
+		rows, err := tx.Query(ctx, writeParentsSQL, cols.parentArgs()...)
+		if err != nil {
+			return err
 		}
-		return nil
+		var idx int32
+		var stored bool
+		var previous *string
+		if _, err := pgx.ForEachRow(rows, []any{&idx, &stored, &previous}, func() error {
+			i := int(idx)
+			switch {
+			case stored:
+				outcomes[i] = sinks.Stored
+			case previous == nil:
+				unknown = append(unknown, i)
+			default:
+				if o, ok := compareStored(*previous, recs[i].Version.String()); ok {
+					outcomes[i] = o
+				} else {
+					unknown = append(unknown, i)
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, writeChildrenSQL, cols.childArgs()...)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: write %d records: %w", len(winners), classify(err))
@@ -201,7 +210,7 @@ func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []
 	for _, i := range winners {
 		o, ok := outcomes[i]
 		if !ok {
-			// writeSQL returns a row per input record: this is a bug,
+			// writeParentsSQL returns a row per input record: this is a bug,
 			// not a reason to pretend the record was stored.
 			return fmt.Errorf("postgres: write: no outcome for record %d", i)
 		}
@@ -225,7 +234,7 @@ func compareStored(stored, mine string) (o sinks.Outcome, ok bool) {
 }
 
 // resolve reads the current versions of recs[unknown], which a concurrent
-// transaction wrote after writeSQL's snapshot, and sets their outcomes.
+// transaction wrote after writeParentsSQL's snapshot, and sets their outcomes.
 func (s *Sink) resolve(ctx context.Context, recs []sinks.Record, unknown []int, outcomes map[int]sinks.Outcome) error {
 	hotels := make([]string, len(unknown))
 	confs := make([]string, len(unknown))

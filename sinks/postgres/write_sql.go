@@ -1,27 +1,21 @@
 package postgres
 
-// writeSQL writes a batch in one statement (one round trip). Parameters
-// are the column arrays of columns.args; keys must be unique in the batch
-// (Write collapses them first: ON CONFLICT DO UPDATE cannot touch a row
-// twice in one statement).
+// The write of a batch is two statements in one transaction (one round
+// trip each, see writeWinners), parents first.
 //
-// upserted holds the parents this statement inserted or updated: a stored
-// row with a version not older than the record's is left alone (the WHERE
-// of DO UPDATE), and its children with it. Parents are upserted in key
-// order so that concurrent batches lock shared keys in the same order
-// instead of deadlocking.
+// writeParentsSQL upserts the parents; its parameters are the parent column
+// arrays of columns.parentArgs. Keys must be unique in the batch (Write
+// collapses them first: ON CONFLICT DO UPDATE cannot touch a row twice in
+// one statement). A stored row with a version not older than the record's
+// is left alone (the WHERE of DO UPDATE). Parents are upserted in key order
+// so that concurrent batches lock shared keys in the same order instead of
+// deadlocking. Every conflicting row is locked, written or not, until the
+// transaction ends.
 //
-// The children of written parents are replaced: ordinals 0..n-1 are
-// upserted (rows that did not change are not rewritten, which spares the
-// indexes and the foreign-key checks) and ordinals from n on are deleted.
-// The two touch disjoint rows, so it does not matter in which order the
-// parts of the statement run; the DELETEs see the statement's starting
-// snapshot and so never the rows it inserts.
-//
-// The final SELECT reads reservations in the starting snapshot too: for a
-// record that was not written, it returns the version that was stored
+// The final SELECT reads reservations in the statement's starting snapshot:
+// for a record that was not written, it returns the version that was stored
 // before, from which Write tells Stale from Duplicate.
-const writeSQL = `
+const writeParentsSQL = `
 WITH input AS (
 	SELECT * FROM unnest(
 		$1::int4[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -29,7 +23,7 @@ WITH input AS (
 		$12::date[], $13::date[], $14::int4[], $15::int4[],
 		$16::text[], $17::text[], $18::text[],
 		$19::text[], $20::text[], $21::text[], $22::text[], $23::text[],
-		$53::int4[], $54::int4[], $55::int4[]
+		$24::int4[], $25::int4[], $26::int4[]
 	) AS t(idx, hotel_code, confirmation, chain_code, status, action,
 		message_type, message_id, message_time, created_at, modified_at,
 		arrival, departure, adults, children,
@@ -64,8 +58,32 @@ WITH input AS (
 	WHERE r.version < EXCLUDED.version
 	RETURNING r.hotel_code, r.confirmation
 ), written AS (
+	SELECT i.idx FROM input i JOIN upserted u USING (hotel_code, confirmation)
+)
+SELECT i.idx, w.idx IS NOT NULL AS stored, r.version AS previous
+FROM input i
+LEFT JOIN written w ON w.idx = i.idx
+LEFT JOIN reservations r ON r.hotel_code = i.hotel_code AND r.confirmation = i.confirmation`
+
+// writeChildrenSQL replaces the children of the parents the transaction
+// wrote (columns.childArgs): ordinals 0..n-1 are upserted (rows that did not
+// change are not rewritten, which spares the indexes and the foreign-key
+// checks) and ordinals from n on are deleted. It runs as a second statement
+// so that its snapshot includes every child row committed by a writer that
+// held a parent lock before writeParentsSQL took it; in one statement, the
+// DELETEs would miss such rows and leave stale children behind. The parent
+// locks held since writeParentsSQL keep other writers out until commit.
+const writeChildrenSQL = `
+WITH input AS (
+	SELECT * FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[],
+		$34::int4[], $35::int4[], $36::int4[])
+		AS t(idx, hotel_code, confirmation, version, n_room_stays, n_guests, n_external_ids)
+), written AS (
+	-- The parents this transaction wrote (or found at exactly this version,
+	-- whose children are then rewritten to what they already are).
 	SELECT i.idx, i.hotel_code, i.confirmation, i.n_room_stays, i.n_guests, i.n_external_ids
-	FROM input i JOIN upserted u USING (hotel_code, confirmation)
+	FROM input i JOIN reservations r USING (hotel_code, confirmation)
+	WHERE r.version = i.version
 ), del_room_stays AS (
 	DELETE FROM reservation_room_stays c USING written w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
@@ -85,9 +103,9 @@ WITH input AS (
 	SELECT w.hotel_code, w.confirmation, c.ordinal,
 		c.room_type, c.rate_plan, c.units, c.arrival, c.departure, c.adults, c.children,
 		NULLIF(c.total_after_tax, '')::numeric, NULLIF(c.total_before_tax, '')::numeric, c.currency
-	FROM unnest($24::int4[], $25::int4[], $26::text[], $27::text[], $28::int4[],
-		$29::date[], $30::date[], $31::int4[], $32::int4[],
-		$33::text[], $34::text[], $35::text[])
+	FROM unnest($5::int4[], $6::int4[], $7::text[], $8::text[], $9::int4[],
+		$10::date[], $11::date[], $12::int4[], $13::int4[],
+		$14::text[], $15::text[], $16::text[])
 		AS c(parent, ordinal, room_type, rate_plan, units, arrival, departure,
 			adults, children, total_after_tax, total_before_tax, currency)
 	JOIN written w ON w.idx = c.parent
@@ -110,8 +128,8 @@ WITH input AS (
 	SELECT w.hotel_code, w.confirmation, c.ordinal,
 		c.is_primary, c.given_name, c.surname, c.email, c.phone, c.loyalty_program,
 		c.loyalty_number, c.city, c.postal_code, c.country
-	FROM unnest($36::int4[], $37::int4[], $38::bool[], $39::text[], $40::text[],
-		$41::text[], $42::text[], $43::text[], $44::text[], $45::text[], $46::text[], $47::text[])
+	FROM unnest($17::int4[], $18::int4[], $19::bool[], $20::text[], $21::text[],
+		$22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[])
 		AS c(parent, ordinal, is_primary, given_name, surname, email, phone,
 			loyalty_program, loyalty_number, city, postal_code, country)
 	JOIN written w ON w.idx = c.parent
@@ -129,7 +147,7 @@ WITH input AS (
 	INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
 		id_type, id_value, id_source)
 	SELECT w.hotel_code, w.confirmation, c.ordinal, c.id_type, c.id_value, c.id_source
-	FROM unnest($48::int4[], $49::int4[], $50::text[], $51::text[], $52::text[])
+	FROM unnest($29::int4[], $30::int4[], $31::text[], $32::text[], $33::text[])
 		AS c(parent, ordinal, id_type, id_value, id_source)
 	JOIN written w ON w.idx = c.parent
 	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
@@ -137,12 +155,9 @@ WITH input AS (
 	WHERE (o.id_type, o.id_value, o.id_source)
 		IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)
 )
-SELECT i.idx, w.idx IS NOT NULL AS stored, r.version AS previous
-FROM input i
-LEFT JOIN written w ON w.idx = i.idx
-LEFT JOIN reservations r ON r.hotel_code = i.hotel_code AND r.confirmation = i.confirmation`
+SELECT count(*) FROM written`
 
-// versionsSQL reads the stored versions of keys whose outcome writeSQL's
+// versionsSQL reads the stored versions of keys whose outcome writeParentsSQL's
 // snapshot could not tell (a concurrent writer got there first).
 const versionsSQL = `
 SELECT r.hotel_code, r.confirmation, r.version
