@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/resingest/resingest/internal/testenv"
 )
 
 // buildTimeout bounds one `go build` of the binary on a slow shared machine.
@@ -32,15 +34,7 @@ var build struct {
 // set (dynalite wants signed requests but checks no signature), before any
 // test runs, so that tests stay parallel (t.Setenv forbids that).
 func Main(m *testing.M) {
-	for name, value := range map[string]string{
-		"AWS_ACCESS_KEY_ID":     "test",
-		"AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION":            "us-east-1",
-	} {
-		if os.Getenv(name) == "" {
-			os.Setenv(name, value)
-		}
-	}
+	testenv.SetAWSDefaults()
 	code := m.Run()
 	if build.dir != "" {
 		os.RemoveAll(build.dir)

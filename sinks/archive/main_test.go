@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -19,21 +18,7 @@ import (
 	"github.com/resingest/resingest/sinks"
 )
 
-// TestMain gives the SDK dummy credentials when none are set: the local S3
-// server checks no signature, but the SDK wants to sign. Doing it here
-// rather than with t.Setenv keeps the tests parallel.
-func TestMain(m *testing.M) {
-	for name, value := range map[string]string{
-		"AWS_ACCESS_KEY_ID":     "test",
-		"AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION":            "us-east-1",
-	} {
-		if os.Getenv(name) == "" {
-			os.Setenv(name, value)
-		}
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // testTimeout bounds what one test waits for the S3 server.
 const testTimeout = time.Minute

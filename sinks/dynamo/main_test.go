@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -15,21 +14,7 @@ import (
 	"github.com/resingest/resingest/sinks"
 )
 
-// TestMain gives the SDK dummy credentials when none are set: dynalite
-// wants signed requests but checks no signature. Doing it here rather than
-// with t.Setenv keeps the tests parallel.
-func TestMain(m *testing.M) {
-	for name, value := range map[string]string{
-		"AWS_ACCESS_KEY_ID":     "test",
-		"AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION":            "us-east-1",
-	} {
-		if os.Getenv(name) == "" {
-			os.Setenv(name, value)
-		}
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // testTimeout bounds what one test waits for dynalite.
 const testTimeout = time.Minute
