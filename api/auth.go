@@ -119,5 +119,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, required bool
 		writeProblem(w, http.StatusUnauthorized, ProblemUnauthorized, "credentials are required")
 		return Caller{}, nil, false
 	}
+	if ok, wait := s.limits.allow(callerKey(c, r), s.opts.Now()); !ok {
+		s.writeRateLimited(w, r, "client", wait)
+		return Caller{}, nil, false
+	}
 	return c, body, true
 }

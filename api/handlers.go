@@ -167,6 +167,13 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if c.Kind != PartnerCaller {
+		// Before the body is checked, so that malformed probes count too.
+		if ok, wait := s.lookupByIP.allow(clientIP(r), s.opts.Now()); !ok {
+			s.writeRateLimited(w, r, "lookup_ip", wait)
+			return
+		}
+	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			writeProblem(w, http.StatusUnsupportedMediaType, ProblemMediaType, "the body must be application/json")
@@ -188,6 +195,14 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	if req.Confirmation == "" || strings.TrimSpace(req.Surname) == "" || len(req.Confirmation) > 64 || len(req.Surname) > 256 {
 		writeProblem(w, http.StatusBadRequest, ProblemBadRequest, "confirmation and surname are required")
 		return
+	}
+	if c.Kind != PartnerCaller {
+		// Per confirmation too: guessing one guest's surname from many
+		// addresses is still bounded.
+		if ok, wait := s.lookupByConfN.allow(strings.ToUpper(req.Confirmation), s.opts.Now()); !ok {
+			s.writeRateLimited(w, r, "lookup_confirmation", wait)
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()

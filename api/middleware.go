@@ -63,6 +63,7 @@ type logInfo struct {
 	caller  string // "guest", "partner", "anonymous"
 	partner string // the partner's access key id
 	reason  string // why authentication failed
+	limited string // which rate limit refused the request
 }
 
 func logInfoFrom(ctx context.Context) *logInfo {
@@ -125,6 +126,9 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 			}
 			if li.partner != "" {
 				attrs = append(attrs, "partner", li.partner)
+			}
+			if li.limited != "" {
+				attrs = append(attrs, "rate_limited", li.limited)
 			}
 			if li.reason != "" {
 				attrs = append(attrs, "auth_error", li.reason)

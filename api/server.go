@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -42,6 +43,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// RateLimit is how many requests per second one client (a guest, a
+	// partner key, else an address) may make, with bursts of twice that;
+	// 0 is no limit.
+	RateLimit float64
+	// LookupRateLimit is how many lookups per minute one address, and one
+	// confirmation number, may take (partners excepted: they have
+	// RateLimit); 0 is no limit. Lookups need no credentials, so this is
+	// what stops guessing surnames.
+	LookupRateLimit float64
 }
 
 // Server is the itinerary API. Its handler is safe for concurrent use.
@@ -50,6 +60,10 @@ type Server struct {
 	sigv4  *sigV4Verifier
 	log    *slog.Logger
 	routes http.Handler
+
+	limits        *limiterSet // per client
+	lookupByIP    *limiterSet // per address, lookups only
+	lookupByConfN *limiterSet // per confirmation number, lookups only
 }
 
 // New returns a server over opts.Store.
@@ -82,6 +96,9 @@ func New(opts Options) (*Server, error) {
 			partners: opts.Partners, region: opts.Region, skew: opts.Skew, now: opts.Now,
 			signer: v4.NewSigner(), seen: newReplayCache(defaultReplayEntries),
 		},
+		limits:        newLimiterSet(opts.RateLimit, int(math.Ceil(2*opts.RateLimit)), defaultLimiterKeys),
+		lookupByIP:    newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
+		lookupByConfN: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)

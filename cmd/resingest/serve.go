@@ -31,6 +31,8 @@ type serveFlags struct {
 	dynamoEndpoint string
 	dynamoTable    string
 	shutdownGrace  time.Duration
+	rateLimit      float64
+	lookupLimit    float64
 }
 
 func newServeCmd() *cobra.Command {
@@ -50,6 +52,11 @@ Guests send 'Authorization: Bearer <JWT>' (HS256 with --jwt-secret; make one
 with 'resingest token guest'). Partners sign requests with AWS Signature V4
 (service "resingest", region --region) using a key from --partners-file
 (make one with 'resingest token partner'). The partners file is read at start.
+
+Each client (a guest, a partner key, else an address) may make --rate-limit
+requests per second; lookups are also limited to --lookup-rate-limit a minute
+per address and per confirmation number. Past a limit: 429 with Retry-After.
+Addresses are the connection's (X-Forwarded-For is not trusted).
 
 SIGINT/SIGTERM stop accepting connections and let the requests in flight
 finish within --shutdown-grace.
@@ -75,6 +82,8 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	fl.Int32Var(&f.pgMaxConns, "pg-max-conns", 8, "most Postgres connections")
 	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
 	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
+	fl.Float64Var(&f.rateLimit, "rate-limit", 20, "requests per second per client (guest, partner key, else address), bursts of twice that; 0: no limit")
+	fl.Float64Var(&f.lookupLimit, "lookup-rate-limit", 5, "lookups per minute per address and per confirmation number (partners excepted); 0: no limit")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", api.DefaultShutdownGrace, "how long requests in flight may take to finish after a stop signal")
 	return cmd
 }
@@ -103,7 +112,11 @@ func (f *serveFlags) openStore(ctx context.Context) (st api.Store, close func(),
 }
 
 func runServe(ctx context.Context, f *serveFlags) error {
-	opts := api.Options{Region: f.region, ShutdownGrace: f.shutdownGrace, Logger: slog.Default()}
+	if f.rateLimit < 0 || f.lookupLimit < 0 {
+		return errors.New("--rate-limit and --lookup-rate-limit must not be negative")
+	}
+	opts := api.Options{Region: f.region, ShutdownGrace: f.shutdownGrace, Logger: slog.Default(),
+		RateLimit: f.rateLimit, LookupRateLimit: f.lookupLimit}
 	if f.jwtSecret != "" {
 		g, err := api.NewGuestTokens([]byte(f.jwtSecret), nil)
 		if err != nil {
