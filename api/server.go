@@ -112,9 +112,11 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the API with its request-id, access-log and recovery
-// middleware.
-func (s *Server) Handler() http.Handler { return s.withRequestID(s.withAccessLog(s.routes)) }
+// Handler returns the API with its request-id, access-log, recovery and
+// ETag/gzip middleware.
+func (s *Server) Handler() http.Handler {
+	return s.withRequestID(s.withAccessLog(withEncoding(s.routes)))
+}
 
 // Serve serves on ln until ctx ends, then stops accepting connections and
 // waits (up to ShutdownGrace) for the requests in flight to finish. It
