@@ -115,6 +115,10 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 					writeProblem(rec, http.StatusInternalServerError, ProblemInternal, "internal error")
 				}
 			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK // the handler wrote nothing
+			}
+			s.metrics.observe(r.Pattern, rec.status, time.Since(start))
 			attrs := []any{
 				"request_id", requestIDFrom(r.Context()),
 				"method", r.Method,

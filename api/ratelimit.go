@@ -111,5 +111,6 @@ func (s *Server) writeRateLimited(w http.ResponseWriter, r *http.Request, scope 
 	secs := max(1, int(math.Ceil(retryAfter.Seconds())))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	logInfoFrom(r.Context()).limited = scope
+	s.metrics.rateLimited.WithLabelValues(scope).Inc()
 	writeProblem(w, http.StatusTooManyRequests, ProblemRateLimited, "too many requests; retry after "+strconv.Itoa(secs)+"s")
 }

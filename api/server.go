@@ -61,6 +61,7 @@ type Server struct {
 	log    *slog.Logger
 	routes http.Handler
 
+	metrics       *apiMetrics
 	limits        *limiterSet // per client
 	lookupByIP    *limiterSet // per address, lookups only
 	lookupByConfN *limiterSet // per confirmation number, lookups only
@@ -96,6 +97,7 @@ func New(opts Options) (*Server, error) {
 			partners: opts.Partners, region: opts.Region, skew: opts.Skew, now: opts.Now,
 			signer: v4.NewSigner(), seen: newReplayCache(defaultReplayEntries),
 		},
+		metrics:       newAPIMetrics(),
 		limits:        newLimiterSet(opts.RateLimit, int(math.Ceil(2*opts.RateLimit)), defaultLimiterKeys),
 		lookupByIP:    newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
 		lookupByConfN: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
@@ -103,6 +105,7 @@ func New(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler)
 	mux.HandleFunc("GET /v1/reservations/{hotel_code}/{confirmation}", s.getReservation)
 	mux.HandleFunc("GET /v1/hotels/{hotel_code}/arrivals", s.arrivals)
 	mux.HandleFunc("GET /v1/guests/me/itineraries", s.guestItineraries)

@@ -46,7 +46,7 @@ func newServeCmd() *cobra.Command {
   GET  /v1/hotels/{hotel_code}/arrivals?date=YYYY-MM-DD[&limit=N&cursor=C]
   GET  /v1/guests/me/itineraries[?from=YYYY-MM-DD&to=YYYY-MM-DD]
   POST /v1/itineraries/lookup  {"confirmation": "...", "surname": "..."}
-  GET  /healthz, /readyz
+  GET  /healthz, /readyz, /metrics (Prometheus)
 
 Guests send 'Authorization: Bearer <JWT>' (HS256 with --jwt-secret; make one
 with 'resingest token guest'). Partners sign requests with AWS Signature V4

@@ -1,0 +1,57 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// apiMetrics are the server's Prometheus metrics. Labels are route
+// patterns and statuses, never paths (paths carry confirmation numbers).
+// Safe for concurrent use.
+type apiMetrics struct {
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	rateLimited *prometheus.CounterVec
+	handler     http.Handler
+}
+
+// newAPIMetrics registers the API's metrics (and the Go and process
+// collectors) on a registry of the server's own, so that two servers in
+// one process (tests) do not collide.
+func newAPIMetrics() *apiMetrics {
+	reg := prometheus.NewRegistry()
+	m := &apiMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "resingest", Subsystem: "api", Name: "requests_total",
+			Help: "Requests answered, by route pattern and status.",
+		}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "resingest", Subsystem: "api", Name: "request_duration_seconds",
+			Help:    "Time to answer a request, by route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"route"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "resingest", Subsystem: "api", Name: "rate_limited_total",
+			Help: "Requests refused with 429, by limit (client, lookup_ip, lookup_confirmation).",
+		}, []string{"limit"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.rateLimited,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The encoding middleware compresses; promhttp need not.
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, DisableCompression: true})
+	return m
+}
+
+// observe records one answered request.
+func (m *apiMetrics) observe(route string, status int, took time.Duration) {
+	if route == "" || route == "/" {
+		route = "unrouted" // one label for every 404/405, whatever the path
+	}
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(took.Seconds())
+}
