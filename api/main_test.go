@@ -305,7 +305,9 @@ func do(t testing.TB, req *http.Request) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	r := response{status: resp.StatusCode, header: resp.Header, body: b}
+	checkAgainstOpenAPI(t, req, r)
+	return r
 }
 
 // checkProblem asserts that r is a problem+json response of its status.

@@ -103,16 +103,34 @@ func New(opts Options) (*Server, error) {
 		lookupByConfN: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.handler)
-	mux.HandleFunc("GET /v1/reservations/{hotel_code}/{confirmation}", s.getReservation)
-	mux.HandleFunc("GET /v1/hotels/{hotel_code}/arrivals", s.arrivals)
-	mux.HandleFunc("GET /v1/guests/me/itineraries", s.guestItineraries)
-	mux.HandleFunc("POST /v1/itineraries/lookup", s.lookup)
+	for _, rt := range s.routeTable() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notRouted(mux, w, r) })
 	s.routes = mux
 	return s, nil
+}
+
+// route is one endpoint: pattern is "METHOD /path" as http.ServeMux
+// takes it (and as openapi.json lists it).
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routeTable is every endpoint; the OpenAPI test checks the document
+// against it.
+func (s *Server) routeTable() []route {
+	return []route{
+		{"GET /healthz", http.HandlerFunc(s.healthz)},
+		{"GET /readyz", http.HandlerFunc(s.readyz)},
+		{"GET /metrics", s.metrics.handler},
+		{"GET /openapi.json", http.HandlerFunc(serveOpenAPI)},
+		{"GET /v1/reservations/{hotel_code}/{confirmation}", http.HandlerFunc(s.getReservation)},
+		{"GET /v1/hotels/{hotel_code}/arrivals", http.HandlerFunc(s.arrivals)},
+		{"GET /v1/guests/me/itineraries", http.HandlerFunc(s.guestItineraries)},
+		{"POST /v1/itineraries/lookup", http.HandlerFunc(s.lookup)},
+	}
 }
 
 // Handler returns the API with its request-id, access-log, recovery and
