@@ -62,6 +62,7 @@ type Server struct {
 	routes http.Handler
 
 	metrics       *apiMetrics
+	docs          []byte      // the /docs page
 	limits        *limiterSet // per client
 	lookupByIP    *limiterSet // per address, lookups only
 	lookupByConfN *limiterSet // per confirmation number, lookups only
@@ -102,6 +103,11 @@ func New(opts Options) (*Server, error) {
 		lookupByIP:    newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
 		lookupByConfN: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
 	}
+	docs, err := docsPage(OpenAPIDocument)
+	if err != nil {
+		return nil, err
+	}
+	s.docs = docs
 	mux := http.NewServeMux()
 	for _, rt := range s.routeTable() {
 		mux.Handle(rt.pattern, rt.handler)
@@ -126,6 +132,7 @@ func (s *Server) routeTable() []route {
 		{"GET /readyz", http.HandlerFunc(s.readyz)},
 		{"GET /metrics", s.metrics.handler},
 		{"GET /openapi.json", http.HandlerFunc(serveOpenAPI)},
+		{"GET /docs", http.HandlerFunc(s.serveDocs)},
 		{"GET /v1/reservations/{hotel_code}/{confirmation}", http.HandlerFunc(s.getReservation)},
 		{"GET /v1/hotels/{hotel_code}/arrivals", http.HandlerFunc(s.arrivals)},
 		{"GET /v1/guests/me/itineraries", http.HandlerFunc(s.guestItineraries)},

@@ -47,6 +47,7 @@ func newServeCmd() *cobra.Command {
   GET  /v1/guests/me/itineraries[?from=YYYY-MM-DD&to=YYYY-MM-DD]
   POST /v1/itineraries/lookup  {"confirmation": "...", "surname": "..."}
   GET  /healthz, /readyz, /metrics (Prometheus)
+  GET  /openapi.json (OpenAPI 3.1), /docs (the same as an HTML page)
 
 Guests send 'Authorization: Bearer <JWT>' (HS256 with --jwt-secret; make one
 with 'resingest token guest'). Partners sign requests with AWS Signature V4
