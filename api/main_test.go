@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -26,20 +25,7 @@ import (
 	"github.com/resingest/resingest/sinks/postgres"
 )
 
-// TestMain gives the SDK dummy credentials when none are set: dynalite
-// wants signed requests but checks no signature.
-func TestMain(m *testing.M) {
-	for name, value := range map[string]string{
-		"AWS_ACCESS_KEY_ID":     "test",
-		"AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION":            "us-east-1",
-	} {
-		if os.Getenv(name) == "" {
-			os.Setenv(name, value)
-		}
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 var testSecret = []byte("test-secret-0123456789abcdef-0123456789")
 
