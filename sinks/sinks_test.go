@@ -66,3 +66,23 @@ func TestBackoffWaitRespectsContext(t *testing.T) {
 		t.Errorf("Wait on a cancelled context = %v after %v", err, time.Since(start))
 	}
 }
+
+func TestGateWaitsForWritesInProgress(t *testing.T) {
+	var g sinks.Gate
+	if !g.Enter() {
+		t.Fatal("a new gate refused a write")
+	}
+	closed := make(chan struct{})
+	go func() { g.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a write was in progress")
+	case <-time.After(50 * time.Millisecond):
+	}
+	g.Leave()
+	<-closed
+	if g.Enter() {
+		t.Error("a closed gate let a write in")
+	}
+	g.Close() // idempotent
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,9 +84,7 @@ type Sink struct {
 	api  API
 	opts Options
 
-	mu       sync.RWMutex // guards closed against inflight.Add
-	closed   bool
-	inflight sync.WaitGroup
+	gate sinks.Gate // Write enters, Close closes
 
 	objects, entries, rawBytes, bytes atomic.Int64
 	attempts, retries                 atomic.Int64
@@ -135,20 +132,6 @@ func (s *Sink) Stats() Stats {
 // their context to make them give up sooner). It does not close the
 // client, which the caller owns. Close is idempotent.
 func (s *Sink) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
+	s.gate.Close()
 	return nil
-}
-
-// enter registers a Write unless the sink is closed.
-func (s *Sink) enter() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return false
-	}
-	s.inflight.Add(1)
-	return true
 }

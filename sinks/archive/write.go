@@ -62,14 +62,14 @@ type group struct {
 // every case.
 func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, error) {
 	results := make([]sinks.Result, len(recs))
-	if !s.enter() {
+	if !s.gate.Enter() {
 		for i := range results {
 			results[i] = sinks.Result{Outcome: sinks.Failed, Err: sinks.Retryable(ErrClosed)}
 		}
 		s.failed.Add(int64(len(recs)))
 		return results, ErrClosed
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 
 	now := s.opts.Now().UTC()
 	groups := s.group(recs, now)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,9 +62,7 @@ type Sink struct {
 	api  API
 	opts Options
 
-	mu       sync.RWMutex // guards closed against inflight.Add
-	closed   bool
-	inflight sync.WaitGroup
+	gate sinks.Gate // Write enters, Close closes
 
 	attempts, retries                  atomic.Int64
 	stored, stale, duplicate, failures atomic.Int64
@@ -109,22 +106,8 @@ func (s *Sink) Stats() Stats {
 // their context to make them give up sooner). It does not close the
 // client, which the caller owns. Close is idempotent.
 func (s *Sink) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
+	s.gate.Close()
 	return nil
-}
-
-// enter registers a Write unless the sink is closed.
-func (s *Sink) enter() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return false
-	}
-	s.inflight.Add(1)
-	return true
 }
 
 func (s *Sink) count(res sinks.Result) {

@@ -34,13 +34,13 @@ const putCondition = "attribute_not_exists(#pk) OR #v < :v"
 // complete in every case.
 func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, error) {
 	results := make([]sinks.Result, len(recs))
-	if !s.enter() {
+	if !s.gate.Enter() {
 		for i := range results {
 			results[i] = sinks.Result{Outcome: sinks.Failed, Err: sinks.Retryable(ErrClosed)}
 		}
 		return results, ErrClosed
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 
 	leader := make(map[reservation.Key]int, len(recs)) // key -> index of its newest record
 	var order []int
