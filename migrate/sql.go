@@ -1,5 +1,7 @@
 package migrate
 
+import "github.com/resingest/resingest/sinks/postgres"
+
 // stageTable is the worker connection's staging table. TEMPORARY: no WAL,
 // private to the session, gone with it (see the package comment).
 const stageTable = "backfill_stage"
@@ -91,18 +93,7 @@ WITH src AS (
 		'', '', '', '', version, now()
 	FROM src
 	ORDER BY hotel_code, confirmation
-	ON CONFLICT (hotel_code, confirmation) DO UPDATE SET
-		chain_code = EXCLUDED.chain_code, status = EXCLUDED.status, action = EXCLUDED.action,
-		message_type = EXCLUDED.message_type, message_id = EXCLUDED.message_id,
-		message_time = EXCLUDED.message_time, created_at = EXCLUDED.created_at,
-		modified_at = EXCLUDED.modified_at, arrival = EXCLUDED.arrival,
-		departure = EXCLUDED.departure, adults = EXCLUDED.adults, children = EXCLUDED.children,
-		total_after_tax = EXCLUDED.total_after_tax, total_before_tax = EXCLUDED.total_before_tax,
-		currency = EXCLUDED.currency, card_code = EXCLUDED.card_code,
-		card_last4 = EXCLUDED.card_last4, card_expire = EXCLUDED.card_expire,
-		archive_key = EXCLUDED.archive_key, version = EXCLUDED.version,
-		stored_at = EXCLUDED.stored_at
-	WHERE r.version < EXCLUDED.version
+` + postgres.UpsertReservationGuard + `
 	-- xmax is 0 on a row version this statement inserted (not updated).
 	RETURNING r.hotel_code, r.confirmation, r.xmax = 0 AS inserted
 ), written AS (

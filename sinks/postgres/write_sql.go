@@ -44,18 +44,7 @@ WITH input AS (
 		card_code, card_last4, card_expire, archive_key, version, now()
 	FROM input
 	ORDER BY hotel_code, confirmation
-	ON CONFLICT (hotel_code, confirmation) DO UPDATE SET
-		chain_code = EXCLUDED.chain_code, status = EXCLUDED.status, action = EXCLUDED.action,
-		message_type = EXCLUDED.message_type, message_id = EXCLUDED.message_id,
-		message_time = EXCLUDED.message_time, created_at = EXCLUDED.created_at,
-		modified_at = EXCLUDED.modified_at, arrival = EXCLUDED.arrival,
-		departure = EXCLUDED.departure, adults = EXCLUDED.adults, children = EXCLUDED.children,
-		total_after_tax = EXCLUDED.total_after_tax, total_before_tax = EXCLUDED.total_before_tax,
-		currency = EXCLUDED.currency, card_code = EXCLUDED.card_code,
-		card_last4 = EXCLUDED.card_last4, card_expire = EXCLUDED.card_expire,
-		archive_key = EXCLUDED.archive_key, version = EXCLUDED.version,
-		stored_at = EXCLUDED.stored_at
-	WHERE r.version < EXCLUDED.version
+` + UpsertReservationGuard + `
 	RETURNING r.hotel_code, r.confirmation
 ), written AS (
 	SELECT i.idx FROM input i JOIN upserted u USING (hotel_code, confirmation)
@@ -156,6 +145,25 @@ WITH input AS (
 		IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)
 )
 SELECT count(*) FROM written`
+
+// UpsertReservationGuard ends an INSERT INTO reservations AS r: on a key
+// already stored it replaces every column, but only when the new version is
+// greater (the version guard). The live write path and the backfill's merge
+// share it, so both apply the same rule.
+const UpsertReservationGuard = `
+	ON CONFLICT (hotel_code, confirmation) DO UPDATE SET
+		chain_code = EXCLUDED.chain_code, status = EXCLUDED.status, action = EXCLUDED.action,
+		message_type = EXCLUDED.message_type, message_id = EXCLUDED.message_id,
+		message_time = EXCLUDED.message_time, created_at = EXCLUDED.created_at,
+		modified_at = EXCLUDED.modified_at, arrival = EXCLUDED.arrival,
+		departure = EXCLUDED.departure, adults = EXCLUDED.adults, children = EXCLUDED.children,
+		total_after_tax = EXCLUDED.total_after_tax, total_before_tax = EXCLUDED.total_before_tax,
+		currency = EXCLUDED.currency, card_code = EXCLUDED.card_code,
+		card_last4 = EXCLUDED.card_last4, card_expire = EXCLUDED.card_expire,
+		archive_key = EXCLUDED.archive_key, version = EXCLUDED.version,
+		stored_at = EXCLUDED.stored_at
+	WHERE r.version < EXCLUDED.version
+`
 
 // versionsSQL reads the stored versions of keys whose outcome writeParentsSQL's
 // snapshot could not tell (a concurrent writer got there first).
