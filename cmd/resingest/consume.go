@@ -143,10 +143,7 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 		return err
 	}
 	defer st.Close()
-	proc, err := pipeline.NewProcessor(pipeline.Config{
-		Parser: parser, Archive: st.archive, Stores: st.stores, Ledger: st.ledger,
-		Metrics: metrics, Logger: log,
-	})
+	proc, err := pipeline.NewProcessor(st.processorConfig(parser, metrics, log))
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,15 @@ func (s *openStores) Close() {
 	s.closers = nil
 }
 
+// processorConfig is the pipeline configuration every worker command
+// (consume, lambda) builds its Processor from, so they write the same way.
+func (s *openStores) processorConfig(parser pipeline.Parser, metrics *pipeline.Metrics, log *slog.Logger) pipeline.Config {
+	return pipeline.Config{
+		Parser: parser, Archive: s.archive, Stores: s.stores, Ledger: s.ledger,
+		Metrics: metrics, Logger: log,
+	}
+}
+
 func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, error) {
 	st := &openStores{names: f.sinks}
 	pg, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: f.pgMaxConns})
