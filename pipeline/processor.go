@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 	"github.com/resingest/resingest/sinks/postgres"
@@ -34,6 +35,17 @@ type Ledger interface {
 	WriteAudit(ctx context.Context, rows []postgres.AuditRow) error
 	WriteDeadLetters(ctx context.Context, letters []postgres.DeadLetter) error
 }
+
+// Sealer encrypts guests' personal data before any sink sees it and seals
+// dead-lettered messages (pii.Keyring).
+type Sealer interface {
+	SealGuests(guests []reservation.Guest) ([]reservation.Guest, []pii.GuestIndex, error)
+	SealBlob(purpose string, plain []byte) ([]byte, error)
+	OpenBlob(ctx context.Context, purpose string, b []byte) ([]byte, error)
+}
+
+// DeadLetterPurpose binds sealed dead-letter messages (see Sealer).
+const DeadLetterPurpose = "dead_letter"
 
 // NamedSink is a sink with the name used in metrics, logs and dead-letter
 // reasons.
@@ -59,6 +71,10 @@ type Config struct {
 	Backoff sinks.Backoff
 	// Parallelism bounds parsing goroutines (default GOMAXPROCS).
 	Parallelism int
+	// Sealer, when set, encrypts every guest's personal fields (records
+	// then carry blind indexes) and the messages of dead letters. When nil
+	// they are stored plain.
+	Sealer Sealer
 }
 
 // Processor parses a batch of messages and writes it to every sink. It is
@@ -128,9 +144,17 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 		switch {
 		case it.reason != "":
 			outcomes[i] = OutcomeDeadLettered
+			body := parse.Redact(m.Value)
+			if p.cfg.Sealer != nil {
+				sealed, err := p.cfg.Sealer.SealBlob(DeadLetterPurpose, body)
+				if err != nil {
+					return nil, fmt.Errorf("pipeline: seal dead letter: %w", err)
+				}
+				body = sealed
+			}
 			letters = append(letters, postgres.DeadLetter{
 				Source: m.Source, Partition: m.Partition, Position: m.Position, MessageID: it.msgID,
-				Message: parse.Redact(m.Value), Reason: it.reason, ReceivedAt: m.ReceivedAt,
+				Message: body, Reason: it.reason, ReceivedAt: m.ReceivedAt,
 			})
 			p.cfg.Metrics.deadLetter(it.class)
 		case best[i] == sinks.Stored:
@@ -200,7 +224,16 @@ func (p *Processor) parseOne(m *Message) parsed {
 		if raw == nil && p.cfg.Archive != nil {
 			raw = parse.Redact(m.Value)
 		}
-		it.recs = append(it.recs, sinks.Record{Reservation: res[i], Version: v, Raw: raw})
+		rec := sinks.Record{Reservation: res[i], Version: v, Raw: raw}
+		if p.cfg.Sealer != nil {
+			guests, idx, err := p.cfg.Sealer.SealGuests(res[i].Guests)
+			if err != nil {
+				// Not the message's fault: sealing fails only without keys.
+				return parsed{msgID: it.msgID, reason: fmt.Sprintf("reservation %d: %v", i+1, err), class: "seal failed"}
+			}
+			rec.Reservation.Guests, rec.GuestIndexes = guests, idx
+		}
+		it.recs = append(it.recs, rec)
 	}
 	return it
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/sinks/postgres"
 )
 
@@ -183,8 +184,17 @@ func (p *Processor) replayBatch(ctx context.Context, store ReplayStore, letters 
 	now := time.Now()
 	msgs := make([]Message, len(letters))
 	for i, d := range letters {
+		value := d.Message
+		if p.cfg.Sealer != nil {
+			var err error
+			if value, err = p.cfg.Sealer.OpenBlob(ctx, DeadLetterPurpose, value); err != nil {
+				return fmt.Errorf("replay: dead letter %d: %w", d.ID, err)
+			}
+		} else if pii.IsSealedBlob(value) {
+			return fmt.Errorf("replay: dead letter %d is encrypted: configure --kek-file or --kms-key-id", d.ID)
+		}
 		msgs[i] = Message{
-			Value: d.Message, Source: ReplaySource, Partition: ReplayPartition,
+			Value: value, Source: ReplaySource, Partition: ReplayPartition,
 			Position: strconv.FormatInt(d.ID, 10), ReceivedAt: now,
 		}
 	}

@@ -130,15 +130,24 @@ func (r *Reservation) Key() Key { return Key{HotelCode: r.HotelCode, Confirmatio
 // PrimaryGuest returns the guest marked primary, else the first guest, else
 // the zero Guest.
 func (r *Reservation) PrimaryGuest() Guest {
-	for _, g := range r.Guests {
+	if i := r.PrimaryGuestIndex(); i >= 0 {
+		return r.Guests[i]
+	}
+	return Guest{}
+}
+
+// PrimaryGuestIndex is the index in Guests of PrimaryGuest, or -1 when
+// there are no guests.
+func (r *Reservation) PrimaryGuestIndex() int {
+	for i, g := range r.Guests {
 		if g.Primary {
-			return g
+			return i
 		}
 	}
 	if len(r.Guests) > 0 {
-		return r.Guests[0]
+		return 0
 	}
-	return Guest{}
+	return -1
 }
 
 // ErrInvalid is wrapped by every validation error.

@@ -3,6 +3,7 @@ package sinks
 import (
 	"errors"
 
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 )
 
@@ -17,6 +18,24 @@ type Record struct {
 	// ArchiveKey is the S3 key of the archived message, set by the archive
 	// sink before the other sinks run ("" when archiving is off).
 	ArchiveKey string
+	// GuestIndexes, when set, holds the blind indexes of each guest of
+	// Reservation (same order): the guests' personal fields are then
+	// sealed (package pii). When nil, the fields are plain and stores
+	// index the normalised plain values.
+	GuestIndexes []pii.GuestIndex
+}
+
+// GuestIndex returns the blind indexes of guest i: from GuestIndexes when
+// the record is sealed, else the normalised plain values.
+func (r *Record) GuestIndex(i int) pii.GuestIndex {
+	if i < len(r.GuestIndexes) {
+		return r.GuestIndexes[i]
+	}
+	g := r.Reservation.Guests[i]
+	return pii.GuestIndex{
+		Email:   pii.Normalize(pii.IndexEmail, g.Email),
+		Loyalty: pii.Normalize(pii.IndexLoyalty, g.LoyaltyNumber),
+	}
 }
 
 // Outcome is what a write did to the store.

@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/pipeline"
+	"github.com/resingest/resingest/sinks/archive"
 	"github.com/resingest/resingest/sinks/dynamo"
 	"github.com/resingest/resingest/sinks/postgres"
 )
@@ -25,6 +27,8 @@ type storeFlags struct {
 	dynamoTable    string
 	s3Endpoint     string
 	archiveBucket  string
+	archiveKMSKey  string
+	keys           keyFlags
 }
 
 var knownSinks = []string{"postgres", "dynamo", "archive"}
@@ -38,6 +42,8 @@ func (f *storeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
 	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
 	fl.StringVar(&f.archiveBucket, "archive-bucket", "", "S3 bucket for the raw-message archive; empty: no archive")
+	fl.StringVar(&f.archiveKMSKey, "archive-kms-key-id", "", "KMS key for the archive's S3 server-side encryption (SSE-KMS); empty: SSE-S3")
+	f.keys.register(cmd)
 }
 
 func (f *storeFlags) validate() error {
@@ -55,7 +61,7 @@ func (f *storeFlags) validate() error {
 	if f.pgURL == "" {
 		return errors.New("--pg-url (or RESINGEST_PG_URL) is required: the audit trail and dead letters live in Postgres")
 	}
-	return nil
+	return f.keys.validate()
 }
 
 // openStores holds the connected sinks of a worker.
@@ -66,6 +72,7 @@ type openStores struct {
 	archive *pipeline.NamedSink
 	stores  []pipeline.NamedSink
 	ledger  pipeline.Ledger
+	keyring *pii.Keyring // nil: PII stored plain
 	closers []func()
 }
 
@@ -80,10 +87,14 @@ func (s *openStores) Close() {
 // processorConfig is the pipeline configuration every worker command
 // (consume, lambda) builds its Processor from, so they write the same way.
 func (s *openStores) processorConfig(parser pipeline.Parser, metrics *pipeline.Metrics, log *slog.Logger) pipeline.Config {
-	return pipeline.Config{
+	cfg := pipeline.Config{
 		Parser: parser, Archive: s.archive, Stores: s.stores, Ledger: s.ledger,
 		Metrics: metrics, Logger: log,
 	}
+	if s.keyring != nil {
+		cfg.Sealer = s.keyring
+	}
+	return cfg
 }
 
 func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, error) {
@@ -94,6 +105,10 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, e
 	}
 	st.pg, st.ledger = pg, pg
 	st.closers = append(st.closers, pg.Close)
+	if st.keyring, err = f.keys.keyring(ctx, pg, log); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if slices.Contains(f.sinks, "postgres") {
 		st.stores = append(st.stores, pipeline.NamedSink{Name: "postgres", Sink: pg})
 	}
@@ -108,7 +123,11 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, e
 		st.stores = append(st.stores, pipeline.NamedSink{Name: "dynamo", Sink: st.dyn})
 	}
 	if slices.Contains(f.sinks, "archive") {
-		a, closeArchive, err := openArchive(ctx, f.s3Endpoint, f.archiveBucket)
+		opts := archive.Options{Bucket: f.archiveBucket, KMSKeyID: f.archiveKMSKey}
+		if st.keyring != nil {
+			opts.Sealer = st.keyring
+		}
+		a, closeArchive, err := openArchive(ctx, f.s3Endpoint, opts)
 		if err != nil {
 			st.Close()
 			return nil, err

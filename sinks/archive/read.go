@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/resingest/resingest/pii"
 )
 
 // ErrNotFound is wrapped by Read when the object does not exist.
@@ -32,6 +34,13 @@ func (s *Sink) Read(ctx context.Context, key string) ([]Entry, error) {
 	body, err := io.ReadAll(out.Body)
 	if err != nil {
 		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
+	}
+	if s.opts.Sealer != nil {
+		if body, err = s.opts.Sealer.OpenBlob(ctx, sealPurpose(key), body); err != nil {
+			return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
+		}
+	} else if pii.IsSealedBlob(body) {
+		return nil, fmt.Errorf("archive: read s3://%s/%s: the object is encrypted: configure --kek-file or --kms-key-id", s.opts.Bucket, key)
 	}
 	entries, err := Decode(bytes.NewReader(body))
 	if err != nil {

@@ -47,6 +47,11 @@ type Options struct {
 	GlacierAfterDays int
 	// KMSKeyID selects SSE-KMS with that key; empty means SSE-S3 (AES256).
 	KMSKeyID string
+	// Sealer, when set, also encrypts every object client-side (pii
+	// envelope encryption bound to the object key): the raw messages carry
+	// guests' names and contacts, and server-side encryption alone leaves
+	// them readable to anyone allowed to GET the object. Read opens them.
+	Sealer Sealer
 	// MaxInFlight bounds concurrent PutObject calls per Write;
 	// DefaultMaxInFlight when <= 0.
 	MaxInFlight int
@@ -65,6 +70,16 @@ type Options struct {
 	// slog.Default() when nil.
 	Logger *slog.Logger
 }
+
+// Sealer seals and opens whole objects (pii.Keyring).
+type Sealer interface {
+	SealBlob(purpose string, plain []byte) ([]byte, error)
+	OpenBlob(ctx context.Context, purpose string, b []byte) ([]byte, error)
+}
+
+// sealPurpose binds a sealed object to its key, so an object copied to
+// another key does not open.
+func sealPurpose(key string) string { return "archive:" + key }
 
 // Stats counts what the sink did since it was made.
 type Stats struct {

@@ -22,6 +22,9 @@ import (
 // stored.
 const contentType = "application/gzip"
 
+// sealedContentType marks objects encrypted client-side (Options.Sealer).
+const sealedContentType = "application/vnd.resingest.sealed+gzip"
+
 // PutError is a failed archive put: the object, how many attempts were
 // made, and the last error.
 type PutError struct {
@@ -156,6 +159,9 @@ func (s *Sink) writeGroup(ctx context.Context, grp *group) sinks.Result {
 	body, raw, err := encode(grp.entries)
 	n := len(grp.entries)
 	grp.seen, grp.raws, grp.entries = nil, nil, nil // all in body now
+	if err == nil && s.opts.Sealer != nil {
+		body, err = s.opts.Sealer.SealBlob(sealPurpose(grp.key), body)
+	}
 	if err != nil {
 		return sinks.Result{Outcome: sinks.Failed, Err: err}
 	}
@@ -197,7 +203,7 @@ func (s *Sink) put(ctx context.Context, key string, body []byte, n int) error {
 		Key:                  aws.String(key),
 		Body:                 bytes.NewReader(body),
 		ContentLength:        aws.Int64(int64(len(body))),
-		ContentType:          aws.String(contentType),
+		ContentType:          aws.String(s.contentType()),
 		ServerSideEncryption: types.ServerSideEncryptionAes256,
 		Metadata:             map[string]string{"entries": strconv.Itoa(n)},
 	}
@@ -207,6 +213,13 @@ func (s *Sink) put(ctx context.Context, key string, body []byte, n int) error {
 	}
 	_, err := s.api.PutObject(ctx, in)
 	return err
+}
+
+func (s *Sink) contentType() string {
+	if s.opts.Sealer != nil {
+		return sealedContentType
+	}
+	return contentType
 }
 
 // cancelled reports whether err is the caller's context ending, which

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 )
@@ -38,6 +39,20 @@ func EmailGuestID(r *reservation.Reservation) string {
 // to turn a query's e-mail into a guest id.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// sealedVersion is the key version of the first sealed guest field; ""
+// when none is sealed. Re-encryption scans for items whose pii_key is not
+// the current version.
+func sealedVersion(guests []reservation.Guest) string {
+	for _, g := range guests {
+		for _, v := range []string{g.Surname, g.GivenName, g.Email, g.Phone, g.LoyaltyNumber, g.City, g.PostalCode, g.Country} {
+			if version, ok := pii.VersionOf(v); ok {
+				return version
+			}
+		}
+	}
+	return ""
 }
 
 func partitionKey(hotel string) string        { return "HOTEL#" + hotel }
@@ -72,8 +87,15 @@ func encodeItem(rec *sinks.Record, guestID GuestIDFunc, now time.Time) (map[stri
 	item[attrArrivalConf] = s(arrivalConf(r.Arrival, r.Confirmation))
 	item[attrArchiveKey] = s(rec.ArchiveKey)
 	item[attrUpdatedAt] = s(now.UTC().Format(time.RFC3339Nano))
-	if id := guestID(&r); id != "" { // index keys may not be empty strings
+	id := guestID(&r)
+	if i := r.PrimaryGuestIndex(); i >= 0 && len(rec.GuestIndexes) > 0 {
+		id = rec.GuestIndex(i).Email // sealed: the blind index, never the address
+	}
+	if id != "" { // index keys may not be empty strings
 		item[attrGuestID] = s(id)
+	}
+	if v := sealedVersion(r.Guests); v != "" {
+		item[attrPIIKey] = s(v)
 	}
 	return item, nil
 }

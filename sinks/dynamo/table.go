@@ -21,6 +21,7 @@ const (
 	attrVersion     = "version"
 	attrArrivalConf = "arrival_conf"
 	attrGuestID     = "guest_id"
+	attrPIIKey      = "pii_key"
 	attrHotel       = "hotel_code"
 	attrArchiveKey  = "archive_key"
 	attrUpdatedAt   = "updated_at"

@@ -32,7 +32,7 @@ type columns struct {
 	gParent, gOrdinal                                                  []int32
 	gPrimary                                                           []bool
 	gGiven, gSurname, gEmail, gPhone, gLoyaltyProg, gLoyaltyNum, gCity []string
-	gPostal, gCountry                                                  []string
+	gPostal, gCountry, gEmailIndex, gLoyaltyIndex                      []string
 	xParent, xOrdinal                                                  []int32
 	xType, xValue, xSource                                             []string
 	nRoomStays, nGuests, nExternalIDs                                  []int32 // children per parent
@@ -61,6 +61,7 @@ func (c *columns) childArgs() []any {
 		c.gLoyaltyProg, c.gLoyaltyNum, c.gCity, c.gPostal, c.gCountry, // $24-$28
 		c.xParent, c.xOrdinal, c.xType, c.xValue, c.xSource, // $29-$33
 		c.nRoomStays, c.nGuests, c.nExternalIDs, // $34-$36
+		c.gEmailIndex, c.gLoyaltyIndex, // $37-$38
 	}
 }
 
@@ -121,6 +122,9 @@ func (c *columns) add(idx int, rec *sinks.Record) {
 		c.gCity = append(c.gCity, g.City)
 		c.gPostal = append(c.gPostal, g.PostalCode)
 		c.gCountry = append(c.gCountry, g.Country)
+		ix := rec.GuestIndex(n)
+		c.gEmailIndex = append(c.gEmailIndex, ix.Email)
+		c.gLoyaltyIndex = append(c.gLoyaltyIndex, ix.Loyalty)
 	}
 	for n, x := range r.ExternalIDs {
 		c.xParent = append(c.xParent, i)

@@ -113,25 +113,28 @@ WITH input AS (
 ), ins_guests AS (
 	INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
 		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
-		city, postal_code, country)
+		city, postal_code, country, email_index, loyalty_index)
 	SELECT w.hotel_code, w.confirmation, c.ordinal,
 		c.is_primary, c.given_name, c.surname, c.email, c.phone, c.loyalty_program,
-		c.loyalty_number, c.city, c.postal_code, c.country
+		c.loyalty_number, c.city, c.postal_code, c.country, c.email_index, c.loyalty_index
 	FROM unnest($17::int4[], $18::int4[], $19::bool[], $20::text[], $21::text[],
-		$22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[])
+		$22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[],
+		$37::text[], $38::text[])
 		AS c(parent, ordinal, is_primary, given_name, surname, email, phone,
-			loyalty_program, loyalty_number, city, postal_code, country)
+			loyalty_program, loyalty_number, city, postal_code, country, email_index, loyalty_index)
 	JOIN written w ON w.idx = c.parent
 	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 		is_primary = EXCLUDED.is_primary, given_name = EXCLUDED.given_name,
 		surname = EXCLUDED.surname, email = EXCLUDED.email, phone = EXCLUDED.phone,
 		loyalty_program = EXCLUDED.loyalty_program, loyalty_number = EXCLUDED.loyalty_number,
-		city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country
+		city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country,
+		email_index = EXCLUDED.email_index, loyalty_index = EXCLUDED.loyalty_index
 	WHERE (o.is_primary, o.given_name, o.surname, o.email, o.phone, o.loyalty_program,
-			o.loyalty_number, o.city, o.postal_code, o.country)
+			o.loyalty_number, o.city, o.postal_code, o.country, o.email_index, o.loyalty_index)
 		IS DISTINCT FROM (EXCLUDED.is_primary, EXCLUDED.given_name, EXCLUDED.surname,
 			EXCLUDED.email, EXCLUDED.phone, EXCLUDED.loyalty_program, EXCLUDED.loyalty_number,
-			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country)
+			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country, EXCLUDED.email_index,
+			EXCLUDED.loyalty_index)
 ), ins_external_ids AS (
 	INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
 		id_type, id_value, id_source)

@@ -1,0 +1,120 @@
+package pii
+
+import (
+	"context"
+
+	"github.com/resingest/resingest/reservation"
+)
+
+// GuestIndex holds the blind indexes of one guest.
+type GuestIndex struct {
+	Email   string
+	Loyalty string
+}
+
+// guestField is one personal field of a reservation.Guest with the name
+// its sealed values are bound to.
+type guestField struct {
+	name string
+	ptr  *string
+}
+
+// guestFields lists every personal field of g. Primary and the loyalty
+// programme's name are not personal and stay plain.
+func guestFields(g *reservation.Guest) []guestField {
+	return []guestField{
+		{"guest.given_name", &g.GivenName},
+		{"guest.surname", &g.Surname},
+		{"guest.email", &g.Email},
+		{"guest.phone", &g.Phone},
+		{"guest.loyalty_number", &g.LoyaltyNumber},
+		{"guest.city", &g.City},
+		{"guest.postal_code", &g.PostalCode},
+		{"guest.country", &g.Country},
+	}
+}
+
+// GuestFieldNames are the guest fields Seal protects, by JSON name.
+var GuestFieldNames = []string{"given_name", "surname", "email", "phone", "loyalty_number", "city", "postal_code", "country"}
+
+// SealGuests returns a sealed copy of guests (the input is not changed)
+// and each guest's blind indexes, computed from the plain values.
+func (k *Keyring) SealGuests(guests []reservation.Guest) ([]reservation.Guest, []GuestIndex, error) {
+	out := make([]reservation.Guest, len(guests))
+	idx := make([]GuestIndex, len(guests))
+	for i := range guests {
+		g := guests[i]
+		idx[i] = GuestIndex{Email: k.BlindIndex(IndexEmail, g.Email), Loyalty: k.BlindIndex(IndexLoyalty, g.LoyaltyNumber)}
+		for _, f := range guestFields(&g) {
+			if IsSealed(*f.ptr) {
+				continue // already sealed (re-encryption handles versions)
+			}
+			v, err := k.Seal(f.name, *f.ptr)
+			if err != nil {
+				return nil, nil, err
+			}
+			*f.ptr = v
+		}
+		out[i] = g
+	}
+	return out, idx, nil
+}
+
+// OpenGuests returns a decrypted copy of guests. Plain values pass through.
+func (k *Keyring) OpenGuests(ctx context.Context, guests []reservation.Guest) ([]reservation.Guest, error) {
+	out := make([]reservation.Guest, len(guests))
+	for i := range guests {
+		g := guests[i]
+		for _, f := range guestFields(&g) {
+			v, err := k.Open(ctx, f.name, *f.ptr)
+			if err != nil {
+				return nil, err
+			}
+			*f.ptr = v
+		}
+		out[i] = g
+	}
+	return out, nil
+}
+
+// ResealGuests re-encrypts every value not sealed under the current
+// version (plain values included); changed reports whether any did.
+func (k *Keyring) ResealGuests(ctx context.Context, guests []reservation.Guest) (out []reservation.Guest, changed bool, err error) {
+	current := k.CurrentVersion()
+	out = make([]reservation.Guest, len(guests))
+	for i := range guests {
+		g := guests[i]
+		for _, f := range guestFields(&g) {
+			if *f.ptr == "" {
+				continue
+			}
+			if v, ok := VersionOf(*f.ptr); ok && v == current {
+				continue
+			}
+			plain, err := k.Open(ctx, f.name, *f.ptr)
+			if err != nil {
+				return nil, false, err
+			}
+			if *f.ptr, err = k.Seal(f.name, plain); err != nil {
+				return nil, false, err
+			}
+			changed = true
+		}
+		out[i] = g
+	}
+	return out, changed, nil
+}
+
+// Anonymise returns guests with every personal field emptied (retention
+// purge); Primary and the loyalty programme stay.
+func Anonymise(guests []reservation.Guest) []reservation.Guest {
+	out := make([]reservation.Guest, len(guests))
+	for i := range guests {
+		g := guests[i]
+		for _, f := range guestFields(&g) {
+			*f.ptr = ""
+		}
+		out[i] = g
+	}
+	return out
+}
