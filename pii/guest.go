@@ -118,3 +118,34 @@ func Anonymise(guests []reservation.Guest) []reservation.Guest {
 	}
 	return out
 }
+
+// GuestRewrite turns one reservation's guests into their new form (sealed
+// under the current key, anonymised, ...) with their blind indexes;
+// changed false leaves them as they are. The stores' rewrite jobs call it.
+type GuestRewrite func(ctx context.Context, guests []reservation.Guest) (out []reservation.Guest, idx []GuestIndex, changed bool, err error)
+
+// RewriteStats counts what a store's rewrite job did.
+type RewriteStats struct {
+	Scanned   int // rows or items read
+	Rewritten int // rows or items changed
+	Skipped   int // changed by a concurrent writer first: left alone
+}
+
+// Reencrypt is the GuestRewrite of re-encryption: every value not sealed
+// under the current key version (plain ones included) is sealed under it,
+// and the blind indexes are computed from the plain values.
+func (k *Keyring) Reencrypt(ctx context.Context, guests []reservation.Guest) ([]reservation.Guest, []GuestIndex, bool, error) {
+	out, changed, err := k.ResealGuests(ctx, guests)
+	if err != nil || !changed {
+		return out, nil, changed, err
+	}
+	plain, err := k.OpenGuests(ctx, out)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	idx := make([]GuestIndex, len(plain))
+	for i, g := range plain {
+		idx[i] = GuestIndex{Email: k.BlindIndex(IndexEmail, g.Email), Loyalty: k.BlindIndex(IndexLoyalty, g.LoyaltyNumber)}
+	}
+	return out, idx, true, nil
+}

@@ -31,7 +31,9 @@ type Keyring struct {
 	lastReload time.Time
 }
 
-const reloadInterval = 5 * time.Second
+// reloadInterval spaces reloads caused by unknown versions (a var for
+// tests).
+var reloadInterval = 5 * time.Second
 
 // Load unwraps every key of store with kek. ctx bounds the load.
 func Load(ctx context.Context, store KeyStore, kek KEK) (*Keyring, error) {

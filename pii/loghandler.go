@@ -102,8 +102,9 @@ var (
 	// phonePattern: an international number, "+" then 7-15 digits with
 	// optional separators.
 	phonePattern = regexp.MustCompile(`\+[0-9][0-9 ()\-.]{5,20}[0-9]`)
-	// digitRun: candidates for card numbers (checked with Luhn).
-	digitRun = regexp.MustCompile(`[0-9][0-9 \-]{11,22}[0-9]`)
+	// digitRun: maximal runs of digit groups, candidates for card numbers
+	// (checked for length and Luhn).
+	digitRun = regexp.MustCompile(`[0-9]+(?:[ \-][0-9]+)*`)
 )
 
 // Scrub masks e-mail addresses, international phone numbers and
@@ -115,12 +116,26 @@ func Scrub(s string) string {
 	s = emailPattern.ReplaceAllString(s, Masked)
 	s = phonePattern.ReplaceAllString(s, Masked)
 	return digitRun.ReplaceAllStringFunc(s, func(m string) string {
-		digits := strings.NewReplacer(" ", "", "-", "").Replace(m)
-		if len(digits) >= 13 && len(digits) <= 19 && luhn(digits) {
+		if isCard(m) {
 			return Masked
 		}
-		return m
+		// "2026-11-24 4111 1111 1111 1111" is one run: try its
+		// space-separated parts too.
+		parts := strings.Split(m, " ")
+		for i, p := range parts {
+			if isCard(p) {
+				parts[i] = Masked
+			}
+		}
+		return strings.Join(parts, " ")
 	})
+}
+
+// isCard: 13-19 digits (separators aside) passing the Luhn check. Longer
+// runs (Kinesis sequence numbers, offsets) are left alone.
+func isCard(s string) bool {
+	digits := strings.NewReplacer(" ", "", "-", "").Replace(s)
+	return len(digits) >= 13 && len(digits) <= 19 && luhn(digits)
 }
 
 func luhn(digits string) bool {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/pipeline"
 	"github.com/resingest/resingest/sinks/postgres"
 )
@@ -226,6 +227,7 @@ func runDLQList(ctx context.Context, f *dlqListFlags, stdout, stderr io.Writer) 
 func newDLQShowCmd() *cobra.Command {
 	var pgURL string
 	var asJSON bool
+	var keys keyFlags
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Print one dead letter, including its redacted message",
@@ -253,11 +255,24 @@ personal data.`,
 			if err != nil {
 				return fmt.Errorf("dlq show: %w", err)
 			}
+			if pii.IsSealedBlob(d.Message) {
+				if !keys.enabled() {
+					return fmt.Errorf("dlq show: letter %d is encrypted: set --kek-file or --kms-key-id", id)
+				}
+				kr, err := keys.keyring(cmd.Context(), pg, slog.Default())
+				if err != nil {
+					return fmt.Errorf("dlq show: %w", err)
+				}
+				if d.Message, err = kr.OpenBlob(cmd.Context(), pipeline.DeadLetterPurpose, d.Message); err != nil {
+					return fmt.Errorf("dlq show: letter %d: %w", id, err)
+				}
+			}
 			return printLetter(cmd.OutOrStdout(), &d, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&pgURL, "pg-url", "", "Postgres URL (env RESINGEST_PG_URL)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object, the message as a string")
+	keys.register(cmd)
 	return cmd
 }
 
@@ -378,9 +393,7 @@ func runDLQReplay(ctx context.Context, f *dlqReplayFlags, stdout io.Writer) erro
 		return fmt.Errorf("dlq replay: %w", err)
 	}
 	defer st.Close()
-	proc, err := pipeline.NewProcessor(pipeline.Config{
-		Parser: parser, Archive: st.archive, Stores: st.stores, Ledger: st.ledger, Logger: log,
-	})
+	proc, err := pipeline.NewProcessor(st.processorConfig(parser, nil, log))
 	if err != nil {
 		return fmt.Errorf("dlq replay: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/resingest/resingest/pii"
 )
 
 // logFlags are the root's logging settings, shared by every subcommand.
@@ -38,6 +40,8 @@ func (f *logFlags) install() error {
 	default:
 		return fmt.Errorf("--log-format: %q is not text or json", f.format)
 	}
-	slog.SetDefault(slog.New(h))
+	// Masking comes first: whatever a caller passes, personal data never
+	// reaches stderr (package pii).
+	slog.SetDefault(slog.New(pii.NewLogHandler(h)))
 	return nil
 }

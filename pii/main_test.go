@@ -1,0 +1,54 @@
+package pii_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/resingest/resingest/internal/testenv"
+	"github.com/resingest/resingest/pii"
+	"github.com/resingest/resingest/sinks/postgres"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// newStore returns a real Postgres key store in a fresh database.
+func newStore(t *testing.T) *postgres.Sink {
+	t.Helper()
+	ctx := t.Context()
+	pg, err := postgres.New(ctx, testenv.PostgresSchema(t), postgres.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Close)
+	if _, err := pg.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return pg
+}
+
+// newKEK writes a local key file in a temporary folder.
+func newKEK(t *testing.T) (*pii.LocalKEK, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kek.json")
+	kek, err := pii.CreateLocalKEK(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kek, path
+}
+
+// newKeyring initialises keys in a fresh store and loads them.
+func newKeyring(t *testing.T) (*pii.Keyring, *postgres.Sink, pii.KEK) {
+	t.Helper()
+	store := newStore(t)
+	kek, _ := newKEK(t)
+	if err := pii.Init(t.Context(), store, kek); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := pii.Load(t.Context(), store, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr, store, kek
+}
+
