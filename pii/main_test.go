@@ -51,4 +51,3 @@ func newKeyring(t *testing.T) (*pii.Keyring, *postgres.Sink, pii.KEK) {
 	}
 	return kr, store, kek
 }
-
