@@ -1,6 +1,7 @@
 // Package api serves reservation itineraries over HTTP: to guests signed
-// in with a bearer JWT (HS256, subject = their normalised e-mail address)
-// and to partner applications that sign requests with AWS Signature
+// in with a bearer JWT (subject = their normalised e-mail address; HS256
+// with a local secret, or RS256/ES256 verified with an identity provider's
+// JWK Set, each key for its own algorithm only) and to partner applications that sign requests with AWS Signature
 // Version 4 using keys from a partner table.
 //
 // Endpoints (all JSON; errors are application/problem+json):

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -67,13 +68,39 @@ func (g *GuestTokens) Verify(token string) (string, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuer(TokenIssuer),
 		jwt.WithTimeFunc(g.now),
-		jwt.WithLeeway(30*time.Second),
+		jwt.WithLeeway(tokenLeeway),
 	)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrBadToken, err)
 	}
+	return guestSubject(&claims)
+}
+
+// tokenLeeway is the clock skew allowed on exp and nbf.
+const tokenLeeway = 30 * time.Second
+
+// guestSubject is the guest id of verified claims.
+func guestSubject(claims *jwt.RegisteredClaims) (string, error) {
 	if claims.Subject == "" || claims.Subject != dynamo.NormalizeEmail(claims.Subject) {
 		return "", fmt.Errorf("%w: subject is not a normalised guest id", ErrBadToken)
 	}
 	return claims.Subject, nil
+}
+
+// verifyGuestToken sends a bearer token to the verifier of its alg: HS256
+// to the local secret, RS256/ES256 to the JWKS. Each verifier accepts its
+// own algorithms only, so a token cannot pick a key of another kind.
+func verifyGuestToken(ctx context.Context, token string, local *GuestTokens, jwks *JWKS) (string, error) {
+	t, _, err := jwt.NewParser().ParseUnverified(token, &jwt.RegisteredClaims{})
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadToken, err)
+	}
+	switch alg := t.Method.Alg(); {
+	case alg == jwt.SigningMethodHS256.Alg() && local != nil:
+		return local.Verify(token)
+	case (alg == jwt.SigningMethodRS256.Alg() || alg == jwt.SigningMethodES256.Alg()) && jwks != nil:
+		return jwks.Verify(ctx, token)
+	default:
+		return "", fmt.Errorf("%w: alg %s is not accepted", ErrBadToken, alg)
+	}
 }

@@ -26,8 +26,11 @@ const (
 type Options struct {
 	// Store is where reservations are read. Required.
 	Store Store
-	// Guests verifies guest bearer tokens; nil refuses every bearer token.
+	// Guests verifies HS256 guest bearer tokens; nil refuses them.
 	Guests *GuestTokens
+	// JWKS verifies guest tokens signed RS256/ES256 by an identity
+	// provider; nil refuses them. The server does not close it.
+	JWKS *JWKS
 	// Partners is the partner table; nil refuses every signed request.
 	Partners *Partners
 	// Region is the SigV4 region partners sign for (DefaultRegion when "").

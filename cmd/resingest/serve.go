@@ -24,6 +24,10 @@ type serveFlags struct {
 	addr           string
 	store          string
 	jwtSecret      string
+	jwksURL        string
+	jwksIssuer     string
+	jwksAudience   string
+	jwksRefresh    time.Duration
 	partnersFile   string
 	region         string
 	pgURL          string
@@ -49,8 +53,11 @@ func newServeCmd() *cobra.Command {
   GET  /healthz, /readyz, /metrics (Prometheus)
   GET  /openapi.json (OpenAPI 3.1), /docs (the same as an HTML page)
 
-Guests send 'Authorization: Bearer <JWT>' (HS256 with --jwt-secret; make one
-with 'resingest token guest'). Partners sign requests with AWS Signature V4
+Guests send 'Authorization: Bearer <JWT>': HS256 with --jwt-secret (make one
+with 'resingest token guest'), or RS256/ES256 signed by an identity provider
+whose keys --jwks-url serves (kid required; each key verifies its own
+algorithm only; iss/aud checked with --jwks-issuer/--jwks-audience). The
+subject is the guest's normalised e-mail address; exp is required. Partners sign requests with AWS Signature V4
 (service "resingest", region --region) using a key from --partners-file
 (make one with 'resingest token partner'). The partners file is read at start.
 
@@ -77,6 +84,10 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fl.StringVar(&f.store, "store", "dynamo", "store to read: dynamo or postgres")
 	fl.StringVar(&f.jwtSecret, "jwt-secret", "", "HS256 secret of guest tokens, at least 32 bytes (env RESINGEST_JWT_SECRET); empty: guests cannot sign in")
+	fl.StringVar(&f.jwksURL, "jwks-url", "", "JWK Set URL of the identity provider whose RS256/ES256 guest tokens are accepted; empty: none")
+	fl.StringVar(&f.jwksIssuer, "jwks-issuer", "", "iss claim required of JWKS-verified tokens; empty: not checked")
+	fl.StringVar(&f.jwksAudience, "jwks-audience", "", "aud value required of JWKS-verified tokens; empty: not checked")
+	fl.DurationVar(&f.jwksRefresh, "jwks-refresh", api.DefaultJWKSRefresh, "how often the JWK Set is fetched again (also on an unknown kid, at most every 30s)")
 	fl.StringVar(&f.partnersFile, "partners-file", "", "JSON partner table (access keys, secrets, hotels); empty: no partners")
 	fl.StringVar(&f.region, "region", api.DefaultRegion, "SigV4 region partners sign for")
 	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL, with --store postgres (env RESINGEST_PG_URL)")
@@ -125,6 +136,18 @@ func runServe(ctx context.Context, f *serveFlags) error {
 		}
 		opts.Guests = g
 	}
+	if f.jwksURL != "" {
+		j, err := api.NewJWKS(ctx, api.JWKSOptions{URL: f.jwksURL, Issuer: f.jwksIssuer, Audience: f.jwksAudience,
+			Refresh: f.jwksRefresh, Logger: slog.Default()})
+		if err != nil {
+			return fmt.Errorf("--jwks-url: %w", err)
+		}
+		defer j.Close()
+		opts.JWKS = j
+		if f.jwksIssuer == "" || f.jwksAudience == "" {
+			slog.Warn("JWKS tokens are accepted without an issuer or audience check; set --jwks-issuer and --jwks-audience")
+		}
+	}
 	if f.partnersFile != "" {
 		p, err := api.LoadPartners(f.partnersFile)
 		if err != nil {
@@ -151,7 +174,7 @@ func runServe(ctx context.Context, f *serveFlags) error {
 		return fmt.Errorf("--addr: %w", err)
 	}
 	slog.Info("serving the itinerary API", "addr", ln.Addr().String(), "store", f.store,
-		"guests", opts.Guests != nil, "partners", opts.Partners.Len())
+		"guests", opts.Guests != nil, "jwks", opts.JWKS != nil, "partners", opts.Partners.Len())
 	err = srv.Serve(ctx, ln)
 	slog.Info("itinerary API stopped")
 	return err

@@ -168,6 +168,7 @@ func TestServe(t *testing.T) {
 			"unknown store":    {"serve", "--store", "mongo", "--addr", freeAddr(t)},
 			"short secret":     {"serve", "--jwt-secret", "short", "--store", "postgres", "--addr", freeAddr(t)},
 			"postgres, no url": {"serve", "--store", "postgres", "--pg-url", "", "--addr", freeAddr(t)},
+			"unreachable JWKS": {"serve", "--jwks-url", "http://127.0.0.1:1/jwks.json", "--store", "postgres", "--addr", freeAddr(t)},
 		} {
 			t.Run(name, func(t *testing.T) {
 				if name == "postgres, no url" {
