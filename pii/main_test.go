@@ -4,12 +4,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/resingest/resingest/internal/e2e"
 	"github.com/resingest/resingest/internal/testenv"
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/sinks/postgres"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain gives the AWS SDK dummy credentials and removes the binary the
+// end-to-end test builds.
+func TestMain(m *testing.M) { e2e.Main(m) }
 
 // newStore returns a real Postgres key store in a fresh database.
 func newStore(t *testing.T) *postgres.Sink {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 )
 
@@ -73,6 +74,29 @@ type storeReader interface {
 	Get(ctx context.Context, k reservation.Key) (reservation.Reservation, string, error)
 }
 
+// opened wraps store so that sealed guest fields come back plain when the
+// test set a Keyring.
+func (s *Stores) opened(store storeReader) storeReader {
+	if s.Keyring == nil {
+		return store
+	}
+	return openingReader{store, s.Keyring}
+}
+
+type openingReader struct {
+	next storeReader
+	kr   *pii.Keyring
+}
+
+func (o openingReader) Get(ctx context.Context, k reservation.Key) (reservation.Reservation, string, error) {
+	r, v, err := o.next.Get(ctx, k)
+	if err != nil {
+		return r, v, err
+	}
+	r.Guests, err = o.kr.OpenGuests(ctx, r.Guests)
+	return r, v, err
+}
+
 // AssertStores checks that Postgres and DynamoDB hold exactly want:
 // AssertPostgres and AssertDynamo.
 func AssertStores(t testing.TB, s *Stores, want map[reservation.Key]reservation.Reservation) {
@@ -91,7 +115,7 @@ func AssertPostgres(t testing.TB, s *Stores, want map[reservation.Key]reservatio
 	if n := s.Count(t, "reservations"); n != len(want) {
 		t.Errorf("postgres holds %d reservations, want %d", n, len(want))
 	}
-	compare(ctx, t, "postgres", s.Postgres(t), want)
+	compare(ctx, t, "postgres", s.opened(s.Postgres(t)), want)
 }
 
 // AssertDynamo checks that DynamoDB holds exactly want: one item per
@@ -104,7 +128,7 @@ func AssertDynamo(t testing.TB, s *Stores, want map[reservation.Key]reservation.
 	if n := s.dynamoCount(ctx, t); n != len(want) {
 		t.Errorf("dynamodb holds %d items, want %d", n, len(want))
 	}
-	compare(ctx, t, "dynamodb", s.Dynamo(t), want)
+	compare(ctx, t, "dynamodb", s.opened(s.Dynamo(t)), want)
 }
 
 // compare reads every key of want from store, a few at a time.

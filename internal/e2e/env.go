@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/resingest/resingest/internal/testenv"
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/sinks/dynamo"
 	"github.com/resingest/resingest/sinks/postgres"
 )
@@ -30,6 +31,9 @@ type Stores struct {
 	Brokers        []string // the local Kafka's seed brokers
 	Topic          string   // a unique topic name, created on first produce
 	Group          string   // a unique consumer group name
+	// Keyring, when set, opens sealed guest fields before the Assert
+	// functions compare (stores written with --kek-file).
+	Keyring *pii.Keyring
 
 	t       testing.TB
 	mu      sync.Mutex
