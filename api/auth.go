@@ -100,6 +100,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Caller, [
 // fails; required says whether anonymous callers are refused. ok is false
 // when a response was written.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, required bool) (c Caller, body []byte, ok bool) {
+	if !s.refuseBlocked(w, r) {
+		return Caller{}, nil, false
+	}
 	c, body, err := s.authenticate(w, r)
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -110,6 +113,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, required bool
 		writeProblem(w, http.StatusServiceUnavailable, ProblemUnavailable, "too many signed requests; retry later")
 		return Caller{}, nil, false
 	case err != nil && (errors.Is(err, ErrBadToken) || errors.Is(err, ErrBadSignature)):
+		s.recordFailure(r)
 		writeProblem(w, http.StatusUnauthorized, ProblemUnauthorized, "invalid credentials")
 		return Caller{}, nil, false
 	case err != nil:

@@ -239,6 +239,9 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if matched == 0 {
+		if c.Kind != PartnerCaller {
+			s.recordFailure(r)
+		}
 		writeProblem(w, http.StatusNotFound, ProblemNotFound, notFoundDetail)
 		return
 	}

@@ -58,7 +58,7 @@ func (l *limiterSet) allow(key string, now time.Time) (ok bool, retryAfter time.
 			// than forget one (forgetting would reset its bucket).
 			return false, time.Second
 		}
-		lim = rate.NewLimiter(l.limit, l.burst)
+		lim = newLimiter(l)
 		l.m[key] = lim
 	}
 	res := lim.ReserveN(now, 1)
@@ -68,6 +68,8 @@ func (l *limiterSet) allow(key string, now time.Time) (ok bool, retryAfter time.
 	}
 	return true, 0
 }
+
+func newLimiter(l *limiterSet) *rate.Limiter { return rate.NewLimiter(l.limit, l.burst) }
 
 // sweep forgets the keys whose bucket is full again (forgetting them loses
 // nothing) at most once a second, and reports whether there is room.

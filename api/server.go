@@ -55,6 +55,13 @@ type Options struct {
 	// RateLimit); 0 is no limit. Lookups need no credentials, so this is
 	// what stops guessing surnames.
 	LookupRateLimit float64
+	// FailedAuthLimit is how many failed attempts (requests with invalid
+	// credentials, lookups that match nothing) one address may make per
+	// FailedAuthWindow before its requests are refused with 429; 0 is no
+	// limit. Independent of RateLimit.
+	FailedAuthLimit int
+	// FailedAuthWindow is DefaultFailedAuthWindow when 0.
+	FailedAuthWindow time.Duration
 }
 
 // Server is the itinerary API. Its handler is safe for concurrent use.
@@ -69,6 +76,7 @@ type Server struct {
 	limits        *limiterSet // per client
 	lookupByIP    *limiterSet // per address, lookups only
 	lookupByConfN *limiterSet // per confirmation number, lookups only
+	failures      *limiterSet // failed attempts per address
 }
 
 // New returns a server over opts.Store.
@@ -94,6 +102,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.FailedAuthWindow <= 0 {
+		opts.FailedAuthWindow = DefaultFailedAuthWindow
+	}
 	s := &Server{
 		opts: opts,
 		log:  opts.Logger,
@@ -105,6 +116,7 @@ func New(opts Options) (*Server, error) {
 		limits:        newLimiterSet(opts.RateLimit, int(math.Ceil(2*opts.RateLimit)), defaultLimiterKeys),
 		lookupByIP:    newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
 		lookupByConfN: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
+		failures:      newFailureSet(opts.FailedAuthLimit, opts.FailedAuthWindow),
 	}
 	docs, err := docsPage(OpenAPIDocument)
 	if err != nil {

@@ -37,6 +37,8 @@ type serveFlags struct {
 	shutdownGrace  time.Duration
 	rateLimit      float64
 	lookupLimit    float64
+	failedLimit    int
+	failedWindow   time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -63,7 +65,10 @@ subject is the guest's normalised e-mail address; exp is required. Partners sign
 
 Each client (a guest, a partner key, else an address) may make --rate-limit
 requests per second; lookups are also limited to --lookup-rate-limit a minute
-per address and per confirmation number. Past a limit: 429 with Retry-After.
+per address and per confirmation number. An address that fails
+--failed-auth-limit times per --failed-auth-window (invalid credentials,
+lookups that match nothing) has all its requests refused until an attempt
+comes back. Past a limit: 429 with Retry-After.
 Addresses are the connection's (X-Forwarded-For is not trusted).
 
 SIGINT/SIGTERM stop accepting connections and let the requests in flight
@@ -96,6 +101,8 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 20, "requests per second per client (guest, partner key, else address), bursts of twice that; 0: no limit")
 	fl.Float64Var(&f.lookupLimit, "lookup-rate-limit", 5, "lookups per minute per address and per confirmation number (partners excepted); 0: no limit")
+	fl.IntVar(&f.failedLimit, "failed-auth-limit", 10, "failed attempts (invalid credentials, lookups matching nothing) per address per --failed-auth-window before its requests get 429; 0: no limit")
+	fl.DurationVar(&f.failedWindow, "failed-auth-window", api.DefaultFailedAuthWindow, "window of --failed-auth-limit (attempts come back evenly over it)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", api.DefaultShutdownGrace, "how long requests in flight may take to finish after a stop signal")
 	return cmd
 }
@@ -124,11 +131,15 @@ func (f *serveFlags) openStore(ctx context.Context) (st api.Store, close func(),
 }
 
 func runServe(ctx context.Context, f *serveFlags) error {
-	if f.rateLimit < 0 || f.lookupLimit < 0 {
-		return errors.New("--rate-limit and --lookup-rate-limit must not be negative")
+	if f.rateLimit < 0 || f.lookupLimit < 0 || f.failedLimit < 0 {
+		return errors.New("--rate-limit, --lookup-rate-limit and --failed-auth-limit must not be negative")
+	}
+	if f.failedWindow <= 0 {
+		return errors.New("--failed-auth-window must be positive")
 	}
 	opts := api.Options{Region: f.region, ShutdownGrace: f.shutdownGrace, Logger: slog.Default(),
-		RateLimit: f.rateLimit, LookupRateLimit: f.lookupLimit}
+		RateLimit: f.rateLimit, LookupRateLimit: f.lookupLimit,
+		FailedAuthLimit: f.failedLimit, FailedAuthWindow: f.failedWindow}
 	if f.jwtSecret != "" {
 		g, err := api.NewGuestTokens([]byte(f.jwtSecret), nil)
 		if err != nil {
