@@ -1,0 +1,222 @@
+package lambdahandler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/resingest/resingest/pipeline"
+)
+
+// Processor writes a batch of messages to every sink (*pipeline.Processor).
+// An error means none of the batch may be considered acknowledged.
+type Processor interface {
+	Process(ctx context.Context, msgs []pipeline.Message) ([]pipeline.Outcome, error)
+}
+
+// Opener builds the Processor and whatever it keeps open (connection
+// pools). closeFn releases them; it is called once, by Handler.Close.
+type Opener func(ctx context.Context) (proc Processor, closeFn func(), err error)
+
+// ErrClosed is returned by invocations after Close.
+var ErrClosed = errors.New("lambdahandler: handler closed")
+
+// Defaults of Options.
+const (
+	DefaultBatchSize      = 100
+	DefaultDeadlineMargin = 2 * time.Second
+)
+
+// Options tune a Handler. Zero values take the defaults.
+type Options struct {
+	// BatchSize is the most records per Process call. Smaller sub-batches
+	// lose less work when one fails; larger ones write faster.
+	BatchSize int
+	// DeadlineMargin is the time kept free before the invocation's
+	// deadline: no write starts, and writes in flight are cancelled, once
+	// only this much is left, so the response (naming what was not
+	// stored) reaches Lambda before it times the invocation out.
+	DeadlineMargin time.Duration
+	Logger         *slog.Logger
+}
+
+// Handler is the Lambda function for a Kinesis event source mapping. It is
+// safe for concurrent use, although Lambda invokes one execution
+// environment sequentially.
+type Handler struct {
+	open Opener
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	proc    Processor
+	closeFn func()
+	closed  bool
+}
+
+// New returns a Handler that opens its Processor with open, once, at Open
+// or at the first invocation.
+func New(open Opener, opts Options) *Handler {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.DeadlineMargin <= 0 {
+		opts.DeadlineMargin = DefaultDeadlineMargin
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{open: open, opts: opts, log: log}
+}
+
+// Open opens the Processor unless it is open already. Call it during the
+// cold start (before lambda.Start) so the first invocation finds the pools
+// connected; if it fails, the next invocation tries again.
+func (h *Handler) Open(ctx context.Context) error {
+	_, err := h.processor(ctx)
+	return err
+}
+
+func (h *Handler) processor(ctx context.Context) (Processor, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return nil, ErrClosed
+	case h.proc != nil:
+		return h.proc, nil
+	}
+	proc, closeFn, err := h.open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lambdahandler: open the stores: %w", err)
+	}
+	h.proc, h.closeFn = proc, closeFn
+	return proc, nil
+}
+
+// Close releases the Processor's pools. It may be called more than once
+// and concurrently; invocations after it fail with ErrClosed.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.closed = true
+	if h.closeFn != nil {
+		h.closeFn()
+	}
+	h.proc, h.closeFn = nil, nil
+}
+
+// Handle processes one invocation. Per shard it writes the records in
+// order and stops at the first one that cannot be acknowledged (a sink
+// failed or the deadline is near); the response names that record's
+// sequence number, so Lambda retries it and everything after it. A record
+// that is dead-lettered counts as handled. The error is non-nil only when
+// nothing could be judged: a malformed event or stores that cannot be
+// opened.
+func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	start := time.Now()
+	resp := events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{}}
+	log := h.log
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("request_id", lc.AwsRequestID)
+	}
+	shards, err := groupByShard(ev.Records, start)
+	if err != nil {
+		return resp, err
+	}
+	proc, err := h.processor(ctx)
+	if err != nil {
+		return resp, err
+	}
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	var tally tally
+	for _, sh := range shards {
+		// Shards are independent: one shard's failure does not hold the
+		// others back, but they share the deadline.
+		if seq := h.processShard(work, log, proc, sh, &tally); seq != "" {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: seq})
+		}
+	}
+	log.Info("invocation done", "records", len(ev.Records), "shards", len(shards),
+		"stored", tally.n[pipeline.OutcomeStored], "duplicate", tally.n[pipeline.OutcomeDuplicate],
+		"stale", tally.n[pipeline.OutcomeStale], "dead_lettered", tally.n[pipeline.OutcomeDeadLettered],
+		"not_acknowledged", len(ev.Records)-tally.total, "failed_shards", len(resp.BatchItemFailures),
+		"duration_ms", time.Since(start).Milliseconds())
+	return resp, nil
+}
+
+// workContext ends DeadlineMargin before the invocation's deadline.
+func (h *Handler) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-h.opts.DeadlineMargin))
+	}
+	return context.WithCancel(ctx)
+}
+
+// processShard writes sh's messages in order, BatchSize at a time, and
+// returns the sequence number of the first one not acknowledged ("" when
+// all are).
+func (h *Handler) processShard(ctx context.Context, log *slog.Logger, proc Processor, sh shard, tally *tally) string {
+	msgs := sh.msgs
+	for start := 0; start < len(msgs); {
+		if ctx.Err() != nil {
+			log.Warn("deadline near, leaving the rest to a retry", "shard", sh.id, "first_sequence", msgs[start].Position, "records", len(msgs)-start)
+			return msgs[start].Position
+		}
+		end := min(start+h.opts.BatchSize, len(msgs))
+		outs, err := proc.Process(ctx, msgs[start:end])
+		if err == nil {
+			tally.add(outs)
+			start = end
+			continue
+		}
+		log.Warn("sub-batch not acknowledged", "shard", sh.id, "first_sequence", msgs[start].Position,
+			"records", end-start, "err", err)
+		if end-start == 1 || ctx.Err() != nil {
+			return msgs[start].Position
+		}
+		// Find the record at fault one at a time, so the ones before it
+		// are acknowledged and not redelivered.
+		for i := start; i < end; i++ {
+			if ctx.Err() != nil {
+				return msgs[i].Position
+			}
+			outs, err := proc.Process(ctx, msgs[i:i+1])
+			if err != nil {
+				log.Warn("record not acknowledged", "shard", sh.id, "sequence", msgs[i].Position, "err", err)
+				return msgs[i].Position
+			}
+			tally.add(outs)
+		}
+		// Every record went through alone: the failure was transient.
+		start = end
+	}
+	return ""
+}
+
+// tally counts the outcomes of an invocation for its summary log line.
+type tally struct {
+	n     map[pipeline.Outcome]int
+	total int
+}
+
+func (t *tally) add(outs []pipeline.Outcome) {
+	if t.n == nil {
+		t.n = map[pipeline.Outcome]int{}
+	}
+	for _, o := range outs {
+		t.n[o]++
+	}
+	t.total += len(outs)
+}
