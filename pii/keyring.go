@@ -198,13 +198,16 @@ func (k *Keyring) BlindIndex(kind, value string) string {
 	return hex.EncodeToString(mac.Sum(nil)[:16])
 }
 
+// dropSeparators removes the spaces and dashes of grouped numbers.
+var dropSeparators = strings.NewReplacer(" ", "", "-", "")
+
 // Normalize is how a value is normalised before indexing: e-mail lower
 // case without surrounding space, loyalty numbers upper case without
 // spaces or dashes.
 func Normalize(kind, value string) string {
 	switch kind {
 	case IndexLoyalty:
-		return strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(value)))
+		return strings.ToUpper(dropSeparators.Replace(strings.TrimSpace(value)))
 	default:
 		return strings.ToLower(strings.TrimSpace(value))
 	}

@@ -134,7 +134,7 @@ func Scrub(s string) string {
 // isCard: 13-19 digits (separators aside) passing the Luhn check. Longer
 // runs (Kinesis sequence numbers, offsets) are left alone.
 func isCard(s string) bool {
-	digits := strings.NewReplacer(" ", "", "-", "").Replace(s)
+	digits := dropSeparators.Replace(s)
 	return len(digits) >= 13 && len(digits) <= 19 && luhn(digits)
 }
 

@@ -15,7 +15,7 @@ import (
 func TestMain(m *testing.M) { e2e.Main(m) }
 
 // newStore returns a real Postgres key store in a fresh database.
-func newStore(t *testing.T) *postgres.Sink {
+func newStore(t testing.TB) *postgres.Sink {
 	t.Helper()
 	ctx := t.Context()
 	pg, err := postgres.New(ctx, testenv.PostgresSchema(t), postgres.Options{MaxConns: 4})
@@ -30,7 +30,7 @@ func newStore(t *testing.T) *postgres.Sink {
 }
 
 // newKEK writes a local key file in a temporary folder.
-func newKEK(t *testing.T) (*pii.LocalKEK, string) {
+func newKEK(t testing.TB) (*pii.LocalKEK, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kek.json")
 	kek, err := pii.CreateLocalKEK(path)
@@ -42,6 +42,21 @@ func newKEK(t *testing.T) (*pii.LocalKEK, string) {
 
 // newKeyring initialises keys in a fresh store and loads them.
 func newKeyring(t *testing.T) (*pii.Keyring, *postgres.Sink, pii.KEK) {
+	t.Helper()
+	store := newStore(t)
+	kek, _ := newKEK(t)
+	if err := pii.Init(t.Context(), store, kek); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := pii.Load(t.Context(), store, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr, store, kek
+}
+
+// newKeyringB is newKeyring for benchmarks.
+func newKeyringB(t testing.TB) (*pii.Keyring, *postgres.Sink, pii.KEK) {
 	t.Helper()
 	store := newStore(t)
 	kek, _ := newKEK(t)
