@@ -1,0 +1,9 @@
+package lease_test
+
+import (
+	"testing"
+
+	"github.com/resingest/resingest/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
