@@ -150,3 +150,67 @@ func TestReencryptInterruptedAndResumed(t *testing.T) {
 	assertAllUnder(t, env, "v2")
 	e2e.AssertStores(t, env, want)
 }
+
+// TestPurgeThenNewerVersion: a purged stay that gets a newer version holds
+// guest data again and is purged again by the next run, in both stores.
+func TestPurgeThenNewerVersion(t *testing.T) {
+	env := e2e.Env(t)
+	ctx := t.Context()
+	pg := env.Postgres(t)
+	kek, _ := newKEK(t)
+	if err := pii.Init(ctx, pg, kek); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := pii.Load(ctx, pg, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Keyring = kr
+	recs, want := sealedRecords(t, kr, 5, "p")
+	writeBoth(t, env, recs)
+	purge := func() int {
+		t.Helper()
+		n, err := pg.PurgeGuests(ctx, "2026-03-05", 2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := dynamo.RunGuestJob(ctx, env.DynamoClient(t), env.DynamoTable, pg, dynamo.PurgeJob("2026-03-05"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Rewritten != n {
+			t.Fatalf("purged %d reservations in postgres but %d items in dynamodb", n, st.Rewritten)
+		}
+		return n
+	}
+	if n := purge(); n != 5 {
+		t.Fatalf("first purge: %d reservations; want 5", n)
+	}
+	for k, r := range want {
+		r.Guests = pii.Anonymise(r.Guests)
+		want[k] = r
+	}
+	e2e.AssertStores(t, env, want)
+	if n := purge(); n != 0 {
+		t.Fatalf("second purge: %d reservations; want 0", n)
+	}
+	// A newer version of one stay arrives: its guests are back, and the
+	// next purge takes them again.
+	newer, newerWant := sealedRecords(t, kr, 1, "n")
+	newer[0].Reservation.ModifiedAt = "2026-05-05T00:00:00Z"
+	if newer[0].Version, err = reservation.VersionOf(&newer[0].Reservation, "99"); err != nil {
+		t.Fatal(err)
+	}
+	writeBoth(t, env, newer)
+	k := newer[0].Reservation.Key()
+	nw := newerWant[k]
+	nw.ModifiedAt = newer[0].Reservation.ModifiedAt
+	want[k] = nw
+	e2e.AssertStores(t, env, want)
+	if n := purge(); n != 1 {
+		t.Fatalf("purge after the newer version: %d reservations; want 1", n)
+	}
+	nw.Guests = pii.Anonymise(nw.Guests)
+	want[k] = nw
+	e2e.AssertStores(t, env, want)
+}

@@ -164,7 +164,8 @@ const UpsertReservationGuard = `
 		currency = EXCLUDED.currency, card_code = EXCLUDED.card_code,
 		card_last4 = EXCLUDED.card_last4, card_expire = EXCLUDED.card_expire,
 		archive_key = EXCLUDED.archive_key, version = EXCLUDED.version,
-		stored_at = EXCLUDED.stored_at
+		stored_at = EXCLUDED.stored_at,
+		pii_purged_at = NULL -- a newer version brings guests' data back: purge may take it again
 	WHERE r.version < EXCLUDED.version
 `
 
