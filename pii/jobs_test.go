@@ -47,6 +47,23 @@ func sealedRecords(t *testing.T, kr *pii.Keyring, n int, tag string) ([]sinks.Re
 	return recs, want
 }
 
+// keyedEnv returns isolated stores with keys initialised in their
+// Postgres, and the keyring the Assert functions open values with.
+func keyedEnv(t *testing.T) (*e2e.Stores, *pii.Keyring, pii.KEK) {
+	t.Helper()
+	env := e2e.Env(t)
+	kek, _ := newKEK(t)
+	if err := pii.Init(t.Context(), env.Postgres(t), kek); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := pii.Load(t.Context(), env.Postgres(t), kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Keyring = kr
+	return env, kr, kek
+}
+
 // crashAfter wraps rewrite so that it fails after n calls.
 func crashAfter(n int, rewrite pii.GuestRewrite) pii.GuestRewrite {
 	calls := 0
@@ -80,19 +97,10 @@ func writeBoth(t *testing.T, env *e2e.Stores, recs []sinks.Record) {
 // and checks every value ends under the new version, the records read back
 // unchanged, and the live write was not overwritten.
 func TestReencryptInterruptedAndResumed(t *testing.T) {
-	env := e2e.Env(t)
+	env, kr, kek := keyedEnv(t)
 	ctx := t.Context()
 	pg := env.Postgres(t)
-	kek, path := newKEK(t)
-	_ = path
-	if err := pii.Init(ctx, pg, kek); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := pii.Load(ctx, pg, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Keyring = kr
+	var err error
 	recs, want := sealedRecords(t, kr, 60, "a")
 	writeBoth(t, env, recs)
 	if _, err := pii.Rotate(ctx, pg, kek); err != nil {
@@ -154,18 +162,10 @@ func TestReencryptInterruptedAndResumed(t *testing.T) {
 // TestPurgeThenNewerVersion: a purged stay that gets a newer version holds
 // guest data again and is purged again by the next run, in both stores.
 func TestPurgeThenNewerVersion(t *testing.T) {
-	env := e2e.Env(t)
+	env, kr, _ := keyedEnv(t)
 	ctx := t.Context()
 	pg := env.Postgres(t)
-	kek, _ := newKEK(t)
-	if err := pii.Init(ctx, pg, kek); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := pii.Load(ctx, pg, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Keyring = kr
+	var err error
 	recs, want := sealedRecords(t, kr, 5, "p")
 	writeBoth(t, env, recs)
 	purge := func() int {

@@ -41,21 +41,9 @@ func newKEK(t testing.TB) (*pii.LocalKEK, string) {
 }
 
 // newKeyring initialises keys in a fresh store and loads them.
-func newKeyring(t *testing.T) (*pii.Keyring, *postgres.Sink, pii.KEK) {
-	t.Helper()
-	store := newStore(t)
-	kek, _ := newKEK(t)
-	if err := pii.Init(t.Context(), store, kek); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := pii.Load(t.Context(), store, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kr, store, kek
-}
+func newKeyring(t *testing.T) (*pii.Keyring, *postgres.Sink, pii.KEK) { return newKeyringB(t) }
 
-// newKeyringB is newKeyring for benchmarks.
+// newKeyringB is newKeyring for tests and benchmarks.
 func newKeyringB(t testing.TB) (*pii.Keyring, *postgres.Sink, pii.KEK) {
 	t.Helper()
 	store := newStore(t)

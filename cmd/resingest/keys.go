@@ -63,6 +63,27 @@ func (f *keyStoreFlags) open(ctx context.Context) (*postgres.Sink, error) {
 	return postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: 2})
 }
 
+// openChecked validates the flags, opens the key store and checks that the
+// KEK opens every stored key. The caller closes the store.
+func (f *keyStoreFlags) openChecked(ctx context.Context) (pii.KEK, *postgres.Sink, error) {
+	if err := f.validate(); err != nil {
+		return nil, nil, err
+	}
+	kek, err := f.keys.kek(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pg, err := f.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := pii.Load(ctx, pg, kek); err != nil {
+		pg.Close()
+		return nil, nil, err
+	}
+	return kek, pg, nil
+}
+
 func newKeysInitCmd() *cobra.Command {
 	var f keyStoreFlags
 	cmd := &cobra.Command{
@@ -117,22 +138,12 @@ sealed under a version they do not hold); values sealed under older
 versions keep decrypting. Run 'keys reencrypt' to rewrite them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			kek, err := f.keys.kek(ctx)
-			if err != nil {
-				return err
-			}
-			pg, err := f.open(ctx)
+			kek, pg, err := f.openChecked(ctx) // the KEK must open what is there
 			if err != nil {
 				return err
 			}
 			defer pg.Close()
-			if _, err := pii.Load(ctx, pg, kek); err != nil { // the KEK must open what is there
-				return err
-			}
 			v, err := pii.Rotate(ctx, pg, kek)
 			if err != nil {
 				return err
@@ -152,22 +163,12 @@ func newKeysStatusCmd() *cobra.Command {
 		Short: "List the key versions and check that the key-encryption key opens them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.validate(); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			kek, err := f.keys.kek(ctx)
-			if err != nil {
-				return err
-			}
-			pg, err := f.open(ctx)
+			_, pg, err := f.openChecked(ctx)
 			if err != nil {
 				return err
 			}
 			defer pg.Close()
-			if _, err := pii.Load(ctx, pg, kek); err != nil {
-				return err
-			}
 			keys, err := pg.Keys(ctx)
 			if err != nil {
 				return err
