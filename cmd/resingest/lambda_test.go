@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/resingest/resingest/internal/e2e"
+)
+
+// lambdaFixture is the handler's Kinesis event fixture: ten records of one
+// shard, the third a malformed (poison) message.
+var lambdaFixture = filepath.Join("..", "..", "lambdahandler", "testdata", "kinesis-event.json")
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// lambdaRun runs 'resingest lambda' in-process with args, configured from
+// the environment like the function is, and returns stdout and the error.
+func lambdaRun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	// The command installs its JSON logger as the default; give the other
+	// tests theirs back.
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	var stdout, stderr bytes.Buffer
+	root := newRootCmd()
+	root.SetArgs(append([]string{"lambda"}, args...))
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	return stdout.String(), err
+}
+
+// TestLambdaEventCommand runs `resingest lambda --event FILE` on the
+// fixture against the local services. It sets environment variables, so
+// it does not run in parallel.
+func TestLambdaEventCommand(t *testing.T) {
+	for name, value := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"} {
+		if os.Getenv(name) == "" {
+			t.Setenv(name, value)
+		}
+	}
+	raw, err := os.ReadFile(lambdaFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.KinesisEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	seq := func(i int) string { return ev.Records[i].Kinesis.SequenceNumber }
+	const poison = 2
+	tests := []struct {
+		name string
+		// env overrides the stores' settings for the first run.
+		env func(s *e2e.Stores) map[string]string
+		// wantOut is the first run's standard output; wantErr, when set,
+		// is part of its error instead.
+		wantOut, wantErr string
+		// wantAudit is how many records the first run acknowledged.
+		wantAudit int
+	}{
+		{
+			name:    "stores reachable",
+			env:     func(*e2e.Stores) map[string]string { return nil },
+			wantOut: `{"batchItemFailures":[]}` + "\n", wantAudit: len(ev.Records),
+		},
+		{
+			// Connection refused is transient: retried until the deadline
+			// margin, then the first sub-batch's first record is reported.
+			name: "DynamoDB unreachable",
+			env: func(*e2e.Stores) map[string]string {
+				return map[string]string{"RESINGEST_DYNAMO_ENDPOINT": "http://" + closedPort(t), "RESINGEST_TIMEOUT": "3s", "RESINGEST_DEADLINE_MARGIN": "1s"}
+			},
+			wantOut: `{"batchItemFailures":[{"itemIdentifier":"` + seq(0) + `"}]}` + "\n",
+		},
+		{
+			// Nothing can be judged: a function error, no response.
+			name: "Postgres unreachable",
+			env: func(s *e2e.Stores) map[string]string {
+				return map[string]string{"RESINGEST_PG_URL": "postgres://postgres@" + closedPort(t) + "/resingest?sslmode=disable&connect_timeout=2"}
+			},
+			wantErr: "open the stores",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := e2e.Env(t)
+			base := map[string]string{
+				"RESINGEST_PG_URL": s.PostgresURL, "RESINGEST_DYNAMO_ENDPOINT": s.DynamoEndpoint,
+				"RESINGEST_DYNAMO_TABLE": s.DynamoTable, "RESINGEST_SINKS": "postgres,dynamo", "RESINGEST_BATCH_SIZE": "4",
+			}
+			for k, v := range base {
+				t.Setenv(k, v)
+			}
+			for k, v := range tt.env(s) {
+				t.Setenv(k, v)
+			}
+			start := time.Now()
+			out, err := lambdaRun(t, "--event", lambdaFixture)
+			t.Logf("first run: %s", time.Since(start).Round(time.Millisecond))
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || out != "" {
+					t.Fatalf("stdout %q, err %v; want no response and an error containing %q", out, err, tt.wantErr)
+				}
+			case err != nil:
+				t.Fatalf("lambda --event: %v", err)
+			case out != tt.wantOut:
+				t.Fatalf("response\n%s\nwant\n%s", out, tt.wantOut)
+			}
+			if n := len(s.AuditRows(t)); n != tt.wantAudit {
+				t.Errorf("%d audit rows after the first run, want %d", n, tt.wantAudit)
+			}
+
+			// Lambda retries the whole event (the reported record is the
+			// first); with the stores back it converges.
+			for k, v := range base {
+				t.Setenv(k, v)
+			}
+			t.Setenv("RESINGEST_TIMEOUT", "1m")
+			out, err = lambdaRun(t, "--event", lambdaFixture)
+			if err != nil || out != `{"batchItemFailures":[]}`+"\n" {
+				t.Fatalf("retry: stdout %q, err %v; want no failures", out, err)
+			}
+			var positions []string
+			for _, a := range s.AuditRows(t) {
+				positions = append(positions, a.Position)
+			}
+			slices.Sort(positions)
+			want := make([]string, len(ev.Records))
+			for i := range want {
+				want[i] = seq(i)
+			}
+			slices.Sort(want)
+			if !slices.Equal(positions, want) {
+				t.Errorf("audit positions %v, want one per record %v", positions, want)
+			}
+			letters := s.DeadLetters(t)
+			if len(letters) != 1 || letters[0].Position != seq(poison) || letters[0].Source != "kinesis" || letters[0].Partition != "shardId-000000000000" {
+				t.Errorf("%d dead letters, want the poison record kinesis/shardId-000000000000/%s once", len(letters), seq(poison))
+			}
+			if n, m := s.Count(t, "reservations"), len(ev.Records)-1; n > m || n == 0 {
+				t.Errorf("postgres holds %d reservations, want 1..%d", n, m)
+			}
+		})
+	}
+}
+
+// TestLambdaWithoutRuntime checks that outside Lambda, without --event,
+// the command says how to run it instead of failing inside the runtime
+// library.
+func TestLambdaWithoutRuntime(t *testing.T) {
+	t.Setenv(lambdaRuntimeEnv, "")
+	t.Setenv("RESINGEST_PG_URL", "postgres://127.0.0.1:1/x")
+	_, err := lambdaRun(t)
+	if err == nil || !strings.Contains(err.Error(), "--event") {
+		t.Fatalf("err %v, want one pointing at --event", err)
+	}
+}
