@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pipeline"
+	"github.com/resingest/resingest/pipeline/lease"
+	"github.com/resingest/resingest/sinks/dynamo"
 )
 
 func init() { addCommand(newConsumeCmd) }
@@ -37,6 +40,78 @@ type consumeFlags struct {
 	maxBytes        int
 	cpuProfile      string
 	stores          storeFlags
+	kinesis         kinesisFlags
+}
+
+// kinesisFlags are the settings of --source kinesis.
+type kinesisFlags struct {
+	stream            string
+	endpoint          string
+	leaseTable        string
+	workerID          string
+	startPosition     string
+	startTimestamp    string
+	startTime         time.Time // parsed startTimestamp
+	leaseDuration     time.Duration
+	takeInterval      time.Duration
+	shardSyncInterval time.Duration
+	idlePoll          time.Duration
+}
+
+func (k *kinesisFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&k.stream, "stream", "", "Kinesis stream, for --source kinesis")
+	fl.StringVar(&k.endpoint, "kinesis-endpoint", "", "Kinesis endpoint URL; empty: AWS's (env RESINGEST_KINESIS_ENDPOINT)")
+	fl.StringVar(&k.leaseTable, "lease-table", "", "DynamoDB table of the stream's shard leases, shared by its workers (default resingest-leases-<stream>); created if missing, on --dynamo-endpoint")
+	fl.StringVar(&k.workerID, "worker-id", "", "this worker's lease owner name, unique per running worker (default <hostname>-<pid>)")
+	fl.StringVar(&k.startPosition, "start-position", lease.TrimHorizon, "where shards without a checkpoint start: TRIM_HORIZON, LATEST or AT_TIMESTAMP")
+	fl.StringVar(&k.startTimestamp, "start-timestamp", "", "RFC 3339 time for --start-position AT_TIMESTAMP")
+	fl.DurationVar(&k.leaseDuration, "lease-duration", 10*time.Second, "a worker that does not renew its leases for this long loses them to the others")
+	fl.DurationVar(&k.takeInterval, "take-interval", 0, "how often to look for free, expired or unbalanced leases (0: half the lease duration)")
+	fl.DurationVar(&k.shardSyncInterval, "shard-sync-interval", 30*time.Second, "how often to list the stream's shards for new ones")
+	fl.DurationVar(&k.idlePoll, "idle-poll", time.Second, "wait after an empty read of a shard; doubles while it stays empty, up to 5s")
+}
+
+func (k *kinesisFlags) validate(batchSize int) error {
+	if k.stream == "" {
+		return errors.New("--source kinesis needs --stream")
+	}
+	switch k.startPosition {
+	case lease.TrimHorizon, lease.Latest:
+		if k.startTimestamp != "" {
+			return errors.New("--start-timestamp needs --start-position AT_TIMESTAMP")
+		}
+	case lease.AtTimestamp:
+		if k.startTimestamp == "" {
+			return errors.New("--start-position AT_TIMESTAMP needs --start-timestamp (RFC 3339)")
+		}
+		t, err := time.Parse(time.RFC3339, k.startTimestamp)
+		if err != nil {
+			return fmt.Errorf("--start-timestamp %q: not an RFC 3339 time", k.startTimestamp)
+		}
+		k.startTime = t
+	default:
+		return fmt.Errorf("--start-position %q: must be TRIM_HORIZON, LATEST or AT_TIMESTAMP", k.startPosition)
+	}
+	switch {
+	case batchSize > 10000:
+		return fmt.Errorf("--batch-size %d: Kinesis returns at most 10000 records per call", batchSize)
+	case k.leaseDuration <= 0:
+		return errors.New("--lease-duration must be positive")
+	case k.takeInterval < 0 || k.shardSyncInterval <= 0 || k.idlePoll <= 0:
+		return errors.New("--take-interval must be >= 0, --shard-sync-interval and --idle-poll > 0")
+	}
+	if k.leaseTable == "" {
+		k.leaseTable = "resingest-leases-" + k.stream
+	}
+	if k.workerID == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			host = "worker"
+		}
+		k.workerID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	return nil
 }
 
 func (f *consumeFlags) validate() error {
@@ -52,8 +127,12 @@ func (f *consumeFlags) validate() error {
 		if f.path == "" {
 			return errors.New("--source file needs --path DIR")
 		}
+	case "kinesis":
+		if err := f.kinesis.validate(f.batchSize); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("--source %q: must be kafka or file", f.source)
+		return fmt.Errorf("--source %q: must be kafka, kinesis or file", f.source)
 	}
 	if f.batchSize <= 0 {
 		return fmt.Errorf("--batch-size %d: must be positive", f.batchSize)
@@ -67,17 +146,25 @@ func (f *consumeFlags) validate() error {
 func newConsumeCmd() *cobra.Command {
 	var f consumeFlags
 	cmd := &cobra.Command{
-		Use:   "consume --source kafka|file [flags]",
+		Use:   "consume --source kafka|kinesis|file [flags]",
 		Short: "Run an ingest worker: source -> parse -> sinks, committing only what every sink stored",
 		Long: `consume runs an ingest worker. It reads messages from Kafka (as a member of a
-consumer group; several workers with the same --group share the partitions)
-or from a folder of XML files, extracts them with the parser, writes every
+consumer group; several workers with the same --group share the partitions),
+from a Kinesis stream (several workers with the same --lease-table share the
+shards through leases in DynamoDB) or from a folder of XML files, extracts them with the parser, writes every
 reservation to each configured store, and records an audit row per message.
 Poison messages go, redacted, to the dead_letters table.
 
-Kafka offsets are committed only past records that every sink acknowledged;
-a batch that cannot be stored is never committed, so a restart redelivers it
-and the version guard makes the repetition harmless.
+Kafka offsets and Kinesis checkpoints move only past records that every sink
+acknowledged; a batch that cannot be stored is never committed, so a restart
+redelivers it and the version guard makes the repetition harmless.
+
+Kinesis: a worker that stops renewing its leases for --lease-duration (it
+died) loses them to the others; a joining worker steals one lease per cycle
+until the shards are spread evenly; after a split or merge, child shards
+start only once their parents are checkpointed at SHARD_END. On SIGTERM the
+leases are released after the last checkpoint, for the others to take at
+once.
 
 SIGINT/SIGTERM stop polling, let the batch in flight finish and commit within
 --shutdown-timeout, and exit 0.
@@ -86,6 +173,7 @@ Every flag can be set from the environment as RESINGEST_<FLAG> (--brokers:
 RESINGEST_KAFKA_BROKERS).`,
 		Example: `  eval "$(scripts/dev-services env)"
   resingest consume --source kafka --topic reservations --group resingest --exit-when-idle 10s
+  resingest consume --source kinesis --stream reservations --lease-duration 10s
   resingest consume --source file --path ./drop --sinks postgres`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -96,7 +184,7 @@ RESINGEST_KAFKA_BROKERS).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.source, "source", "kafka", "where messages come from: kafka or file")
+	fl.StringVar(&f.source, "source", "kafka", "where messages come from: kafka, kinesis or file")
 	fl.StringSliceVar(&f.brokers, "brokers", nil, "Kafka seed brokers, host:port, comma-separated (env RESINGEST_KAFKA_BROKERS)")
 	fl.StringVar(&f.topic, "topic", "reservations", "Kafka topic")
 	fl.StringVar(&f.group, "group", "resingest", "Kafka consumer group")
@@ -112,6 +200,7 @@ RESINGEST_KAFKA_BROKERS).`,
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for performance work; see bench/e2e)")
 	f.stores.register(cmd)
+	f.kinesis.register(cmd)
 	return cmd
 }
 
@@ -130,6 +219,10 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 	}
 	reg := prometheus.NewRegistry()
 	metrics := pipeline.NewMetrics(reg)
+	var kinesisMetrics *pipeline.KinesisMetrics
+	if f.source == "kinesis" {
+		kinesisMetrics = pipeline.NewKinesisMetrics(reg)
+	}
 	var ready atomic.Bool
 	if f.metricsAddr != "" {
 		stop, err := serveMetrics(f.metricsAddr, reg, &ready)
@@ -171,6 +264,8 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 			Brokers: f.brokers, Topic: f.topic, Group: f.group, MaxPollRecords: f.batchSize, FromStart: f.fromStart,
 			SessionTimeout: f.sessionTimeout, InstanceID: f.instanceID,
 		}, proc, opts)
+	case "kinesis":
+		err = runKinesis(ctx, f, proc, opts, kinesisMetrics)
 	case "file":
 		err = pipeline.RunFiles(ctx, f.path, f.batchSize, f.maxBytes, proc, opts)
 	}
@@ -183,6 +278,25 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 	fmt.Fprintf(cmd.ErrOrStderr(), "consume: %d messages (%d dead-lettered) in %s, %.0f messages/s\n",
 		total.Load(), dead.Load(), busy.Round(time.Millisecond), float64(total.Load())/busy.Seconds())
 	return err
+}
+
+// runKinesis connects the stream and the lease table and runs the worker.
+func runKinesis(ctx context.Context, f *consumeFlags, proc *pipeline.Processor, opts pipeline.RunOptions, m *pipeline.KinesisMetrics) error {
+	k := &f.kinesis
+	client, err := pipeline.NewKinesisClient(ctx, k.endpoint)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamo.NewClient(ctx, f.stores.dynamoEndpoint)
+	if err != nil {
+		return err
+	}
+	return pipeline.RunKinesis(ctx, pipeline.KinesisConfig{
+		Stream: k.stream, Client: client, Leases: lease.NewTable(dyn, k.leaseTable), WorkerID: k.workerID,
+		StartPosition: k.startPosition, StartTimestamp: k.startTime,
+		LeaseDuration: k.leaseDuration, TakeInterval: k.takeInterval, ShardSyncInterval: k.shardSyncInterval,
+		BatchSize: f.batchSize, IdlePoll: k.idlePoll, Metrics: m,
+	}, proc, opts)
 }
 
 // startCPUProfile profiles the process into path until stop is called.

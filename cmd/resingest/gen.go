@@ -35,6 +35,10 @@ type genOptions struct {
 	seed   uint64
 	out    string
 	hotels int
+	// kinesisStream, when set, receives the messages (PutRecords, keyed by
+	// confirmation number) besides or instead of --out.
+	kinesisStream   string
+	kinesisEndpoint string
 }
 
 func newGenCmd() *cobra.Command {
@@ -49,9 +53,15 @@ cancel reservations confirmed earlier in the corpus; a few payment cards carry
 full test card numbers and CVVs, to exercise redaction.
 
 The same --seed and --hotels always give byte-identical files, so corpora can
-be regenerated instead of stored. Example:
+be regenerated instead of stored.
 
-  resingest gen --count 100000 --seed 7 --out /tmp/corpus`,
+With --kinesis-stream the same messages are put onto a Kinesis stream
+(PutRecords, 500 per request, refused entries retried alone) with the
+confirmation number as partition key, as 'resingest produce' keys Kafka
+records. Examples:
+
+  resingest gen --count 100000 --seed 7 --out /tmp/corpus
+  resingest gen --count 1000 --kinesis-stream reservations`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runGen(cmd.Context(), o, cmd.ErrOrStderr())
@@ -60,9 +70,10 @@ be regenerated instead of stored. Example:
 	f := cmd.Flags()
 	f.IntVar(&o.count, "count", 1000, "number of messages to write")
 	f.Uint64Var(&o.seed, "seed", 1, "corpus seed (same seed, same files)")
-	f.StringVar(&o.out, "out", "", "output directory (created if missing)")
+	f.StringVar(&o.out, "out", "", "output directory (created if missing); required unless --kinesis-stream is set")
 	f.IntVar(&o.hotels, "hotels", corpus.DefaultHotels, "number of hotels the messages spread over")
-	_ = cmd.MarkFlagRequired("out") // cannot fail: the flag is defined above
+	f.StringVar(&o.kinesisStream, "kinesis-stream", "", "put the messages onto this Kinesis stream, keyed by confirmation number")
+	f.StringVar(&o.kinesisEndpoint, "kinesis-endpoint", "", "Kinesis endpoint URL; empty: AWS's (env RESINGEST_KINESIS_ENDPOINT)")
 	for _, build := range genSubcommands {
 		cmd.AddCommand(build())
 	}
@@ -76,7 +87,18 @@ func runGen(ctx context.Context, o genOptions, stderr io.Writer) error {
 	if o.hotels <= 0 {
 		return errors.New("gen: --hotels must be positive")
 	}
+	if o.out == "" && o.kinesisStream == "" {
+		return errors.New(`gen: required flag(s) "out" not set (or --kinesis-stream)`)
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if o.kinesisStream != "" {
+		if err := genToKinesis(ctx, o, logger); err != nil {
+			return err
+		}
+		if o.out == "" {
+			return nil
+		}
+	}
 	g := corpus.New(corpus.Options{Seed: o.seed, Hotels: o.hotels})
 	var progress func(int)
 	var finish func(error)

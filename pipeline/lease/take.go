@@ -94,11 +94,7 @@ func (m *Manager) Take(ctx context.Context) (TakeResult, error) {
 		if err != nil {
 			return res, err
 		}
-		if l.Owner != "" && l.Owner != me {
-			m.log.Info("lease taken", "shard", l.Key, "from", l.Owner)
-		} else {
-			m.log.Info("lease taken", "shard", l.Key)
-		}
+		m.log.Debug("lease taken", "shard", l.Key, "from", l.Owner, "stolen", stealing)
 		h := newHeld(got)
 		m.mu.Lock()
 		m.held[got.Key] = h

@@ -1,0 +1,285 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"golang.org/x/time/rate"
+
+	"github.com/resingest/resingest/pipeline/lease"
+	"github.com/resingest/resingest/sinks"
+)
+
+// shardReader reads one held shard.
+type shardReader struct {
+	w         *kinesisWorker
+	h         *lease.Held
+	shard     string
+	partition string // Message.Partition: "<stream>/<shard id>"
+	calls     *rate.Limiter
+	bytes     *rate.Limiter
+	// notBefore delays the next GetRecords until the bytes already read
+	// fit in the shard's 2 MB/s.
+	notBefore time.Time
+	// checkpoint is the last position stored in the lease (a sequence
+	// number or a starting sentinel): where an expired iterator restarts.
+	checkpoint string
+}
+
+// read processes h's shard until work ends, the lease is lost or the shard
+// is read to its end. An error means a batch could not be stored (the
+// worker stops, nothing of it checkpointed) or the stream is unusable.
+func (w *kinesisWorker) read(work, drain context.Context, h *lease.Held) error {
+	// ctx ends with work or as soon as the renewer loses the lease.
+	ctx, cancel := context.WithCancel(work)
+	defer cancel()
+	go func() {
+		select {
+		case <-h.Lost():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	l := h.Lease()
+	r := &shardReader{
+		w: w, h: h, shard: l.Key, partition: w.cfg.Stream + "/" + l.Key, checkpoint: l.Checkpoint,
+		calls: rate.NewLimiter(kinesisCallsPerSecond, 1),
+		bytes: rate.NewLimiter(kinesisBytesPerSecond, kinesisBytesPerSecond),
+	}
+	err := r.run(ctx, drain, l.ParentShardIDs)
+	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return nil // stopping, or the lease moved: not a failure
+	}
+	return err
+}
+
+func (r *shardReader) run(ctx, drain context.Context, parents []string) error {
+	log := r.w.log.With("shard", r.shard)
+	if r.checkpoint == lease.ShardEnd {
+		r.w.leases.Finish(r.h)
+		return nil
+	}
+	if err := r.waitParents(ctx, parents); err != nil {
+		return err
+	}
+	iter, err := r.iterator(ctx)
+	if err != nil {
+		return err
+	}
+	idle := r.w.cfg.IdlePoll
+	for attempt := 0; ctx.Err() == nil; {
+		if err := sleep(ctx, time.Until(r.notBefore)); err != nil {
+			return err
+		}
+		if err := r.calls.Wait(ctx); err != nil {
+			return err
+		}
+		out, err := r.w.cfg.Client.GetRecords(ctx, &kinesis.GetRecordsInput{
+			ShardIterator: aws.String(iter), Limit: aws.Int32(int32(r.w.cfg.BatchSize)),
+		})
+		switch {
+		case err == nil:
+			attempt = 0
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case isExpiredIterator(err):
+			log.Info("shard iterator expired; restarting from the checkpoint", "checkpoint", r.checkpoint)
+			if iter, err = r.iterator(ctx); err != nil {
+				return err
+			}
+			continue
+		case sinks.IsRetryable(classifyKinesis(ctx, err)):
+			r.w.cfg.Metrics.retry(r.shard, isThrottle(err))
+			log.Warn("GetRecords failed, backing off", "attempt", attempt+1, "throttled", isThrottle(err), "err", err)
+			if err := r.w.cfg.Backoff.Wait(ctx, attempt); err != nil {
+				return err
+			}
+			attempt++
+			continue
+		default:
+			return fmt.Errorf("kinesis: shard %s: get records: %w", r.shard, err)
+		}
+		r.w.cfg.Metrics.read(r.shard, len(out.Records), out.MillisBehindLatest)
+		if len(out.Records) > 0 {
+			if err := r.process(ctx, drain, out.Records); err != nil {
+				return err
+			}
+			if r.h.IsLost() {
+				return nil
+			}
+			idle = r.w.cfg.IdlePoll
+		}
+		if out.NextShardIterator == nil {
+			return r.finish(ctx, drain, log)
+		}
+		iter = *out.NextShardIterator
+		if len(out.Records) == 0 {
+			// An empty shard is polled less and less often.
+			if err := sleep(ctx, idle); err != nil {
+				return err
+			}
+			idle = min(2*idle, r.w.cfg.IdlePollMax)
+		}
+	}
+	return ctx.Err()
+}
+
+// process stores one batch, then checkpoints its last sequence number. The
+// checkpoint happens only after Process acknowledged every record, and only
+// while the lease is still held: it never moves past an unstored record.
+func (r *shardReader) process(ctx, drain context.Context, recs []types.Record) error {
+	received := time.Now()
+	size := 0
+	msgs := make([]Message, len(recs))
+	for i, rec := range recs {
+		size += len(rec.Data)
+		msgs[i] = Message{Value: rec.Data, Source: "kinesis", Partition: r.partition,
+			Position: aws.ToString(rec.SequenceNumber), ReceivedAt: received}
+	}
+	r.w.lastActive.Store(received.UnixNano())
+	// Reserve the bytes read now; the next call waits as long as the
+	// shard's 2 MB/s allows.
+	res := r.bytes.ReserveN(received, min(size, kinesisBytesPerSecond))
+	r.notBefore = received.Add(res.DelayFrom(received))
+	outcomes, err := r.w.proc.Process(drain, msgs)
+	if err != nil {
+		return fmt.Errorf("kinesis: shard %s: batch of %d not acknowledged, not checkpointed: %w", r.shard, len(msgs), err)
+	}
+	last := msgs[len(msgs)-1].Position
+	if err := r.checkpointWith(drain, last); err != nil {
+		return err
+	}
+	r.w.lastActive.Store(time.Now().UnixNano())
+	if r.w.opts.OnBatch != nil {
+		r.w.opts.OnBatch(outcomes)
+	}
+	return nil
+}
+
+// checkpointWith writes cp, retrying transient failures until ctx ends. A
+// lost lease is not an error: the reader just stops (the new holder reads
+// the batch again; the version guard makes that harmless).
+func (r *shardReader) checkpointWith(ctx context.Context, cp string) error {
+	for attempt := 0; ; attempt++ {
+		err := r.w.leases.Checkpoint(ctx, r.h, cp)
+		switch {
+		case err == nil:
+			r.checkpoint = cp
+			return nil
+		case errors.Is(err, lease.ErrLost):
+			r.w.log.Warn("lease lost before checkpoint; the next holder reads the batch again", "shard", r.shard)
+			return nil
+		case !sinks.IsRetryable(err):
+			return fmt.Errorf("kinesis: shard %s: checkpoint: %w", r.shard, err)
+		}
+		if werr := r.w.cfg.Backoff.Wait(ctx, attempt); werr != nil {
+			return fmt.Errorf("kinesis: shard %s: checkpoint: %w", r.shard, errors.Join(err, werr))
+		}
+	}
+}
+
+// finish handles the end of a closed shard: child leases first, then the
+// SHARD_END checkpoint that lets them start.
+func (r *shardReader) finish(ctx, drain context.Context, log *slog.Logger) error {
+	if err := r.retry(ctx, func() error { return r.w.createChildLeases(ctx, r.shard) }); err != nil {
+		return err
+	}
+	if err := r.checkpointWith(drain, lease.ShardEnd); err != nil {
+		return err
+	}
+	if r.checkpoint == lease.ShardEnd {
+		log.Info("shard read to its end")
+		r.w.leases.Finish(r.h)
+	}
+	r.w.wake()
+	return nil
+}
+
+// waitParents blocks until every parent shard was read to its end.
+func (r *shardReader) waitParents(ctx context.Context, parents []string) error {
+	if len(parents) == 0 {
+		return nil
+	}
+	logged := false
+	for {
+		var done bool
+		err := r.retry(ctx, func() error {
+			var err error
+			done, err = r.w.parentsDone(ctx, parents)
+			return err
+		})
+		if err != nil || done {
+			return err
+		}
+		if !logged {
+			r.w.log.Info("waiting for parent shards to reach SHARD_END", "shard", r.shard, "parents", parents)
+			logged = true
+		}
+		if err := sleep(ctx, r.w.cfg.IdlePoll); err != nil {
+			return err
+		}
+	}
+}
+
+// iterator opens the shard after the checkpoint (or at the start position
+// it names).
+func (r *shardReader) iterator(ctx context.Context) (string, error) {
+	in := &kinesis.GetShardIteratorInput{StreamName: aws.String(r.w.cfg.Stream), ShardId: aws.String(r.shard)}
+	switch r.checkpoint {
+	case lease.TrimHorizon, "":
+		in.ShardIteratorType = types.ShardIteratorTypeTrimHorizon
+	case lease.Latest:
+		in.ShardIteratorType = types.ShardIteratorTypeLatest
+	case lease.AtTimestamp:
+		in.ShardIteratorType = types.ShardIteratorTypeAtTimestamp
+		in.Timestamp = aws.Time(r.w.cfg.StartTimestamp)
+	default:
+		in.ShardIteratorType = types.ShardIteratorTypeAfterSequenceNumber
+		in.StartingSequenceNumber = aws.String(r.checkpoint)
+	}
+	var iter string
+	err := r.retry(ctx, func() error {
+		out, err := r.w.cfg.Client.GetShardIterator(ctx, in)
+		if err != nil {
+			return fmt.Errorf("kinesis: shard %s: get iterator at %s: %w", r.shard, r.checkpoint, classifyKinesis(ctx, err))
+		}
+		iter = aws.ToString(out.ShardIterator)
+		return nil
+	})
+	return iter, err
+}
+
+// retry runs op until it succeeds, fails for good, or ctx ends.
+func (r *shardReader) retry(ctx context.Context, op func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if err == nil || !sinks.IsRetryable(err) {
+			return err
+		}
+		r.w.cfg.Metrics.retry(r.shard, isThrottle(err))
+		if werr := r.w.cfg.Backoff.Wait(ctx, attempt); werr != nil {
+			return werr
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
