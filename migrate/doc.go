@@ -14,7 +14,7 @@
 // their children) with the live pipeline's version guard (ON CONFLICT ... WHERE reservations.version <
 // EXCLUDED.version): a warehouse row never replaces a newer version written
 // by the stream, and a re-run changes nothing. Keys repeated within a chunk
-// keep their newest row (DISTINCT ON). The chunk's rejected rows and the
+// keep their newest row (sorted and deduplicated in Go before the COPY). The chunk's rejected rows and the
 // file's progress (backfill_files, migration 0002) are written in the same
 // transaction as the merge, so a killed migration restarted with the same
 // files continues after the last committed chunk and ends in the same state

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,7 +33,8 @@ type reject struct {
 type chunk struct {
 	rows    []row
 	rejects []reject
-	records int64 // input records consumed (rows + rejects)
+	records int64  // input records consumed (rows + rejects)
+	staged  []*row // newest's result
 }
 
 // maxChunkAttempts bounds the retries of a chunk that lost a deadlock or a
@@ -63,9 +66,20 @@ func (m *Migrator) loadFile(ctx context.Context, path string) error {
 	if p.size != st.Size() {
 		return &FileChangedError{Path: path, Recorded: p.size, Current: st.Size()}
 	}
-	for _, ddl := range []string{sessionSQL, createStageSQL, createWrittenSQL} {
+	for _, ddl := range []string{sessionSQL, createStageSQL, createUpdatedSQL} {
 		if _, err := conn.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("migrate: %s: staging table: %w", path, err)
+		}
+	}
+	fast := false
+	if !m.opts.FKChecks {
+		if fast, err = triggersSkippable(ctx, conn); err != nil {
+			return fmt.Errorf("migrate: %s: %w", path, err)
+		}
+		if !fast {
+			m.fkWarn.Do(func() {
+				m.logger.Warn("the load checks foreign keys row by row (slower): the role may not set session_replication_role")
+			})
 		}
 	}
 	in, err := openInput(path, &m.bytesRead)
@@ -92,7 +106,7 @@ func (m *Migrator) loadFile(ctx context.Context, path string) error {
 			next.rows += int64(len(c.rows))
 			next.lines += c.records
 			next.rejects += int64(len(c.rejects))
-			if err := m.commitChunk(ctx, conn, path, &c, next); err != nil {
+			if err := m.commitChunk(ctx, conn, path, &c, next, fast); err != nil {
 				return err
 			}
 			p = next
@@ -141,11 +155,11 @@ func (m *Migrator) readChunk(in *input) (chunk, bool, error) {
 
 // commitChunk merges c and records its rejects and the file's progress p
 // in one transaction, retrying lost deadlocks.
-func (m *Migrator) commitChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, p fileProgress) error {
+func (m *Migrator) commitChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, p fileProgress, fast bool) error {
 	var err error
 	for attempt := 0; attempt < maxChunkAttempts; attempt++ {
 		var applied int64
-		applied, err = m.tryChunk(ctx, conn, path, c, p)
+		applied, err = m.tryChunk(ctx, conn, path, c, p, fast)
 		if err == nil {
 			m.rows.Add(int64(len(c.rows)))
 			m.applied.Add(applied)
@@ -169,7 +183,51 @@ func conflict(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
-func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, p fileProgress) (int64, error) {
+// triggersSkippable reports whether the session may turn triggers off
+// (session_replication_role: a superuser, rds_superuser, or a role granted
+// SET ON PARAMETER session_replication_role).
+func triggersSkippable(ctx context.Context, conn *pgxpool.Conn) (bool, error) {
+	_, err := conn.Exec(ctx, "SET session_replication_role = replica; RESET session_replication_role")
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &pe) && pe.Code == "42501": // insufficient_privilege
+		return false, nil
+	default:
+		// The RESET may not have run: never hand the session back.
+		_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		return false, fmt.Errorf("probe session_replication_role: %w", err)
+	}
+}
+
+// merge runs mergeSQL and returns the keys it wrote and, as two parallel
+// slices (hotel codes, confirmations), those it updated rather than
+// inserted.
+func merge(ctx context.Context, tx pgx.Tx) ([]reservation.Key, [2][]string, error) {
+	var keys []reservation.Key
+	var updated [2][]string
+	rs, err := tx.Query(ctx, mergeSQL)
+	if err != nil {
+		return nil, updated, fmt.Errorf("merge: %w", err)
+	}
+	var k reservation.Key
+	var inserted bool
+	_, err = pgx.ForEachRow(rs, []any{&k.HotelCode, &k.Confirmation, &inserted}, func() error {
+		keys = append(keys, k)
+		if !inserted {
+			updated[0] = append(updated[0], k.HotelCode)
+			updated[1] = append(updated[1], k.Confirmation)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, updated, fmt.Errorf("merge: %w", err)
+	}
+	return keys, updated, nil
+}
+
+func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, p fileProgress, fast bool) (int64, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -177,33 +235,32 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after Commit
 	var keys []reservation.Key
 	if len(c.rows) > 0 {
-		if _, err := tx.Exec(ctx, "TRUNCATE "+stageTable+", "+writtenTable); err != nil {
-			return 0, fmt.Errorf("truncate staging table: %w", err)
+		// One round trip: TRUNCATE (the staging table is the session's)
+		// and, when allowed, no foreign-key triggers (see skipTriggersSQL).
+		prep := "TRUNCATE " + stageTable + ", " + updatedTable
+		if fast {
+			prep = skipTriggersSQL + "; " + prep
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(c.rows), c.copyRow)); err != nil {
+		if _, err := tx.Exec(ctx, prep); err != nil {
+			return 0, fmt.Errorf("prepare staging table: %w", err)
+		}
+		staged := c.newest()
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(staged), stageCopy(staged))); err != nil {
 			return 0, fmt.Errorf("copy to staging table: %w", err)
 		}
-		rs, err := tx.Query(ctx, mergeParentsSQL)
-		if err != nil {
-			return 0, fmt.Errorf("merge: %w", err)
+		var err error
+		var updated [2][]string
+		if keys, updated, err = merge(ctx, tx); err != nil {
+			return 0, err
 		}
-		var k reservation.Key
-		keys, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (reservation.Key, error) {
-			err := r.Scan(&k.HotelCode, &k.Confirmation)
-			return k, err
-		})
-		if err != nil {
-			return 0, fmt.Errorf("merge: %w", err)
-		}
-		if len(keys) > 0 {
-			// Fresh statistics of the written lines let the planner see how
-			// few parents were updated and probe the children's keys rather
-			// than scan a large table (a temporary table has no statistics
-			// until analyzed, and autovacuum never analyzes it).
-			if _, err := tx.Exec(ctx, "ANALYZE "+writtenTable); err != nil {
-				return 0, fmt.Errorf("analyze: %w", err)
+		if len(updated[0]) > 0 {
+			if _, err := tx.Exec(ctx, selectUpdatedSQL, updated[0], updated[1]); err != nil {
+				return 0, fmt.Errorf("merge children: %w", err)
 			}
-			if _, err := tx.Exec(ctx, mergeChildrenSQL); err != nil {
+			if _, err := tx.Exec(ctx, probeSQL); err != nil {
+				return 0, fmt.Errorf("merge children: %w", err)
+			}
+			if _, err := tx.Exec(ctx, mergeUpdatedSQL); err != nil {
 				return 0, fmt.Errorf("merge children: %w", err)
 			}
 		}
@@ -234,9 +291,42 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 	return int64(len(keys)), nil
 }
 
-// copyRow is row i in stageColumns order.
-func (c *chunk) copyRow(i int) ([]any, error) {
-	r := &c.rows[i]
+// newest returns the chunk's winning row per key (row.newer), sorted by
+// key: the staging table then holds one row per key, in the order the
+// merge locks them, so its sorts find their input already sorted. Later
+// calls return the same slice.
+func (c *chunk) newest() []*row {
+	if c.staged != nil {
+		return c.staged
+	}
+	out := make([]*row, 0, len(c.rows))
+	for i := range c.rows {
+		out = append(out, &c.rows[i])
+	}
+	slices.SortFunc(out, func(a, b *row) int {
+		if n := strings.Compare(a.rec[colHotelCode], b.rec[colHotelCode]); n != 0 {
+			return n
+		}
+		if n := strings.Compare(a.rec[colConfirmation], b.rec[colConfirmation]); n != 0 {
+			return n
+		}
+		if a.newer(b) { // newest first
+			return -1
+		}
+		return 1
+	})
+	c.staged = slices.CompactFunc(out, func(a, b *row) bool { return a.key() == b.key() })
+	return c.staged
+}
+
+// stageCopy feeds COPY the staging-table values of rows.
+func stageCopy(rows []*row) func(int) ([]any, error) {
+	return func(i int) ([]any, error) { return rows[i].stageValues(), nil }
+}
+
+// stageValues is the row in stageColumns order: the one place an input
+// row becomes what the stores hold.
+func (r *row) stageValues() []any {
 	f := r.rec
 	var modified, arrival, departure any
 	if r.hasMod {
@@ -254,22 +344,22 @@ func (c *chunk) copyRow(i int) ([]any, error) {
 		r.adults, r.children, f[colTotalAfterTax], f[colTotalBeforeTax], f[colCurrency],
 		f[colGivenName], f[colSurname], f[colEmail], f[colPhone], f[colLoyaltyNumber],
 		f[colItineraryID], r.version.String(),
-	}, nil
+	}
 }
 
 // recordsOf returns the records of keys: per key the row the merge kept.
 func (c *chunk) recordsOf(keys []reservation.Key) []sinks.Record {
-	best := make(map[reservation.Key]*row, len(c.rows))
-	for i := range c.rows {
-		r := &c.rows[i]
-		k := r.key()
-		if b, ok := best[k]; !ok || r.newer(b) {
-			best[k] = r
-		}
-	}
+	staged := c.newest()
 	out := make([]sinks.Record, 0, len(keys))
 	for _, k := range keys {
-		if r, ok := best[k]; ok {
+		i, ok := slices.BinarySearchFunc(staged, k, func(r *row, k reservation.Key) int {
+			if n := strings.Compare(r.rec[colHotelCode], k.HotelCode); n != 0 {
+				return n
+			}
+			return strings.Compare(r.rec[colConfirmation], k.Confirmation)
+		})
+		if ok {
+			r := staged[i]
 			out = append(out, sinks.Record{Reservation: r.reservation(), Version: r.version})
 		}
 	}

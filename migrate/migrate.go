@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,6 +38,10 @@ type Options struct {
 	DynamoWCU int
 	// DynamoParallel is the BatchWriteItem calls in flight per worker.
 	DynamoParallel int
+	// FKChecks keeps the foreign-key triggers on during the merge. By
+	// default they are turned off when the role may do so (see
+	// skipTriggersSQL): the merge guarantees the parents itself.
+	FKChecks bool
 	// Logger receives per-file lines; nil discards them.
 	Logger *slog.Logger
 	// afterChunk, for tests, runs after each committed chunk.
@@ -61,6 +66,7 @@ type Migrator struct {
 	opts   Options
 	dyn    *dynamoWriter
 	logger *slog.Logger
+	fkWarn sync.Once
 
 	files, filesDone       atomic.Int64
 	rows, applied, rejects atomic.Int64

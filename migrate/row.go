@@ -195,7 +195,7 @@ func (r *row) key() reservation.Key {
 }
 
 // newer reports whether r wins over s for the same key: the newer version,
-// or on a tie the later line (as the merge's DISTINCT ON orders them).
+// or on a tie the later line.
 func (r *row) newer(s *row) bool {
 	a, b := r.version.String(), s.version.String()
 	if a != b {

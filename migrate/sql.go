@@ -34,21 +34,13 @@ CREATE TEMPORARY TABLE IF NOT EXISTS ` + stageTable + ` (
 	version          text   COLLATE "C" NOT NULL
 )`
 
-// sessionSQL tunes a worker's session. The merge sorts a chunk twice:
-// enough work_mem keeps the sorts in memory. Commits need not wait for the
-// WAL flush: progress commits atomically with its chunk, so a server crash
-// loses both together and the restarted load redoes them.
-const sessionSQL = `SET work_mem = '64MB'; SET synchronous_commit = off`
-
-// writtenTable holds, per chunk, the staged lines whose parent row the
-// merge wrote.
-const writtenTable = "backfill_written"
-
-const createWrittenSQL = `
-CREATE TEMPORARY TABLE IF NOT EXISTS ` + writtenTable + ` (
-	line     bigint  PRIMARY KEY,
-	inserted boolean NOT NULL -- a new reservation: it has no children yet
-)`
+// sessionSQL tunes a worker's session. Enough work_mem keeps the merge's
+// sorts in memory. No JIT: compiling takes longer than a chunk's
+// statements run (probeSQL's cost penalties alone triggered it, 0.6 s a
+// chunk). Commits need not wait for the WAL flush: progress commits
+// atomically with its chunk, so a server crash loses both together and the
+// restarted load redoes them.
+const sessionSQL = `SET work_mem = '64MB'; SET synchronous_commit = off; SET jit = off`
 
 // stageColumns are the staging table's columns in COPY order.
 var stageColumns = []string{
@@ -58,27 +50,46 @@ var stageColumns = []string{
 	"given_name", "surname", "email", "phone", "loyalty_number", "itinerary_id", "version",
 }
 
-// mergeParentsSQL upserts the staged chunk's reservations, records the
-// lines it wrote in writtenTable and returns their keys.
+// Child rows of a staged row (one room stay, one primary guest, the
+// itinerary id when there is one), from a CTE named by %s.
+const (
+	roomStayInsert = `INSERT INTO reservation_room_stays AS o (hotel_code, confirmation, ordinal,
+		room_type, rate_plan, units, arrival, departure, adults, children,
+		total_after_tax, total_before_tax, currency)
+	SELECT hotel_code, confirmation, 0, room_type, rate_plan, 1, arrival, departure,
+		adults, children, NULLIF(total_after_tax, '')::numeric,
+		NULLIF(total_before_tax, '')::numeric, currency`
+	guestInsert = `INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
+		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
+		city, postal_code, country)
+	SELECT hotel_code, confirmation, 0, true, given_name, surname, email, phone, '',
+		loyalty_number, '', '', ''`
+	externalIDInsert = `INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
+		id_type, id_value, id_source)
+	SELECT hotel_code, confirmation, 0, '` + ItineraryIDType + `', itinerary_id, ''`
+)
+
+// mergeSQL upserts the staged chunk's reservations, inserts the children of
+// those it inserted, and returns the keys it wrote with whether the row is
+// new.
 //
-// src keeps one row per key: the newest version, the later line on a tie
-// (row.newer is the same rule in Go). Parents are upserted in key order, so
-// that concurrent workers and the live pipeline (which also writes in key
-// order) lock shared keys in the same order. The WHERE of DO UPDATE is the
-// live pipeline's version guard: an equal or newer stored version is left
-// alone, and so are its children.
+// Parents are upserted in key order, so that concurrent workers and the
+// live pipeline (which also writes in key order) lock shared keys in the
+// same order. The WHERE of DO UPDATE is the live pipeline's version guard:
+// an equal or newer stored version is left alone, and so are its children.
 //
-// The children are replaced by a second statement (mergeChildrenSQL), not
-// in this one: a statement's DELETE reads its starting snapshot, so it
-// would miss children that a concurrent writer of the same key committed
-// while this statement waited for that key's row lock, and leave them
-// behind. The second statement starts after the locks are held, so it sees
-// them.
-const mergeParentsSQL = `
+// A parent this statement inserted has no children (nobody else can add
+// them while this transaction holds the new row), so its children are
+// plainly inserted here, in the same statement: for a fresh load (the
+// common case) this is the whole merge. Children of parents it updated are
+// replaced by a second statement (mergeUpdatedSQL), not here: a
+// statement's DELETE reads its starting snapshot, so it would miss
+// children that a concurrent writer of the same key committed while this
+// statement waited for that key's row lock, and leave them behind.
+const mergeSQL = `
 WITH src AS (
-	SELECT DISTINCT ON (hotel_code, confirmation) *
-	FROM ` + stageTable + `
-	ORDER BY hotel_code, confirmation, version DESC, line DESC
+	-- One row per key: the chunk's newest (chunk.newest).
+	SELECT * FROM ` + stageTable + `
 ), upserted AS (
 	INSERT INTO reservations AS r (
 		hotel_code, confirmation, chain_code, status, action,
@@ -96,23 +107,26 @@ WITH src AS (
 ` + postgres.UpsertReservationGuard + `
 	-- xmax is 0 on a row version this statement inserted (not updated).
 	RETURNING r.hotel_code, r.confirmation, r.xmax = 0 AS inserted
-), written AS (
-	INSERT INTO ` + writtenTable + ` (line, inserted)
-	SELECT s.line, u.inserted FROM src s JOIN upserted u USING (hotel_code, confirmation)
+), fresh AS (
+	SELECT s.* FROM src s JOIN upserted u USING (hotel_code, confirmation) WHERE u.inserted
+), new_room_stays AS (
+	` + roomStayInsert + ` FROM fresh ORDER BY hotel_code, confirmation
+), new_guests AS (
+	` + guestInsert + ` FROM fresh ORDER BY hotel_code, confirmation
+), new_external_ids AS (
+	` + externalIDInsert + ` FROM fresh WHERE itinerary_id <> '' ORDER BY hotel_code, confirmation
 )
-SELECT hotel_code, confirmation FROM upserted`
+SELECT hotel_code, confirmation, inserted FROM upserted`
 
-// mergeChildrenSQL replaces the children of the parents mergeParentsSQL
-// wrote. A new parent has none (nobody else can add them while this
-// transaction holds its row), so its children are plainly inserted. An
-// updated parent's are replaced as the stream's write does it: ordinal 0
-// is upserted when it differs and higher ordinals are deleted (the two
-// touch disjoint rows).
-const mergeChildrenSQL = `
-WITH written AS (
-	SELECT s.*, w.inserted FROM ` + stageTable + ` s JOIN ` + writtenTable + ` w USING (line)
-), updated AS (
-	SELECT * FROM written WHERE NOT inserted
+// mergeUpdatedSQL replaces the children of the parents mergeSQL updated
+// (copied to updatedTable by selectUpdatedSQL), as the stream's write does it: ordinal 0 is
+// upserted when it differs and higher ordinals are deleted (the two touch
+// disjoint rows). It runs after mergeSQL in the same transaction, so its
+// snapshot includes every child committed by a writer that held a parent
+// lock before mergeSQL took it.
+const mergeUpdatedSQL = `
+WITH updated AS (
+	SELECT * FROM ` + updatedTable + `
 ), del_room_stays AS (
 	DELETE FROM reservation_room_stays c USING updated w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation AND c.ordinal >= 1
@@ -123,36 +137,8 @@ WITH written AS (
 	DELETE FROM reservation_external_ids c USING updated w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
 		AND c.ordinal >= (w.itinerary_id <> '')::int
-), new_room_stays AS (
-	INSERT INTO reservation_room_stays (hotel_code, confirmation, ordinal,
-		room_type, rate_plan, units, arrival, departure, adults, children,
-		total_after_tax, total_before_tax, currency)
-	SELECT hotel_code, confirmation, 0, room_type, rate_plan, 1, arrival, departure,
-		adults, children, NULLIF(total_after_tax, '')::numeric,
-		NULLIF(total_before_tax, '')::numeric, currency
-	FROM written WHERE inserted
-	ORDER BY hotel_code, confirmation
-), new_guests AS (
-	INSERT INTO reservation_guests (hotel_code, confirmation, ordinal,
-		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
-		city, postal_code, country)
-	SELECT hotel_code, confirmation, 0, true, given_name, surname, email, phone, '',
-		loyalty_number, '', '', ''
-	FROM written WHERE inserted
-	ORDER BY hotel_code, confirmation
-), new_external_ids AS (
-	INSERT INTO reservation_external_ids (hotel_code, confirmation, ordinal,
-		id_type, id_value, id_source)
-	SELECT hotel_code, confirmation, 0, '` + ItineraryIDType + `', itinerary_id, ''
-	FROM written WHERE inserted AND itinerary_id <> ''
-	ORDER BY hotel_code, confirmation
 ), ins_room_stays AS (
-	INSERT INTO reservation_room_stays AS o (hotel_code, confirmation, ordinal,
-		room_type, rate_plan, units, arrival, departure, adults, children,
-		total_after_tax, total_before_tax, currency)
-	SELECT hotel_code, confirmation, 0, room_type, rate_plan, 1, arrival, departure,
-		adults, children, NULLIF(total_after_tax, '')::numeric,
-		NULLIF(total_before_tax, '')::numeric, currency
+	` + roomStayInsert + `
 	FROM updated
 	ORDER BY hotel_code, confirmation
 	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
@@ -166,11 +152,7 @@ WITH written AS (
 			EXCLUDED.arrival, EXCLUDED.departure, EXCLUDED.adults, EXCLUDED.children,
 			EXCLUDED.total_after_tax::text, EXCLUDED.total_before_tax::text, EXCLUDED.currency)
 ), ins_guests AS (
-	INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
-		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
-		city, postal_code, country)
-	SELECT hotel_code, confirmation, 0, true, given_name, surname, email, phone, '',
-		loyalty_number, '', '', ''
+	` + guestInsert + `
 	FROM updated
 	ORDER BY hotel_code, confirmation
 	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
@@ -184,9 +166,7 @@ WITH written AS (
 			EXCLUDED.email, EXCLUDED.phone, EXCLUDED.loyalty_program, EXCLUDED.loyalty_number,
 			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country)
 )
-INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
-	id_type, id_value, id_source)
-SELECT hotel_code, confirmation, 0, '` + ItineraryIDType + `', itinerary_id, ''
+` + externalIDInsert + `
 FROM updated
 WHERE itinerary_id <> ''
 ORDER BY hotel_code, confirmation
@@ -194,6 +174,35 @@ ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 	id_type = EXCLUDED.id_type, id_value = EXCLUDED.id_value, id_source = EXCLUDED.id_source
 WHERE (o.id_type, o.id_value, o.id_source)
 	IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)`
+
+// skipTriggersSQL turns the foreign-key triggers off for a chunk's
+// transaction: they check, row by row, that each child's parent exists,
+// which cost about half of the merge. The merge only inserts children of
+// parents it upserted in the same transaction and holds their row locks
+// until commit, and reservations are never deleted (a cancel is a status
+// change), so every parent exists by construction. The tables have no
+// other triggers. SET LOCAL: the setting ends with the transaction.
+const skipTriggersSQL = `SET LOCAL session_replication_role = replica`
+
+// updatedTable holds a chunk's staged rows whose parent mergeSQL updated
+// (rather than inserted); usually few or none.
+const updatedTable = "backfill_updated"
+
+const createUpdatedSQL = `CREATE TEMPORARY TABLE IF NOT EXISTS ` + updatedTable + ` (LIKE ` + stageTable + `)`
+
+// selectUpdatedSQL copies the staged rows of the keys $1, $2 (parallel
+// arrays) to updatedTable.
+const selectUpdatedSQL = `
+INSERT INTO ` + updatedTable + `
+SELECT s.* FROM unnest($1::text[], $2::text[]) AS k(hotel_code, confirmation)
+JOIN ` + stageTable + ` s USING (hotel_code, confirmation)`
+
+// probeSQL is how mergeUpdatedSQL should find the updated keys' children:
+// updatedTable scanned once, the children by index, key by key. A
+// temporary table has no statistics, and the planner's guess would
+// otherwise lead it to scan the whole child tables, a cost that grows with
+// every loaded chunk.
+const probeSQL = `SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`
 
 // fileStartSQL registers a file (first run) and returns its progress.
 const fileStartSQL = `
