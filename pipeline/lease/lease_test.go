@@ -250,3 +250,36 @@ func TestBalanceTwoWorkersFourShards(t *testing.T) {
 		t.Fatalf("a holds %d after renewing, want 2", a.HeldCount())
 	}
 }
+
+// TestOwnWriteWithLostAnswer: a renewal this worker sent whose answer was
+// lost (a cancelled request) moves the counter; the manager adopts it
+// instead of giving the lease up, and the release still works.
+func TestOwnWriteWithLostAnswer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tab := newTable(t, "s0")
+	a := newManager(t, tab, "a", time.Hour)
+	res, err := a.Take(ctx)
+	if err != nil || len(res.Gained) != 1 {
+		t.Fatalf("take: %v %v", res.Gained, err)
+	}
+	h := res.Gained[0]
+	for _, step := range []struct {
+		name string
+		op   func() error
+	}{
+		{"checkpoint", func() error { return a.Checkpoint(ctx, h, "7") }},
+		{"release", func() error { return a.ReleaseAll(ctx) }},
+	} {
+		// The lost answer: the table moved on behind the manager's back.
+		if _, err := tab.Renew(ctx, get(t, tab, "s0"), "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := step.op(); err != nil {
+			t.Fatalf("%s after a write with a lost answer: %v", step.name, err)
+		}
+	}
+	if l := get(t, tab, "s0"); l.Owner != "" || l.Checkpoint != "7" {
+		t.Fatalf("lease %+v, want released with checkpoint 7", l)
+	}
+}

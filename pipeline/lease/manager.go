@@ -112,6 +112,9 @@ func (m *Manager) Checkpoint(ctx context.Context, h *Held, cp string) error {
 		return fmt.Errorf("lease %s: checkpoint: %w", h.lease.Key, ErrLost)
 	}
 	l, err := m.t.Checkpoint(ctx, h.lease, m.cfg.WorkerID, cp)
+	if errors.Is(err, ErrLost) && m.adopt(ctx, h) {
+		l, err = m.t.Checkpoint(ctx, h.lease, m.cfg.WorkerID, cp)
+	}
 	if errors.Is(err, ErrLost) {
 		m.lose(h, EventLost)
 	}
@@ -120,6 +123,20 @@ func (m *Manager) Checkpoint(ctx context.Context, h *Held, cp string) error {
 	}
 	h.lease, h.renewed = l, time.Now()
 	return nil
+}
+
+// adopt re-reads h after a conditional write failed. Other workers only
+// write a lease to take it (and so change its owner); if this worker still
+// owns it, the counter moved by an earlier write of ours whose answer was
+// lost (a timeout, a cancelled request), and h adopts it. The caller holds
+// h.mu.
+func (m *Manager) adopt(ctx context.Context, h *Held) bool {
+	l, err := m.t.Get(ctx, h.lease.Key)
+	if err != nil || l.Owner != m.cfg.WorkerID {
+		return false
+	}
+	h.lease = l
+	return true
 }
 
 // Finish stops renewing h after its shard was checkpointed at ShardEnd;
@@ -139,6 +156,9 @@ func (m *Manager) renew(ctx context.Context, h *Held) {
 		return
 	}
 	l, err := m.t.Renew(ctx, h.lease, m.cfg.WorkerID)
+	if errors.Is(err, ErrLost) && m.adopt(ctx, h) {
+		l, err = m.t.Renew(ctx, h.lease, m.cfg.WorkerID)
+	}
 	switch {
 	case err == nil:
 		h.lease, h.renewed = l, time.Now()
@@ -165,7 +185,15 @@ func (m *Manager) RunRenewer(ctx context.Context) {
 		case <-t.C:
 		}
 		for _, h := range m.snapshot() {
-			m.renew(ctx, h)
+			if ctx.Err() != nil {
+				return
+			}
+			// A renewal that was sent completes even when ctx ends
+			// meanwhile: a cancelled request may still be applied,
+			// leaving this worker with a stale counter.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.LeaseDuration)
+			m.renew(rctx, h)
+			cancel()
 		}
 	}
 }
@@ -187,7 +215,11 @@ func (m *Manager) ReleaseAll(ctx context.Context) error {
 	for _, h := range m.snapshot() {
 		h.mu.Lock()
 		if !h.IsLost() {
-			if _, err := m.t.Release(ctx, h.lease, m.cfg.WorkerID); err != nil && !errors.Is(err, ErrLost) {
+			_, err := m.t.Release(ctx, h.lease, m.cfg.WorkerID)
+			if errors.Is(err, ErrLost) && m.adopt(ctx, h) {
+				_, err = m.t.Release(ctx, h.lease, m.cfg.WorkerID)
+			}
+			if err != nil && !errors.Is(err, ErrLost) {
 				errs = append(errs, err)
 			}
 			m.lose(h, EventReleased)
