@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 
 	"github.com/resingest/resingest/internal/e2e"
 )
@@ -178,5 +181,88 @@ func TestLambdaWithoutRuntime(t *testing.T) {
 	_, err := lambdaRun(t)
 	if err == nil || !strings.Contains(err.Error(), "--event") {
 		t.Fatalf("err %v, want one pointing at --event", err)
+	}
+}
+
+// TestLambdaTemplateEnvironment checks that every environment variable the
+// deployment template sets is read by 'resingest lambda' (a typo would be
+// ignored silently and the function run on defaults).
+func TestLambdaTemplateEnvironment(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var find func(n *yaml.Node)
+	find = func(n *yaml.Node) {
+		for i, c := range n.Content {
+			if n.Kind == yaml.MappingNode && i%2 == 0 && c.Value == "Variables" && n.Content[i+1].Kind == yaml.MappingNode {
+				vars := n.Content[i+1].Content
+				for j := 0; j < len(vars); j += 2 {
+					names = append(names, vars[j].Value)
+				}
+			}
+			find(c)
+		}
+	}
+	find(&doc)
+	if len(names) == 0 {
+		t.Fatal("the template sets no environment variable")
+	}
+	root := newRootCmd()
+	cmd, _, err := root.Find([]string{"lambda"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	for _, fs := range []*pflag.FlagSet{cmd.Flags(), cmd.InheritedFlags()} {
+		fs.VisitAll(func(f *pflag.Flag) { read[envName(f.Name)] = true })
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			if !read[name] {
+				t.Errorf("%s sets no flag of 'resingest lambda'", name)
+			}
+		})
+	}
+}
+
+// TestLambdaBootstrap runs deploy/bootstrap, the function's entry point,
+// with the built binary beside it as in the deployment package: it must
+// start 'resingest lambda' (here on the fixture event).
+func TestLambdaBootstrap(t *testing.T) {
+	s := e2e.Env(t)
+	task := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(task, "resingest"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join("..", "..", "deploy", "bootstrap"), "--event", lambdaFixture)
+	cmd.Env = append(os.Environ(), "LAMBDA_TASK_ROOT="+task,
+		"RESINGEST_PG_URL="+s.PostgresURL, "RESINGEST_DYNAMO_ENDPOINT="+s.DynamoEndpoint, "RESINGEST_DYNAMO_TABLE="+s.DynamoTable)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bootstrap: %v\n%s", err, stderr.String())
+	}
+	if got := stdout.String(); got != `{"batchItemFailures":[]}`+"\n" {
+		t.Fatalf("bootstrap printed %q, want an empty partial batch response", got)
+	}
+	// The function's logs are JSON lines (CloudWatch Logs).
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log line is not JSON: %.80q", line)
+		}
+	}
+	if strings.Contains(stderr.String(), "4111111111111111") {
+		t.Errorf("the logs hold the poison record's card number")
+	}
+	if n := len(s.AuditRows(t)); n != 10 {
+		t.Errorf("%d audit rows, want 10", n)
 	}
 }
