@@ -1,73 +1,168 @@
 package migrate
 
 import (
+	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"log/slog"
+	"regexp"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 	"github.com/resingest/resingest/sinks/dynamo"
 )
 
-// importFiles writes items as gzip DynamoDB JSON files for DynamoDB's
-// import from S3 (no write capacity used). A file is named after its
-// source and position, so redoing the same part overwrites the same file
-// (written to a temporary name and renamed: never half a file).
+// ImportDest is where import files go: a local directory (DirDest) or an
+// S3 prefix (S3Dest). Implementations must be safe for concurrent use.
+type ImportDest interface {
+	// Put stores a whole file under name, replacing any file of that name;
+	// a reader never sees half a file.
+	Put(ctx context.Context, name string, data []byte) error
+	// Names lists the files stored (names as given to Put).
+	Names(ctx context.Context) ([]string, error)
+	// Delete removes a file.
+	Delete(ctx context.Context, name string) error
+}
+
+// Defaults of ExportOptions.
+const (
+	DefaultItemsPerFile = 50_000
+	exportPageRows      = 2_000
+	exportParallel      = 2 // files encoded and stored at once
+)
+
+// ExportOptions configure ExportImportFiles.
+type ExportOptions struct {
+	// ItemsPerFile caps the items of one file (DefaultItemsPerFile).
+	ItemsPerFile int
+	// Logger receives a line per file; nil discards them.
+	Logger *slog.Logger
+}
+
+// ExportStats counts an export.
+type ExportStats struct {
+	Items int64
+	Files int
+}
+
+// importFileName names the n-th file (from 1). Files hold consecutive
+// key ranges in key order, so a repeated export of the same state writes
+// the same keys under the same names.
+func importFileName(n int) string { return fmt.Sprintf("part-%06d.json.gz", n) }
+
+var importFilePattern = regexp.MustCompile(`^part-[0-9]{6}\.json\.gz$`)
+
+// ExportImportFiles writes every reservation stored in Postgres, once, as
+// gzip DynamoDB JSON files for DynamoDB's import from S3 (one
+// {"Item": ...} line per item, the live sink's item layout;
+// dynamo.EncodeItem). It writes the final state, after the backfill's
+// merge: each key once, at the version the version guard kept (a newer
+// live version included), which per-chunk files could not promise (a key
+// merged by two chunks would be in two files, and an import does not say
+// which line wins).
 //
-// Not wired into the load yet: writing the keys each chunk applied gives
-// a key applied by two chunks (a newer row later in the extract) two lines
-// in two files, and an import does not promise which one wins. The files
-// must be written from the final state instead (one pass over Postgres
-// after the load, or keys deduplicated newest-first). Safe for concurrent
-// use.
-type importFiles struct {
-	dir string
-}
-
-// importFileName is the deterministic name of a chunk's file.
-func importFileName(input string, linesDone int64) string {
-	h := sha256.Sum256([]byte(input))
-	return fmt.Sprintf("%s-%012d.json.gz", hex.EncodeToString(h[:8]), linesDone)
-}
-
-func (w *importFiles) write(input string, linesDone int64, recs []sinks.Record) error {
-	now := time.Now()
-	name := filepath.Join(w.dir, importFileName(input, linesDone))
-	f, err := os.CreateTemp(w.dir, ".import-*")
-	if err != nil {
-		return fmt.Errorf("migrate: import file: %w", err)
+// All pages are read in one REPEATABLE READ transaction: the files are one
+// snapshot. Files of an earlier export beyond the last one written are
+// deleted, so the prefix holds exactly this export. Re-running rewrites
+// the same files.
+func ExportImportFiles(ctx context.Context, pool *pgxpool.Pool, dest ImportDest, opts ExportOptions) (ExportStats, error) {
+	var st ExportStats
+	if opts.ItemsPerFile <= 0 {
+		opts.ItemsPerFile = DefaultItemsPerFile
 	}
-	defer func() { _ = os.Remove(f.Name()) }() // no-op after the rename
-	zw := gzip.NewWriter(f)
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return st, fmt.Errorf("migrate: export: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // read only
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(exportParallel)
+	now := time.Now()
+	var after reservation.Key
+	written := map[string]bool{}
+	for done := false; !done && gctx.Err() == nil; {
+		var recs []sinks.Record
+		for len(recs) < opts.ItemsPerFile {
+			page, err := readPage(gctx, tx, after, min(exportPageRows, opts.ItemsPerFile-len(recs)))
+			if err != nil {
+				_ = g.Wait()
+				return st, err
+			}
+			recs = append(recs, page...)
+			if len(page) == 0 {
+				done = true
+				break
+			}
+			after = page[len(page)-1].Reservation.Key()
+		}
+		if len(recs) == 0 {
+			break
+		}
+		st.Files++
+		st.Items += int64(len(recs))
+		name := importFileName(st.Files)
+		written[name] = true
+		g.Go(func() error {
+			data, err := encodeImportFile(recs, now)
+			if err != nil {
+				return err
+			}
+			if err := dest.Put(gctx, name, data); err != nil {
+				return fmt.Errorf("migrate: import file %s: %w", name, err)
+			}
+			logger.Info("import file written", "file", name, "items", len(recs), "bytes", len(data))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return st, err
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	names, err := dest.Names(ctx)
+	if err != nil {
+		return st, fmt.Errorf("migrate: list import files: %w", err)
+	}
+	for _, n := range names {
+		if importFilePattern.MatchString(n) && !written[n] {
+			if err := dest.Delete(ctx, n); err != nil {
+				return st, fmt.Errorf("migrate: delete stale import file %s: %w", n, err)
+			}
+		}
+	}
+	return st, nil
+}
+
+// encodeImportFile is recs as one gzip DynamoDB JSON file.
+func encodeImportFile(recs []sinks.Record, now time.Time) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
 	var line []byte
 	for i := range recs {
 		item, err := dynamo.EncodeItem(&recs[i], dynamo.EmailGuestID, now)
 		if err != nil {
-			_ = f.Close()
-			return err
+			return nil, err
 		}
 		if line, err = appendImportLine(line[:0], item); err != nil {
-			_ = f.Close()
-			return err
+			return nil, err
 		}
 		if _, err := zw.Write(line); err != nil {
-			_ = f.Close()
-			return fmt.Errorf("migrate: import file: %w", err)
+			return nil, fmt.Errorf("migrate: import file: %w", err)
 		}
 	}
 	if err := zw.Close(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("migrate: import file: %w", err)
+		return nil, fmt.Errorf("migrate: import file: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("migrate: import file: %w", err)
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return fmt.Errorf("migrate: import file: %w", err)
-	}
-	return nil
+	return buf.Bytes(), nil
 }

@@ -2,29 +2,126 @@ package migrate
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
-	"reflect"
+	"sort"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/resingest/resingest/internal/testenv"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
+	"github.com/resingest/resingest/sinks/archive"
 	"github.com/resingest/resingest/sinks/dynamo"
 )
 
-// readImportFile decodes the items of one import file.
-func readImportFile(t *testing.T, name string) []map[string]types.AttributeValue {
-	t.Helper()
-	f, err := os.Open(name)
+// TestExportImportFiles loads an extract whose keys repeat across files
+// and chunks (batch mode into a table, as the reference), exports the
+// import files to a directory and to S3, and checks that every stored key
+// is in exactly one file line and that the lines decode to the items
+// sinks/dynamo wrote.
+func TestExportImportFiles(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	pool, _ := testDB(t)
+	ct := newClientTable(t)
+	paths := genExtract(t, 3000, 3, false)
+	if _, err := New(pool, Options{Workers: 2, ChunkRows: 400, Dynamo: ct.client, DynamoTable: ct.table}).Run(ctx, paths); err != nil {
+		t.Fatal(err)
+	}
+	want := dumpDynamo(t, ct.client, ct.table)
+	if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != len(want) || n < 1000 {
+		t.Fatalf("%d reservations, %d items: the load went wrong", n, len(want))
+	}
+
+	s3c, err := archive.NewClient(ctx, testenv.S3Endpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	bucket := testenv.UniqueName("import")
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		dest ImportDest
+		read func(t *testing.T, name string) []byte
+	}{
+		{"dir", DirDest{Dir: dir}, func(t *testing.T, name string) []byte {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}},
+		{"s3", S3Dest{Client: s3c, URL: S3URL{Bucket: bucket, Prefix: "imports/run1/"}}, func(t *testing.T, name string) []byte {
+			out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("imports/run1/" + name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Body.Close()
+			b, err := io.ReadAll(out.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A file of an earlier, larger export must not survive.
+			if err := tc.dest.Put(ctx, importFileName(99), []byte("stale")); err != nil {
+				t.Fatal(err)
+			}
+			for run := range 2 { // a re-run writes the same files
+				st, err := ExportImportFiles(ctx, pool, tc.dest, ExportOptions{ItemsPerFile: 700})
+				if err != nil {
+					t.Fatalf("run %d: %v", run, err)
+				}
+				names, err := tc.dest.Names(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sort.Strings(names)
+				if wantFiles := (len(want) + 699) / 700; st.Files != wantFiles || len(names) != wantFiles || names[0] != importFileName(1) {
+					t.Fatalf("run %d: %d files %v, want %d from %s", run, st.Files, names, wantFiles, importFileName(1))
+				}
+				var got []string
+				seen := map[string]bool{}
+				for _, n := range names {
+					for _, item := range decodeImportFile(t, tc.read(t, n)) {
+						k := itemString(t, item, "pk") + "/" + itemString(t, item, "sk")
+						if seen[k] {
+							t.Errorf("key %s in two lines", k)
+						}
+						seen[k] = true
+						got = append(got, itemJSON(t, item))
+					}
+				}
+				sort.Strings(got)
+				if int64(len(got)) != st.Items || join(got) != join(want) {
+					t.Errorf("run %d: %d items (stats %d), want %d as batch mode wrote them: %s",
+						run, len(got), st.Items, len(want), diffLines(join(got), join(want)))
+				}
+			}
+		})
+	}
+}
+
+// decodeImportFile decodes the items of one gzip import file, without
+// updated_at.
+func decodeImportFile(t *testing.T, data []byte) []map[string]types.AttributeValue {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,37 +139,50 @@ func readImportFile(t *testing.T, name string) []map[string]types.AttributeValue
 	return out
 }
 
-func TestImportFilesWrite(t *testing.T) {
+func itemString(t *testing.T, item map[string]types.AttributeValue, name string) string {
+	t.Helper()
+	v, ok := item[name].(*types.AttributeValueMemberS)
+	if !ok {
+		t.Fatalf("item has no string %s: %v", name, item)
+	}
+	return v.Value
+}
+
+// itemJSON renders an item as dumpDynamo does.
+func itemJSON(t *testing.T, item map[string]types.AttributeValue) string {
+	t.Helper()
+	var m map[string]any
+	if err := attributevalue.UnmarshalMap(item, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "updated_at")
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func TestParseVersionRoundTrip(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	w := &importFiles{dir: dir}
-	recs := []sinks.Record{
-		{Reservation: reservation.Reservation{HotelCode: "H1", Confirmation: "A"}},
-		{Reservation: reservation.Reservation{HotelCode: "H2", Confirmation: "B"}},
+	for _, tc := range []struct {
+		name string
+		v    reservation.Version
+		ok   bool
+	}{
+		{"backfill", reservation.Version{Updated: time.Date(2024, 1, 5, 0, 1, 16, 0, time.UTC)}, true},
+		{"stream", reservation.Version{Updated: time.Date(2024, 1, 5, 0, 1, 16, 123456000, time.UTC),
+			MessageTime: time.Date(2024, 1, 5, 0, 2, 0, 0, time.UTC), Position: "49590338271490256608559692538361571095921575989136588898"}, true},
+		{"zero", reservation.Version{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseVersion(tc.v.String())
+			if err != nil || got.String() != tc.v.String() || !got.Updated.Equal(tc.v.Updated) {
+				t.Errorf("parseVersion(%q) = %+v, %v", tc.v.String(), got, err)
+			}
+		})
 	}
-	for i := range 2 { // the second write overwrites the same file
-		if err := w.write("in/x.csv", 500, recs); err != nil {
-			t.Fatalf("write %d: %v", i, err)
+	for _, bad := range []string{"", "x|y|z", "2024-01-05T00:01:16.000000000Z|0000-00-00T00:00:00.000000000Z|12"} {
+		if _, err := parseVersion(bad); err == nil {
+			t.Errorf("parseVersion(%q) succeeded", bad)
 		}
-	}
-	names, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if want := filepath.Join(dir, importFileName("in/x.csv", 500)); len(names) != 1 || names[0] != want {
-		t.Fatalf("files %v, want only %s", names, want)
-	}
-	got := readImportFile(t, names[0])
-	want := make([]map[string]types.AttributeValue, len(recs))
-	for i := range recs {
-		item, err := encodeForTest(&recs[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		want[i] = item
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("items:\n got %v\nwant %v", got, want)
-	}
-	if importFileName("in/x.csv", 500) == importFileName("in/y.csv", 500) || importFileName("in/x.csv", 500) == importFileName("in/x.csv", 1000) {
-		t.Error("file names of different parts collide")
 	}
 }
 
