@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/resingest/resingest/migrate"
+	"github.com/resingest/resingest/sinks/archive"
 	"github.com/resingest/resingest/sinks/dynamo"
 	"github.com/resingest/resingest/sinks/postgres"
 )
@@ -31,6 +32,10 @@ type migrateFlags struct {
 	dynamoEndpoint string
 	dynamoTable    string
 	dynamoWCU      int
+	importDir      string
+	itemsPerFile   int
+	s3Endpoint     string
+	fkChecks       bool
 }
 
 func newMigrateCmd() *cobra.Command {
@@ -51,10 +56,17 @@ with the same command, continues where it stopped. Malformed rows never stop
 the load; each is listed (file, line, reason: never the row's content) in
 --rejects.
 
-It applies the Postgres migrations and creates the DynamoDB table first when
-they are missing. Example:
+With --dynamo-mode import-files, DynamoDB is not written: once every file is
+loaded, every reservation Postgres holds is written once, from that final
+state, as gzip DynamoDB JSON files (part-NNNNNN.json.gz) in --import-dir (a
+directory or s3://bucket/prefix), ready for DynamoDB's import from S3 into a
+new table (no write capacity used).
 
-  resingest migrate --from /data/edw --workers 4 --rejects rejects.csv`,
+It applies the Postgres migrations and creates the DynamoDB table first when
+they are missing. Examples:
+
+  resingest migrate --from /data/edw --workers 4 --rejects rejects.csv
+  resingest migrate --from /data/edw --dynamo-mode import-files --import-dir s3://bucket/import/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runMigrate(cmd.Context(), f, cmd.ErrOrStderr())
@@ -63,7 +75,11 @@ they are missing. Example:
 	fl := cmd.Flags()
 	fl.StringVar(&f.from, "from", "", "directory of the extract files (*.csv, *.csv.gz)")
 	fl.StringVar(&f.format, "format", "csv", "input format (csv)")
-	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "DynamoDB: batch (BatchWriteItem of applied rows) or off")
+	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "DynamoDB: batch (BatchWriteItem of applied rows), import-files (gzip DynamoDB JSON files for import from S3, written from the final Postgres state) or off")
+	fl.StringVar(&f.importDir, "import-dir", "", "with --dynamo-mode import-files: a directory or s3://bucket/prefix for the files")
+	fl.IntVar(&f.itemsPerFile, "import-items-per-file", migrate.DefaultItemsPerFile, "items per import file")
+	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
+	fl.BoolVar(&f.fkChecks, "fk-checks", false, "keep the foreign-key triggers on during the merge (by default they are off when the role may set session_replication_role: the merge writes parents first itself)")
 	fl.IntVar(&f.workers, "workers", migrate.DefaultWorkers, "files loaded at once (one Postgres connection each)")
 	fl.IntVar(&f.chunkRows, "chunk-rows", migrate.DefaultChunkRows, "rows per merge transaction")
 	fl.StringVar(&f.rejects, "rejects", "", "write the malformed rows' file, line and reason to this CSV file")
@@ -79,8 +95,10 @@ func (f *migrateFlags) validate() error {
 	switch {
 	case f.format != "csv":
 		return fmt.Errorf("migrate: --format %s is not supported yet (csv only)", f.format)
-	case f.dynamoMode != "batch" && f.dynamoMode != "off":
-		return fmt.Errorf("migrate: --dynamo-mode must be batch or off, not %q", f.dynamoMode)
+	case f.dynamoMode != "batch" && f.dynamoMode != "import-files" && f.dynamoMode != "off":
+		return fmt.Errorf("migrate: --dynamo-mode must be batch, import-files or off, not %q", f.dynamoMode)
+	case (f.dynamoMode == "import-files") != (f.importDir != ""):
+		return errors.New("migrate: --import-dir goes with --dynamo-mode import-files, and only with it")
 	case f.workers <= 0 || f.chunkRows <= 0:
 		return errors.New("migrate: --workers and --chunk-rows must be positive")
 	case f.pgURL == "":
@@ -111,7 +129,7 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		return fmt.Errorf("migrate: postgres: %w", err)
 	}
 	defer pool.Close()
-	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, Logger: logger}
+	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, FKChecks: f.fkChecks, Logger: logger}
 	if f.dynamoMode == "batch" {
 		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
 		if err != nil {
@@ -142,6 +160,35 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 	if runErr != nil {
 		return fmt.Errorf("%w (run the same command again to resume)", runErr)
 	}
+	if f.dynamoMode == "import-files" {
+		return writeImportFiles(ctx, pool, f, logger)
+	}
+	return nil
+}
+
+// writeImportFiles writes the DynamoDB import files once every input file
+// is loaded: from the final state, each key once.
+func writeImportFiles(ctx context.Context, pool *pgxpool.Pool, f migrateFlags, logger *slog.Logger) error {
+	var dest migrate.ImportDest = migrate.DirDest{Dir: f.importDir}
+	if migrate.IsS3URL(f.importDir) {
+		u, err := migrate.ParseS3URL(f.importDir)
+		if err != nil {
+			return err
+		}
+		client, err := archive.NewClient(ctx, f.s3Endpoint)
+		if err != nil {
+			return err
+		}
+		dest = migrate.S3Dest{Client: client, URL: u}
+	}
+	start := time.Now()
+	st, err := migrate.ExportImportFiles(ctx, pool, dest, migrate.ExportOptions{ItemsPerFile: f.itemsPerFile, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("%w (run the same command again: loaded files are skipped, the import files rewritten)", err)
+	}
+	secs := time.Since(start).Seconds()
+	logger.Info("import files written", "dest", f.importDir, "files", st.Files, "items", st.Items,
+		"seconds", fmt.Sprintf("%.1f", secs), "items_per_second", fmt.Sprintf("%.0f", float64(st.Items)/max(secs, 1e-9)))
 	return nil
 }
 
