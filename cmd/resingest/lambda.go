@@ -71,8 +71,8 @@ Deployment (deploy/template.yaml, AWS SAM; deploy/README.md):
   cp deploy/bootstrap build/lambda/     # runs: resingest lambda
   sam deploy --template-file deploy/template.yaml --guided
 
-Configuration comes only from the environment, as for every command:
-RESINGEST_<FLAG> (RESINGEST_PG_URL, RESINGEST_DYNAMO_TABLE, RESINGEST_SINKS,
+Under Lambda the configuration comes from the environment, as flags'
+values: RESINGEST_<FLAG> (RESINGEST_PG_URL, RESINGEST_DYNAMO_TABLE, RESINGEST_SINKS,
 RESINGEST_KMS_KEY_ID, RESINGEST_ARCHIVE_BUCKET, RESINGEST_BATCH_SIZE, ...).
 Logs are JSON on stderr (CloudWatch Logs) unless --log-format is given.
 Postgres migrations ('resingest db migrate') and the DynamoDB table are

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,12 +241,9 @@ func TestLambdaTemplateEnvironment(t *testing.T) {
 // start 'resingest lambda' (here on the fixture event).
 func TestLambdaBootstrap(t *testing.T) {
 	s := e2e.Env(t)
-	task := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	task := filepath.Dir(buildResingest(t))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(task, "resingest"), ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	cmd := exec.CommandContext(ctx, filepath.Join("..", "..", "deploy", "bootstrap"), "--event", lambdaFixture)
 	cmd.Env = append(os.Environ(), "LAMBDA_TASK_ROOT="+task,
 		"RESINGEST_PG_URL="+s.PostgresURL, "RESINGEST_DYNAMO_ENDPOINT="+s.DynamoEndpoint, "RESINGEST_DYNAMO_TABLE="+s.DynamoTable)
@@ -264,5 +266,119 @@ func TestLambdaBootstrap(t *testing.T) {
 	}
 	if n := len(s.AuditRows(t)); n != 10 {
 		t.Errorf("%d audit rows, want 10", n)
+	}
+}
+
+// buildResingest builds this command into a temporary folder and returns
+// the binary's path.
+func buildResingest(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "resingest")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runtimeAPI plays the Lambda runtime API (there is no Lambda here): it
+// hands out the invocations of invokes, one per /next, collects the
+// responses, and answers the /next after the last one with an error, which
+// ends the runtime loop.
+type runtimeAPI struct {
+	invokes   []runtimeInvoke
+	next      atomic.Int32
+	responses chan string // "<request id> <body>"
+}
+
+type runtimeInvoke struct {
+	id       string
+	deadline time.Duration // from the /next call
+	body     []byte
+}
+
+func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const prefix = "/2018-06-01/runtime/invocation/"
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == prefix+"next":
+		i := int(a.next.Add(1)) - 1
+		if i >= len(a.invokes) {
+			http.Error(w, "no more invocations in this test", http.StatusInternalServerError)
+			return
+		}
+		inv := a.invokes[i]
+		w.Header().Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+		w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(inv.deadline).UnixMilli(), 10))
+		w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:resingest-ingest")
+		w.Write(inv.body)
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, prefix):
+		id, kind, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, prefix), "/")
+		body, _ := io.ReadAll(r.Body)
+		a.responses <- id + " " + kind + " " + string(body)
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		// The extension API (SIGTERM registration) is not played.
+		http.NotFound(w, r)
+	}
+}
+
+// TestLambdaRuntimeAPI runs the built binary under the runtime API loop of
+// aws-lambda-go, as Lambda does: two invocations in one process, the
+// second with a deadline inside the margin, which must be honoured.
+func TestLambdaRuntimeAPI(t *testing.T) {
+	s := e2e.Env(t)
+	bin := buildResingest(t)
+	event, err := os.ReadFile(lambdaFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.KinesisEvent
+	if err := json.Unmarshal(event, &ev); err != nil {
+		t.Fatal(err)
+	}
+	api := &runtimeAPI{
+		invokes: []runtimeInvoke{
+			{id: "req-1", deadline: time.Minute, body: event},
+			// The deadline is inside the 2s margin: nothing may be
+			// written, everything is handed back from the first record.
+			{id: "req-2", deadline: time.Second, body: event},
+		},
+		responses: make(chan string, 4),
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "lambda")
+	cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"),
+		"RESINGEST_PG_URL="+s.PostgresURL, "RESINGEST_DYNAMO_ENDPOINT="+s.DynamoEndpoint,
+		"RESINGEST_DYNAMO_TABLE="+s.DynamoTable, "RESINGEST_DEADLINE_MARGIN=2s")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Errorf("the runtime loop ended without error after the runtime API failed")
+	}
+	close(api.responses)
+	var got []string
+	for r := range api.responses {
+		got = append(got, r)
+	}
+	want := []string{
+		`req-1 response {"batchItemFailures":[]}`,
+		`req-2 response {"batchItemFailures":[{"itemIdentifier":"` + ev.Records[0].Kinesis.SequenceNumber + `"}]}`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("responses\n%s\nwant\n%s\nstderr:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), stderr.String())
+	}
+	if n := strings.Count(stderr.String(), `"msg":"invocation done"`); n != 2 {
+		t.Errorf("%d invocation summaries in the logs, want 2", n)
+	}
+	if !strings.Contains(stderr.String(), `"request_id":"req-2"`) {
+		t.Errorf("the logs do not carry the invocation's request id")
+	}
+	if n := len(s.AuditRows(t)); n != len(ev.Records) {
+		t.Errorf("%d audit rows, want %d", n, len(ev.Records))
 	}
 }
