@@ -1,0 +1,269 @@
+package migrate
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/resingest/resingest/reservation"
+)
+
+// HotelSum is one hotel's reservation count and checksum: the XOR of
+// keyHash over its reservations. XOR is order-free, so every store can sum
+// in its own order (Postgres: bit_xor).
+type HotelSum struct {
+	Count int64
+	Sum   uint64
+}
+
+func (h *HotelSum) add(confirmation, version string) {
+	h.Count++
+	h.Sum ^= keyHash(confirmation, version)
+}
+
+// keyHash is the first 8 bytes of md5(confirmation "|" version), big
+// endian: what pgSumsSQL computes. md5 for its availability in SQL, not
+// for security.
+func keyHash(confirmation, version string) uint64 {
+	h := md5.Sum([]byte(confirmation + "|" + version))
+	return binary.BigEndian.Uint64(h[:8])
+}
+
+// Sums are per-hotel sums keyed by hotel code.
+type Sums map[string]HotelSum
+
+// pgSumsSQL sums every stored reservation per hotel as HotelSum.add does.
+const pgSumsSQL = `
+SELECT hotel_code, count(*),
+	bit_xor(('x' || left(md5(confirmation || '|' || version), 16))::bit(64)::bigint)
+FROM reservations GROUP BY hotel_code`
+
+// Scanner is the part of the DynamoDB client Verify uses.
+type Scanner interface {
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	// Dynamo, when set, is scanned too; nil compares Postgres only.
+	Dynamo      Scanner
+	DynamoTable string
+}
+
+// HotelDiff is a hotel whose sums differ between the source and a store.
+// Dynamo is nil when DynamoDB was not compared.
+type HotelDiff struct {
+	Hotel            string
+	Source, Postgres HotelSum
+	Dynamo           *HotelSum
+}
+
+// Report is Verify's result.
+type Report struct {
+	// Totals over all hotels; Dynamo is zero when it was not compared.
+	Source, Postgres, Dynamo HotelSum
+	Rejects                  int64 // malformed source rows, left out of the sums
+	Diffs                    []HotelDiff
+}
+
+// OK reports whether the source and the stores agree.
+func (r *Report) OK() bool { return len(r.Diffs) == 0 }
+
+// Write prints the totals and one line per differing hotel.
+func (r *Report) Write(w io.Writer) error {
+	line := func(name string, s HotelSum) string { return fmt.Sprintf("%s %d rows sum %016x", name, s.Count, s.Sum) }
+	if _, err := fmt.Fprintf(w, "total: %s, %s", line("source", r.Source), line("postgres", r.Postgres)); err != nil {
+		return err
+	}
+	if r.Dynamo != (HotelSum{}) || hasDynamo(r.Diffs) {
+		fmt.Fprintf(w, ", %s", line("dynamodb", r.Dynamo))
+	}
+	fmt.Fprintf(w, " (%d malformed source rows not counted)\n", r.Rejects)
+	for _, d := range r.Diffs {
+		fmt.Fprintf(w, "hotel %s differs: %s, %s", d.Hotel, line("source", d.Source), line("postgres", d.Postgres))
+		if d.Dynamo != nil {
+			fmt.Fprintf(w, ", %s", line("dynamodb", *d.Dynamo))
+		}
+		fmt.Fprintln(w)
+	}
+	if r.OK() {
+		_, err := fmt.Fprintln(w, "no differences")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d hotels differ\n", len(r.Diffs))
+	return err
+}
+
+func hasDynamo(ds []HotelDiff) bool { return len(ds) > 0 && ds[0].Dynamo != nil }
+
+// Verify compares the newest version of every key in files (well-formed
+// rows only) with what Postgres and, optionally, DynamoDB hold: counts and
+// checksums of confirmation and version per hotel. A key the live stream
+// wrote since (a newer version, or a key absent from the extract) shows as
+// a difference too.
+//
+// The source side keeps one version per key in memory (about 100 bytes a
+// key): verify a 90-million-row extract folder by folder.
+func Verify(ctx context.Context, pool *pgxpool.Pool, files []string, opts VerifyOptions) (Report, error) {
+	var rep Report
+	var src, pg, dyn Sums
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { src, rep.Rejects, err = sourceSums(files); return err })
+	g.Go(func() (err error) { pg, err = postgresSums(gctx, pool); return err })
+	if opts.Dynamo != nil {
+		g.Go(func() (err error) { dyn, err = dynamoSums(gctx, opts.Dynamo, opts.DynamoTable); return err })
+	}
+	if err := g.Wait(); err != nil {
+		return rep, err
+	}
+	hotels := map[string]bool{}
+	for _, s := range []Sums{src, pg, dyn} {
+		for h := range s {
+			hotels[h] = true
+		}
+	}
+	names := make([]string, 0, len(hotels))
+	for h := range hotels {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	total := func(t *HotelSum, s HotelSum) { t.Count += s.Count; t.Sum ^= s.Sum }
+	for _, h := range names {
+		d := HotelDiff{Hotel: h, Source: src[h], Postgres: pg[h]}
+		total(&rep.Source, d.Source)
+		total(&rep.Postgres, d.Postgres)
+		differs := d.Source != d.Postgres
+		if opts.Dynamo != nil {
+			dy := dyn[h]
+			d.Dynamo = &dy
+			total(&rep.Dynamo, dy)
+			differs = differs || dy != d.Source
+		}
+		if differs {
+			rep.Diffs = append(rep.Diffs, d)
+		}
+	}
+	return rep, nil
+}
+
+// sourceSums reads files and sums the newest version of each key.
+func sourceSums(files []string) (Sums, int64, error) {
+	var bytesRead atomic.Int64
+	newest := map[reservation.Key]string{}
+	var rejects int64
+	for _, path := range files {
+		in, err := openInput(path, &bytesRead)
+		if err != nil {
+			return nil, 0, err
+		}
+		for {
+			rec, line, err := in.next()
+			var re *RowError
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if errors.As(err, &re) {
+				rejects++
+				continue
+			}
+			if err != nil {
+				in.Close()
+				return nil, 0, fmt.Errorf("migrate: verify %s: %w", path, err)
+			}
+			r, rerr := parseRow(line, rec)
+			if rerr != nil {
+				rejects++
+				continue
+			}
+			k, v := r.key(), r.version.String()
+			if v >= newest[k] {
+				newest[k] = v
+			}
+		}
+		in.Close()
+	}
+	sums := Sums{}
+	for k, v := range newest {
+		s := sums[k.HotelCode]
+		s.add(k.Confirmation, v)
+		sums[k.HotelCode] = s
+	}
+	return sums, rejects, nil
+}
+
+func postgresSums(ctx context.Context, pool *pgxpool.Pool) (Sums, error) {
+	rows, err := pool.Query(ctx, pgSumsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: verify postgres: %w", err)
+	}
+	defer rows.Close()
+	sums := Sums{}
+	var hotel string
+	var s HotelSum
+	var x int64
+	for rows.Next() {
+		if err := rows.Scan(&hotel, &s.Count, &x); err != nil {
+			return nil, fmt.Errorf("migrate: verify postgres: %w", err)
+		}
+		s.Sum = uint64(x)
+		sums[hotel] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate: verify postgres: %w", err)
+	}
+	return sums, nil
+}
+
+// scanSegments is how many parallel Scan segments read the table.
+const scanSegments = 4
+
+func dynamoSums(ctx context.Context, c Scanner, table string) (Sums, error) {
+	var mu sync.Mutex
+	sums := Sums{}
+	g, gctx := errgroup.WithContext(ctx)
+	for seg := range int32(scanSegments) {
+		g.Go(func() error {
+			in := &dynamodb.ScanInput{
+				TableName: aws.String(table), Segment: aws.Int32(seg), TotalSegments: aws.Int32(scanSegments),
+				ProjectionExpression:     aws.String("#h, #c, #v"),
+				ExpressionAttributeNames: map[string]string{"#h": "hotel_code", "#c": "confirmation", "#v": "version"},
+			}
+			p := dynamodb.NewScanPaginator(c, in)
+			for p.HasMorePages() {
+				page, err := p.NextPage(gctx)
+				if err != nil {
+					return fmt.Errorf("migrate: verify dynamodb: %w", err)
+				}
+				mu.Lock()
+				for _, it := range page.Items {
+					h := str(it["hotel_code"])
+					s := sums[h]
+					s.add(str(it["confirmation"]), str(it["version"]))
+					sums[h] = s
+				}
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	return sums, g.Wait()
+}
+
+func str(v types.AttributeValue) string {
+	if s, ok := v.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
