@@ -31,7 +31,9 @@ const putCondition = "attribute_not_exists(#pk) OR #v < :v"
 //
 // The error is ErrClosed after Close, ctx.Err() when ctx ended before
 // every record had an outcome, and nil otherwise; the results are
-// complete in every case.
+// complete in those cases. When DynamoDB refuses the store itself (a
+// missing table, refused credentials) the error wraps ErrStoreUnavailable
+// and no results are returned: no record is at fault.
 func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, error) {
 	results := make([]sinks.Result, len(recs))
 	if !s.gate.Enter() {
@@ -70,6 +72,11 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, 
 		})
 	}
 	_ = g.Wait() // writeOne reports through results, never an error
+	for i := range results {
+		if results[i].Outcome == sinks.Failed && storeLevel(results[i].Err) {
+			return results[:0], fmt.Errorf("%w: table %s: %w", ErrStoreUnavailable, s.opts.Table, results[i].Err)
+		}
+	}
 
 	for i := range recs {
 		if results[i].Err != nil { // invalid record

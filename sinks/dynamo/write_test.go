@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/resingest/resingest/internal/testenv"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 )
@@ -215,5 +216,24 @@ func TestClose(t *testing.T) {
 	res, err := s.Write(context.Background(), []sinks.Record{rec(t, "H400", "C", 1, "")})
 	if !errors.Is(err, ErrClosed) || res[0].Outcome != sinks.Failed || !errors.Is(res[0].Err, ErrClosed) {
 		t.Errorf("Write after Close: err %v, result %+v; want ErrClosed", err, res[0])
+	}
+}
+
+// TestWriteMissingTableFailsTheBatch: a missing table is nobody's record's
+// fault; Write fails as a whole (ErrStoreUnavailable, not retryable)
+// instead of failing each record for good, which would dead-letter them.
+func TestWriteMissingTableFailsTheBatch(t *testing.T) {
+	t.Parallel()
+	s := New(testClient(t), Options{Table: testenv.UniqueName("no-such-table")})
+	defer s.Close()
+	res, err := s.Write(testContext(t), []sinks.Record{rec(t, "H301", "A", 1, ""), rec(t, "H301", "B", 1, "")})
+	if !errors.Is(err, ErrStoreUnavailable) || sinks.IsRetryable(err) {
+		t.Fatalf("Write to a missing table = %v; want ErrStoreUnavailable, not retryable", err)
+	}
+	if len(res) != 0 {
+		t.Fatalf("Write returned %d results: no record must be failed for good", len(res))
+	}
+	if !strings.Contains(err.Error(), "table") {
+		t.Fatalf("error %q does not name the table", err)
 	}
 }
