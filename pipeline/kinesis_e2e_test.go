@@ -85,3 +85,69 @@ func TestKinesisTwoWorkersOneKilled(t *testing.T) {
 	}
 	t.Logf("total %v", time.Since(began).Round(time.Millisecond))
 }
+
+// TestKinesisGracefulShutdown sends SIGTERM to a worker mid-stream: it
+// exits 0 after checkpointing the batch in flight and releasing its
+// leases (no audited record past a checkpoint, no owner left), and a
+// second worker starts at once and finishes the stream.
+func TestKinesisGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	env := e2e.Env(t)
+	c := e2e.WriteCorpus(t, t.TempDir(), 200, 51, 2)
+	want := c.Expected(t)
+	s := newTestStream(t, 2)
+	last := s.put(t, c.Files)
+	args := func(worker string) []string {
+		return append([]string{"consume", "--source", "kinesis", "--stream", s.Name, "--kinesis-endpoint", s.Endpoint,
+			"--lease-table", s.LeaseTable, "--worker-id", worker, "--lease-duration", "30s", "--batch-size", "5",
+			"--idle-poll", "200ms", "--exit-when-idle", "3s"}, env.Args()...)
+	}
+	w := e2e.Start(t, nil, args("first")...)
+	deadline := time.Now().Add(60 * time.Second)
+	for env.Count(t, "audit") < 40 {
+		if time.Now().After(deadline) || w.Exited() {
+			t.Fatalf("no progress:\n%s", w.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := w.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Wait(30 * time.Second); err != nil {
+		t.Fatalf("worker after SIGTERM: %v\n%s", err, w.Output())
+	}
+	ls := s.leases(t)
+	rows := env.AuditRows(t)
+	if len(rows) >= len(c.Files) {
+		t.Fatal("the stream was consumed before the signal")
+	}
+	for shard := range last {
+		l := ls[shard]
+		if l.Owner != "" {
+			t.Errorf("lease %s still owned by %q after a clean shutdown", shard, l.Owner)
+		}
+		for _, r := range rows {
+			if r.Partition == s.Name+"/"+shard && seqLess(l.Checkpoint, r.Position) {
+				t.Errorf("shard %s: record %s audited past the checkpoint %s", shard, r.Position, l.Checkpoint)
+			}
+		}
+	}
+	// The leases were released: the next worker takes them at once even
+	// with a lease duration of 30s.
+	start := time.Now()
+	next := e2e.Start(t, nil, args("second")...)
+	if err := next.Wait(60 * time.Second); err != nil {
+		t.Fatalf("second worker: %v\n%s", err, next.Output())
+	}
+	if took := time.Since(start); took > 25*time.Second {
+		t.Errorf("second worker needed %v: it waited for the leases to expire", took)
+	}
+	e2e.AssertStores(t, env, want)
+	e2e.AssertAudit(t, env, c)
+	ls = s.leases(t)
+	for shard, seq := range last {
+		if ls[shard].Checkpoint != seq {
+			t.Errorf("lease %s: checkpoint %s, want %s", shard, ls[shard].Checkpoint, seq)
+		}
+	}
+}
