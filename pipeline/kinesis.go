@@ -158,12 +158,26 @@ func RunKinesis(ctx context.Context, cfg KinesisConfig, proc *Processor, opts Ru
 	renewer.Go(func() { w.leases.RunRenewer(renewCtx) })
 	drain, cancelDrain := drainContext(ctx, opts.ShutdownTimeout)
 	defer cancelDrain()
-	work, stopWork := context.WithCancelCause(ctx)
-	defer stopWork(nil)
+	work, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	// failed keeps the first reader error; it stops the whole worker, as
+	// a batch that cannot be stored does in RunKafka.
+	var (
+		failMu sync.Mutex
+		failed error
+	)
+	fail := func(err error) {
+		failMu.Lock()
+		if failed == nil {
+			failed = err
+		}
+		failMu.Unlock()
+		stopWork()
+	}
 
 	var readers sync.WaitGroup
-	err = w.coordinate(work, drain, &readers, stopWork)
-	stopWork(nil)
+	err = w.coordinate(work, drain, &readers, fail)
+	stopWork()
 	readers.Wait()
 	stopRenew()
 	renewer.Wait()
@@ -172,16 +186,18 @@ func RunKinesis(ctx context.Context, cfg KinesisConfig, proc *Processor, opts Ru
 	if rerr := w.leases.ReleaseAll(rctx); rerr != nil {
 		w.log.Warn("releasing leases failed; they expire after the lease duration", "err", rerr)
 	}
-	if cause := context.Cause(work); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
-		err = cause
+	failMu.Lock()
+	if err == nil {
+		err = failed
 	}
+	failMu.Unlock()
 	w.log.Info("stopped: batches in flight drained, checkpointed and leases released")
 	return err
 }
 
 // coordinate runs the take and shard-sync cycles and starts a reader per
 // gained lease, until work ends or the worker is idle.
-func (w *kinesisWorker) coordinate(work, drain context.Context, readers *sync.WaitGroup, fail context.CancelCauseFunc) error {
+func (w *kinesisWorker) coordinate(work, drain context.Context, readers *sync.WaitGroup, fail func(error)) error {
 	var lastSync time.Time
 	tick := time.NewTicker(w.cfg.TakeInterval)
 	defer tick.Stop()

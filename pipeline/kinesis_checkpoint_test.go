@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -68,8 +69,9 @@ func TestKinesisCheckpointNeverPastUnstored(t *testing.T) {
 	// The same stores, with postgres failing after okBatches writes.
 	brokenProc := brokenProcessor(t, ledger, &failingAfter{ok: okBatches, inner: pg}, dyn)
 	err = pipeline.RunKinesis(ctx, cfg, brokenProc, pipeline.RunOptions{Logger: testLogger(t), ExitWhenIdle: 5 * time.Second})
-	if err == nil {
-		t.Fatal("the worker ignored a sink that failed for good")
+	var unacked *pipeline.UnackedError
+	if !errors.As(err, &unacked) || unacked.Messages != batchSize || !errors.Is(err, errBoom) {
+		t.Fatalf("worker error %v, want an UnackedError of a batch of %d caused by the sink", err, batchSize)
 	}
 	t.Logf("worker stopped: %v", err)
 	cp := s.leases(t)[shard].Checkpoint

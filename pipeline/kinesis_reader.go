@@ -16,6 +16,20 @@ import (
 	"github.com/resingest/resingest/sinks"
 )
 
+// UnackedError reports a batch that Process did not fully acknowledge;
+// nothing of it was checkpointed, so the shard's next reader gets it again.
+type UnackedError struct {
+	Shard    string
+	Messages int
+	Err      error
+}
+
+func (e *UnackedError) Error() string {
+	return fmt.Sprintf("kinesis: shard %s: batch of %d not acknowledged, not checkpointed: %v", e.Shard, e.Messages, e.Err)
+}
+
+func (e *UnackedError) Unwrap() error { return e.Err }
+
 // shardReader reads one held shard.
 type shardReader struct {
 	w         *kinesisWorker
@@ -53,7 +67,9 @@ func (w *kinesisWorker) read(work, drain context.Context, h *lease.Held) error {
 		bytes: rate.NewLimiter(kinesisBytesPerSecond, kinesisBytesPerSecond),
 	}
 	err := r.run(ctx, drain, l.ParentShardIDs)
-	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	var unacked *UnackedError
+	if err != nil && !errors.As(err, &unacked) && ctx.Err() != nil &&
+		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return nil // stopping, or the lease moved: not a failure
 	}
 	return err
@@ -149,7 +165,7 @@ func (r *shardReader) process(ctx, drain context.Context, recs []types.Record) e
 	r.notBefore = received.Add(res.DelayFrom(received))
 	outcomes, err := r.w.proc.Process(drain, msgs)
 	if err != nil {
-		return fmt.Errorf("kinesis: shard %s: batch of %d not acknowledged, not checkpointed: %w", r.shard, len(msgs), err)
+		return &UnackedError{Shard: r.shard, Messages: len(msgs), Err: err}
 	}
 	last := msgs[len(msgs)-1].Position
 	if err := r.checkpointWith(drain, last); err != nil {
