@@ -151,8 +151,9 @@ func newConsumeCmd() *cobra.Command {
 		Long: `consume runs an ingest worker. It reads messages from Kafka (as a member of a
 consumer group; several workers with the same --group share the partitions),
 from a Kinesis stream (several workers with the same --lease-table share the
-shards through leases in DynamoDB) or from a folder of XML files, extracts them with the parser, writes every
-reservation to each configured store, and records an audit row per message.
+shards through leases in DynamoDB) or from a folder of XML files, extracts
+them with the parser, writes every reservation to each configured store, and
+records an audit row per message.
 Poison messages go, redacted, to the dead_letters table.
 
 Kafka offsets and Kinesis checkpoints move only past records that every sink
@@ -164,7 +165,8 @@ died) loses them to the others; a joining worker steals one lease per cycle
 until the shards are spread evenly; after a split or merge, child shards
 start only once their parents are checkpointed at SHARD_END. On SIGTERM the
 leases are released after the last checkpoint, for the others to take at
-once.
+once. With --exit-when-idle a Kinesis worker also waits while any lease is
+free or expired (a dead worker's shards), so keep it above --lease-duration.
 
 SIGINT/SIGTERM stop polling, let the batch in flight finish and commit within
 --shutdown-timeout, and exit 0.
