@@ -23,7 +23,8 @@ const bareTableSQL = `CREATE TABLE edw_bare (
 
 // BenchmarkBackfill loads a generated extract (200,000 rows over 4 files;
 // RESINGEST_BENCH_ROWS changes the count) into a fresh database with two
-// workers, Postgres only, and the same files with psql \copy into a bare
+// workers (RESINGEST_BENCH_WORKERS) and chunks of DefaultChunkRows
+// (RESINGEST_BENCH_CHUNK_ROWS), Postgres only, and the same files with psql \copy into a bare
 // table (the ceiling). It reports rows/s for both and their ratio.
 func BenchmarkBackfill(b *testing.B) {
 	rows := 200_000
@@ -33,6 +34,19 @@ func BenchmarkBackfill(b *testing.B) {
 			b.Fatalf("RESINGEST_BENCH_ROWS=%q is not a positive number", s)
 		}
 		rows = n
+	}
+	opts := Options{Workers: 2}
+	for _, e := range []struct {
+		name string
+		to   *int
+	}{{"RESINGEST_BENCH_WORKERS", &opts.Workers}, {"RESINGEST_BENCH_CHUNK_ROWS", &opts.ChunkRows}} {
+		if s := os.Getenv(e.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 {
+				b.Fatalf("%s=%q is not a positive number", e.name, s)
+			}
+			*e.to = n
+		}
 	}
 	if _, err := exec.LookPath("psql"); err != nil {
 		b.Fatal("psql is needed for the \\copy ceiling: ", err)
@@ -48,7 +62,7 @@ func BenchmarkBackfill(b *testing.B) {
 		ctx := context.Background()
 		b.StartTimer()
 		start := time.Now()
-		st, err := New(pool, Options{Workers: 2}).Run(ctx, paths)
+		st, err := New(pool, opts).Run(ctx, paths)
 		loadTime += time.Since(start)
 		b.StopTimer()
 		if err != nil || st.Rows != int64(rows) {
