@@ -173,7 +173,8 @@ func TestItineraryDocument(t *testing.T) {
 				Arrival: "2024-06-02", Departure: "2024-06-05", Rooms: 2, Adults: 2,
 				Stays: []Stay{{RoomType: "KING", RatePlan: "BAR", Rooms: 2, Arrival: "2024-06-02", Departure: "2024-06-05",
 					Adults: 2, Totals: Totals{AfterTax: "450.50", BeforeTax: "400.00", Currency: "USD"}}},
-				Guests:      []Guest{{Primary: true, GivenName: "Ann", Surname: "Zed", Email: "Ann@Example.com"}},
+				// Partner H1 has no pii scope: the address is masked.
+				Guests:      []Guest{{Primary: true, GivenName: "Ann", Surname: "Zed", Email: "A***@Example.com"}},
 				Totals:      Totals{AfterTax: "450.50", BeforeTax: "400.00", Currency: "USD"},
 				ExternalIDs: []ExternalID{{Type: "14", Value: "C103", Source: "PMS"}},
 				CreatedAt:   "2024-04-01T09:00:00Z",

@@ -17,6 +17,17 @@
 // the same as one that does not exist, so existence is never revealed; a
 // hotel-level endpoint outside the caller's scope is a 403.
 //
+// Personal data: guests' e-mail addresses, phone numbers and loyalty
+// numbers are masked unless the caller is a partner with ScopePII or the
+// signed-in guest (for their own entry), and even then only when an
+// AccessAudit is configured: every response showing them unmasked is
+// recorded (PostgresAccessLog, table pii_access) before it is sent. The
+// document of a stored reservation is made in one place, document.go.
+//
+// Failed attempts (invalid credentials, lookups that match nothing) are
+// counted per address; past Options.FailedAuthLimit every request of the
+// address gets 429 until an attempt comes back.
+//
 // Reads go through Store, implemented here over sinks/dynamo
 // (DynamoStore) and sinks/postgres (PostgresStore). Logs carry a request
 // id, the route pattern, the status and the caller's kind, never personal

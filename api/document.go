@@ -1,7 +1,11 @@
 package api
 
 import (
+	"strings"
+	"unicode/utf8"
+
 	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks/dynamo"
 )
 
 // Itinerary is the document the API returns for one reservation. Absent
@@ -108,4 +112,95 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// Personal fields whose access is scoped: a partner without ScopePII sees
+// them masked (the loyalty number not at all), and every response that
+// shows one unmasked is recorded in the access audit.
+const (
+	FieldEmail         = "email"
+	FieldPhone         = "phone"
+	FieldLoyaltyNumber = "loyalty_number"
+)
+
+// document is the one place where a stored reservation becomes the
+// document a caller receives: it builds the itinerary, applies the
+// caller's view of personal data and lists the scoped fields it shows
+// unmasked (nil when none), for the access audit. A caller sees contact
+// data unmasked only when unmasked is true (an access audit is
+// configured): a partner with ScopePII, and a signed-in guest for their
+// own guest entry. Everyone else (partners without the scope, other guests
+// of a guest's reservation, anonymous lookups) sees it masked.
+//
+// Decrypting sealed guest fields, when the stores hold them, belongs here
+// too, before the view is applied.
+func document(c Caller, st *Stored, unmasked bool) (Itinerary, []string) {
+	it := NewItinerary(&st.Reservation)
+	var shown map[string]bool
+	for i := range it.Guests {
+		g := &it.Guests[i]
+		if unmasked && c.seesUnmasked(g) {
+			for f, v := range map[string]string{FieldEmail: g.Email, FieldPhone: g.Phone, FieldLoyaltyNumber: g.LoyaltyNumber} {
+				if v != "" {
+					if shown == nil {
+						shown = map[string]bool{}
+					}
+					shown[f] = true
+				}
+			}
+			continue
+		}
+		g.Email, g.Phone, g.LoyaltyNumber = MaskEmail(g.Email), MaskPhone(g.Phone), ""
+	}
+	var fields []string
+	for _, f := range []string{FieldEmail, FieldPhone, FieldLoyaltyNumber} { // a stable order
+		if shown[f] {
+			fields = append(fields, f)
+		}
+	}
+	return it, fields
+}
+
+// seesUnmasked reports whether c may see g's contact data unmasked.
+func (c Caller) seesUnmasked(g *Guest) bool {
+	switch c.Kind {
+	case PartnerCaller:
+		return c.partner.scopes[ScopePII]
+	case GuestCaller:
+		return g.Email != "" && dynamo.NormalizeEmail(g.Email) == c.GuestID
+	}
+	return false
+}
+
+// MaskEmail keeps the first character of the local part and the domain:
+// "jane@example.com" -> "j***@example.com". An address without '@' is
+// "***"; "" stays "".
+func MaskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	switch {
+	case email == "":
+		return ""
+	case !ok || local == "":
+		return "***"
+	}
+	_, n := utf8.DecodeRuneInString(local)
+	return local[:n] + "***@" + domain
+}
+
+// MaskPhone keeps the last four digits: "+1 555 010 1234" -> "***1234".
+// With fewer than five digits nothing is kept ("***"); "" stays "".
+func MaskPhone(phone string) string {
+	if phone == "" {
+		return ""
+	}
+	var digits []byte
+	for i := 0; i < len(phone); i++ {
+		if c := phone[i]; c >= '0' && c <= '9' {
+			digits = append(digits, c)
+		}
+	}
+	if len(digits) < 5 {
+		return "***"
+	}
+	return "***" + string(digits[len(digits)-4:])
 }

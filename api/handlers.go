@@ -52,7 +52,11 @@ func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) {
 	case !c.mayRead(&st):
 		writeProblem(w, http.StatusNotFound, ProblemNotFound, notFoundDetail)
 	default:
-		writeJSON(w, http.StatusOK, NewItinerary(&st.Reservation))
+		docs := s.newDocs(c, r)
+		it := docs.add(&st)
+		if docs.record(w) {
+			writeJSON(w, http.StatusOK, it)
+		}
 	}
 }
 
@@ -103,10 +107,13 @@ func (s *Server) arrivals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := ArrivalsResponse{HotelCode: hotel, Date: date, Items: make([]Itinerary, 0, len(page.Items)), NextCursor: page.Cursor}
+	docs := s.newDocs(c, r)
 	for i := range page.Items {
-		resp.Items = append(resp.Items, NewItinerary(&page.Items[i].Reservation))
+		resp.Items = append(resp.Items, docs.add(&page.Items[i]))
 	}
-	writeJSON(w, http.StatusOK, resp)
+	if docs.record(w) {
+		writeJSON(w, http.StatusOK, resp)
+	}
 }
 
 // ItinerariesResponse is the body of the guest's itineraries endpoint and
@@ -142,12 +149,15 @@ func (s *Server) guestItineraries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := ItinerariesResponse{Items: make([]Itinerary, 0, len(list))}
+	docs := s.newDocs(c, r)
 	for i := range list {
 		if c.mayRead(&list[i]) { // an index may lag behind a changed guest list
-			resp.Items = append(resp.Items, NewItinerary(&list[i].Reservation))
+			resp.Items = append(resp.Items, docs.add(&list[i]))
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	if docs.record(w) {
+		writeJSON(w, http.StatusOK, resp)
+	}
 }
 
 // LookupRequest is the body of POST /v1/itineraries/lookup. HotelCode is
@@ -224,6 +234,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := ItinerariesResponse{Items: []Itinerary{}}
+	docs := s.newDocs(c, r)
 	want := foldSurname(req.Surname)
 	matched := 0
 	for i := range found {
@@ -234,7 +245,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 			hit |= subtle.ConstantTimeCompare(want, foldSurname(g.Surname))
 		}
 		if hit == 1 && (c.Kind != PartnerCaller || c.mayReadHotel(found[i].Reservation.HotelCode)) {
-			resp.Items = append(resp.Items, NewItinerary(&found[i].Reservation))
+			resp.Items = append(resp.Items, docs.add(&found[i]))
 			matched++
 		}
 	}
@@ -245,7 +256,9 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, ProblemNotFound, notFoundDetail)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	if docs.record(w) {
+		writeJSON(w, http.StatusOK, resp)
+	}
 }
 
 // foldSurname normalises a surname for comparison: trimmed, inner spaces

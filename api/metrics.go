@@ -23,7 +23,7 @@ type apiMetrics struct {
 // newAPIMetrics registers the API's metrics (and the Go and process
 // collectors) on a registry of the server's own, so that two servers in
 // one process (tests) do not collide.
-func newAPIMetrics() *apiMetrics {
+func newAPIMetrics(audit *AccessAudit) *apiMetrics {
 	reg := prometheus.NewRegistry()
 	m := &apiMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -42,6 +42,20 @@ func newAPIMetrics() *apiMetrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if audit != nil {
+		for name, help := range map[string]string{
+			"written": "PII access audit rows stored.",
+			"refused": "Responses refused with 503 because the PII access audit buffer was full.",
+			"lost":    "PII access audit rows that could not be stored (each loss is logged at error).",
+		} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: "resingest", Subsystem: "api", Name: "pii_audit_" + name + "_total", Help: help,
+			}, func() float64 {
+				st := audit.Stats()
+				return float64(map[string]int64{"written": st.Written, "refused": st.Refused, "lost": st.Lost}[name])
+			}))
+		}
+	}
 	// The encoding middleware compresses; promhttp need not.
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, DisableCompression: true})
 	return m

@@ -20,7 +20,17 @@ type Partner struct {
 	AccessKeyID     string   `json:"access_key_id"`
 	SecretAccessKey string   `json:"secret_access_key"`
 	Hotels          []string `json:"hotels"`
+	// Scopes widen what the partner sees: ScopePII shows guests' e-mail
+	// addresses, phone numbers and loyalty numbers unmasked (each such
+	// response is recorded in the access audit). None: masked.
+	Scopes []string `json:"scopes,omitempty"`
 }
+
+// ScopePII lets a partner see guests' contact data unmasked.
+const ScopePII = "pii"
+
+// knownScopes are the scopes a partner may carry.
+var knownScopes = map[string]bool{ScopePII: true}
 
 // partnerFile is the JSON layout of the partners file.
 type partnerFile struct {
@@ -36,6 +46,7 @@ type Partners struct {
 type partnerEntry struct {
 	Partner
 	hotels map[string]bool
+	scopes map[string]bool
 }
 
 // ErrPartnerFile wraps every problem with the content of a partners file.
@@ -55,9 +66,15 @@ func NewPartners(list []Partner) (*Partners, error) {
 		if _, dup := p.byKey[pt.AccessKeyID]; dup {
 			return nil, fmt.Errorf("%w: access key id %s appears twice", ErrPartnerFile, pt.AccessKeyID)
 		}
-		e := partnerEntry{Partner: pt, hotels: make(map[string]bool, len(pt.Hotels))}
+		e := partnerEntry{Partner: pt, hotels: make(map[string]bool, len(pt.Hotels)), scopes: map[string]bool{}}
 		for _, h := range pt.Hotels {
 			e.hotels[h] = true
+		}
+		for _, sc := range pt.Scopes {
+			if !knownScopes[sc] {
+				return nil, fmt.Errorf("%w: partner %s has unknown scope %q", ErrPartnerFile, pt.AccessKeyID, sc)
+			}
+			e.scopes[sc] = true
 		}
 		p.byKey[pt.AccessKeyID] = e
 	}
@@ -107,8 +124,13 @@ func readPartnerFile(path string) ([]Partner, error) {
 }
 
 // NewPartnerKey makes a partner with a fresh random access key id and
-// secret for hotels.
-func NewPartnerKey(name string, hotels []string) (Partner, error) {
+// secret for hotels, with scopes (none: contact data masked).
+func NewPartnerKey(name string, hotels, scopes []string) (Partner, error) {
+	for _, sc := range scopes {
+		if !knownScopes[sc] {
+			return Partner{}, fmt.Errorf("%w: unknown scope %q", ErrPartnerFile, sc)
+		}
+	}
 	var id [10]byte
 	var secret [30]byte
 	if _, err := rand.Read(id[:]); err != nil {
@@ -122,6 +144,7 @@ func NewPartnerKey(name string, hotels []string) (Partner, error) {
 		AccessKeyID:     "RIP" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(id[:]),
 		SecretAccessKey: base64.RawStdEncoding.EncodeToString(secret[:]),
 		Hotels:          hotels,
+		Scopes:          scopes,
 	}, nil
 }
 

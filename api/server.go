@@ -60,6 +60,10 @@ type Options struct {
 	// FailedAuthWindow before its requests are refused with 429; 0 is no
 	// limit. Independent of RateLimit.
 	FailedAuthLimit int
+	// Audit records every response that shows guests' contact data
+	// unmasked. Nil: nobody sees it unmasked (partners with ScopePII and
+	// guests included). The server does not close it.
+	Audit *AccessAudit
 	// FailedAuthWindow is DefaultFailedAuthWindow when 0.
 	FailedAuthWindow time.Duration
 }
@@ -112,7 +116,7 @@ func New(opts Options) (*Server, error) {
 			partners: opts.Partners, region: opts.Region, skew: opts.Skew, now: opts.Now,
 			signer: v4.NewSigner(), seen: newReplayCache(defaultReplayEntries),
 		},
-		metrics:       newAPIMetrics(),
+		metrics:       newAPIMetrics(opts.Audit),
 		limits:        newLimiterSet(opts.RateLimit, int(math.Ceil(2*opts.RateLimit)), defaultLimiterKeys),
 		lookupByIP:    newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
 		lookupByConfN: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),

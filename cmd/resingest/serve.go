@@ -71,6 +71,14 @@ lookups that match nothing) has all its requests refused until an attempt
 comes back. Past a limit: 429 with Retry-After.
 Addresses are the connection's (X-Forwarded-For is not trusted).
 
+Guests' e-mail addresses, phone numbers and loyalty numbers are shown
+unmasked only to partners whose key has the pii scope ('resingest token
+partner --scopes pii') and to a signed-in guest for their own entry; others
+see "j***@example.com", "***1234" and no loyalty number. Every response that
+shows them unmasked is recorded in the pii_access table of --pg-url (written
+in batches in the background; when that falls behind, such reads get 503
+rather than go unaudited). Without --pg-url everything is masked.
+
 SIGINT/SIGTERM stop accepting connections and let the requests in flight
 finish within --shutdown-grace.
 
@@ -95,7 +103,7 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	fl.DurationVar(&f.jwksRefresh, "jwks-refresh", api.DefaultJWKSRefresh, "how often the JWK Set is fetched again (also on an unknown kid, at most every 30s)")
 	fl.StringVar(&f.partnersFile, "partners-file", "", "JSON partner table (access keys, secrets, hotels); empty: no partners")
 	fl.StringVar(&f.region, "region", api.DefaultRegion, "SigV4 region partners sign for")
-	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL, with --store postgres (env RESINGEST_PG_URL)")
+	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL: the store with --store postgres, and the PII access audit (table pii_access) with either store; empty: no audit, contact data masked for all (env RESINGEST_PG_URL)")
 	fl.Int32Var(&f.pgMaxConns, "pg-max-conns", 8, "most Postgres connections")
 	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
 	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
@@ -107,27 +115,59 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	return cmd
 }
 
-// openStore connects the store serve reads; close releases it.
-func (f *serveFlags) openStore(ctx context.Context) (st api.Store, close func(), err error) {
+// openStore connects the store serve reads; close releases it. pg is the
+// Postgres it opened (nil with --store dynamo).
+func (f *serveFlags) openStore(ctx context.Context) (st api.Store, pg *postgres.Sink, close func(), err error) {
 	switch f.store {
 	case "postgres":
 		if f.pgURL == "" {
-			return nil, nil, errors.New("--store postgres needs --pg-url (or RESINGEST_PG_URL)")
+			return nil, nil, nil, errors.New("--store postgres needs --pg-url (or RESINGEST_PG_URL)")
 		}
 		pg, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: f.pgMaxConns})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return api.NewPostgresStore(pg), pg.Close, nil
+		return api.NewPostgresStore(pg), pg, pg.Close, nil
 	case "dynamo":
 		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		sink := dynamo.New(client, dynamo.Options{Table: f.dynamoTable})
-		return api.NewDynamoStore(sink, client, f.dynamoTable), func() { _ = sink.Close() }, nil
+		return api.NewDynamoStore(sink, client, f.dynamoTable), nil, func() { _ = sink.Close() }, nil
 	}
-	return nil, nil, fmt.Errorf("--store: %q is not dynamo or postgres", f.store)
+	return nil, nil, nil, fmt.Errorf("--store: %q is not dynamo or postgres", f.store)
+}
+
+// openAudit starts the PII access audit on the Postgres of --pg-url (pg
+// when the store already opened it). Without --pg-url there is none and
+// every caller sees contact data masked. close flushes it.
+func (f *serveFlags) openAudit(ctx context.Context, pg *postgres.Sink) (audit *api.AccessAudit, close func(), err error) {
+	if f.pgURL == "" {
+		slog.Warn("no --pg-url: no PII access audit, so guests' contact data is masked for every caller")
+		return nil, func() {}, nil
+	}
+	closePG := func() {}
+	if pg == nil {
+		if pg, err = postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: 2}); err != nil {
+			return nil, nil, fmt.Errorf("PII access audit: %w", err)
+		}
+		closePG = pg.Close
+	}
+	log := api.NewPostgresAccessLog(pg.Pool())
+	if err := log.Check(ctx); err != nil {
+		closePG()
+		return nil, nil, fmt.Errorf("%w (run 'resingest db migrate')", err)
+	}
+	audit = api.NewAccessAudit(log, api.AuditOptions{Logger: slog.Default()})
+	return audit, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), f.shutdownGrace)
+		defer cancel()
+		if err := audit.Close(cctx); err != nil {
+			slog.Error("PII access audit not fully written", "err", err)
+		}
+		closePG()
+	}, nil
 }
 
 func runServe(ctx context.Context, f *serveFlags) error {
@@ -170,12 +210,18 @@ func runServe(ctx context.Context, f *serveFlags) error {
 		}
 		opts.Partners = p
 	}
-	store, closeStore, err := f.openStore(ctx)
+	store, pg, closeStore, err := f.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 	opts.Store = store
+	audit, closeAudit, err := f.openAudit(ctx, pg)
+	if err != nil {
+		return err
+	}
+	defer closeAudit() // before closeStore: it may write through the store's pool
+	opts.Audit = audit
 	srv, err := api.New(opts)
 	if err != nil {
 		return err
@@ -185,7 +231,7 @@ func runServe(ctx context.Context, f *serveFlags) error {
 		return fmt.Errorf("--addr: %w", err)
 	}
 	slog.Info("serving the itinerary API", "addr", ln.Addr().String(), "store", f.store,
-		"guests", opts.Guests != nil, "jwks", opts.JWKS != nil, "partners", opts.Partners.Len())
+		"guests", opts.Guests != nil, "jwks", opts.JWKS != nil, "pii_audit", opts.Audit != nil, "partners", opts.Partners.Len())
 	err = srv.Serve(ctx, ln)
 	slog.Info("itinerary API stopped")
 	return err

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +104,17 @@ func TestServe(t *testing.T) {
 			if _, err := dynamo.New(c, dynamo.Options{Table: table}).Write(ctx, []sinks.Record{rec}); err != nil {
 				t.Fatal(err)
 			}
-			return []string{"--store", "dynamo", "--dynamo-endpoint", endpoint, "--dynamo-table", table}
+			// Postgres holds the PII access audit.
+			url := testenv.PostgresSchema(t)
+			pg, err := postgres.New(ctx, url, postgres.Options{MaxConns: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pg.Close()
+			if _, err := pg.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--store", "dynamo", "--dynamo-endpoint", endpoint, "--dynamo-table", table, "--pg-url", url}
 		},
 	}
 	for name, setup := range stores {
@@ -160,6 +171,21 @@ func TestServe(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatal("serve did not stop")
 			}
+			// The guest saw their own address: one audit row, written by
+			// the time serve returned. The partner has no pii scope.
+			pgURL := args[slices.Index(args, "--pg-url")+1]
+			pg, err := postgres.New(ctx, pgURL, postgres.Options{MaxConns: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pg.Close()
+			var kinds []string
+			if err := pg.Pool().QueryRow(ctx, "SELECT coalesce(array_agg(caller_kind), '{}') FROM pii_access").Scan(&kinds); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(kinds, []string{"guest"}) {
+				t.Errorf("audit rows by %v, want one by the guest", kinds)
+			}
 		})
 	}
 
@@ -168,6 +194,7 @@ func TestServe(t *testing.T) {
 			"unknown store":    {"serve", "--store", "mongo", "--addr", freeAddr(t)},
 			"short secret":     {"serve", "--jwt-secret", "short", "--store", "postgres", "--addr", freeAddr(t)},
 			"postgres, no url": {"serve", "--store", "postgres", "--pg-url", "", "--addr", freeAddr(t)},
+			"no audit table":   {"serve", "--store", "postgres", "--pg-url", testenv.PostgresSchema(t), "--addr", freeAddr(t)},
 			"unreachable JWKS": {"serve", "--jwks-url", "http://127.0.0.1:1/jwks.json", "--store", "postgres", "--addr", freeAddr(t)},
 		} {
 			t.Run(name, func(t *testing.T) {

@@ -59,20 +59,26 @@ func newTokenGuestCmd() *cobra.Command {
 }
 
 func newTokenPartnerCmd() *cobra.Command {
-	var hotels []string
+	var hotels, scopes []string
 	var file, name string
 	cmd := &cobra.Command{
-		Use:   "partner --hotels H1,H2 [--partners-file F] [--name N]",
+		Use:   "partner --hotels H1,H2 [--scopes pii] [--partners-file F] [--name N]",
 		Short: "Make a partner access key for some hotels, add it to the partners file and print it",
 		Long: `partner makes a random access key id and secret for SigV4-signed requests,
-limited to --hotels, appends them to --partners-file (created with mode 0600
+limited to --hotels, with --scopes (pii: guests' e-mail addresses, phone
+numbers and loyalty numbers unmasked, each access recorded in the audit;
+without it they are masked), appends them to --partners-file (created with mode 0600
 when missing) and prints them as JSON. A running 'resingest serve' reads the
 file at start: restart it to pick the new partner up.`,
-		Example: `  resingest token partner --hotels H1,H2 --partners-file partners.json --name acme`,
-		Args:    cobra.NoArgs,
+		Example: `  resingest token partner --hotels H1,H2 --partners-file partners.json --name acme
+  resingest token partner --hotels H1 --scopes pii --partners-file partners.json --name front-desk`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := commandLineOnly(cmd, "name"); err != nil {
 				return err
+			}
+			if !cmd.Flags().Changed("scopes") {
+				scopes = nil // a stray RESINGEST_SCOPES must not grant access to personal data
 			}
 			if !cmd.Flags().Changed("hotels") {
 				return errors.New("--hotels is required")
@@ -89,7 +95,13 @@ file at start: restart it to pick the new partner up.`,
 			if file == "" {
 				return errors.New("--partners-file is required")
 			}
-			p, err := api.NewPartnerKey(name, list)
+			var scopeList []string
+			for _, sc := range scopes {
+				if sc = strings.TrimSpace(sc); sc != "" {
+					scopeList = append(scopeList, sc)
+				}
+			}
+			p, err := api.NewPartnerKey(name, list, scopeList)
 			if err != nil {
 				return err
 			}
@@ -104,5 +116,6 @@ file at start: restart it to pick the new partner up.`,
 	cmd.Flags().StringSliceVar(&hotels, "hotels", nil, "hotel codes the partner may read")
 	cmd.Flags().StringVar(&file, "partners-file", "", "partners file to add the key to (env RESINGEST_PARTNERS_FILE)")
 	cmd.Flags().StringVar(&name, "name", "", "a label for the partner")
+	cmd.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes of the key: pii (contact data unmasked); none: masked")
 	return cmd
 }

@@ -98,9 +98,33 @@ func TestTokenPartner(t *testing.T) {
 	if table.Len() != 2 {
 		t.Errorf("file holds %d partners, want 2", table.Len())
 	}
+	t.Run("scopes", func(t *testing.T) {
+		t.Setenv("RESINGEST_SCOPES", "pii") // ignored: scopes are given on the command line only
+		for _, tt := range []struct{ args, want string }{{"", ""}, {"pii", "pii"}} {
+			args := []string{"token", "partner", "--hotels", "H9", "--partners-file", file}
+			if tt.args != "" {
+				args = append(args, "--scopes", tt.args)
+			}
+			out, err := tokenRun(t, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p api.Partner
+			if err := json.Unmarshal([]byte(out), &p); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(p.Scopes, ","); got != tt.want {
+				t.Errorf("--scopes %q: scopes %q, want %q", tt.args, got, tt.want)
+			}
+		}
+		if _, err := api.LoadPartners(file); err != nil {
+			t.Fatalf("the file with scopes does not load: %v", err)
+		}
+	})
 	for name, args := range map[string][]string{
-		"no hotels": {"token", "partner", "--partners-file", file},
-		"no file":   {"token", "partner", "--hotels", "H1"},
+		"no hotels":     {"token", "partner", "--partners-file", file},
+		"no file":       {"token", "partner", "--hotels", "H1"},
+		"unknown scope": {"token", "partner", "--hotels", "H1", "--partners-file", file, "--scopes", "admin"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := tokenRun(t, args...); err == nil {
