@@ -122,7 +122,7 @@ func New(opts Options) (*Server, error) {
 		lookupByConfN: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
 		failures:      newFailureSet(opts.FailedAuthLimit, opts.FailedAuthWindow),
 	}
-	docs, err := docsPage(OpenAPIDocument)
+	docs, err := docsPage()
 	if err != nil {
 		return nil, err
 	}
