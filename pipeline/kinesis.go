@@ -112,6 +112,9 @@ type kinesisWorker struct {
 	// lastActive is when a record last arrived or a lease was gained
 	// (unix nanos), for ExitWhenIdle.
 	lastActive atomic.Int64
+	// inFlight counts batches being processed: a worker busy with a slow
+	// batch is not idle.
+	inFlight atomic.Int32
 	// kick asks the taker for an early cycle (a shard ended: its
 	// children's leases are ready).
 	kick chan struct{}
@@ -243,9 +246,10 @@ func (w *kinesisWorker) coordinate(work, drain context.Context, readers *sync.Wa
 }
 
 // idle reports whether ExitWhenIdle has passed with no record read, no
-// lease gained and no free or expired lease left to take.
+// batch in flight, no lease gained and no free or expired lease left to
+// take.
 func (w *kinesisWorker) idle(res lease.TakeResult) bool {
-	if w.opts.ExitWhenIdle <= 0 || res.Takeable > 0 {
+	if w.opts.ExitWhenIdle <= 0 || res.Takeable > 0 || w.inFlight.Load() > 0 {
 		return false
 	}
 	return time.Since(time.Unix(0, w.lastActive.Load())) >= w.opts.ExitWhenIdle

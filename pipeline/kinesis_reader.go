@@ -159,6 +159,8 @@ func (r *shardReader) process(ctx, drain context.Context, recs []types.Record) e
 			Position: aws.ToString(rec.SequenceNumber), ReceivedAt: received}
 	}
 	r.w.lastActive.Store(received.UnixNano())
+	r.w.inFlight.Add(1)
+	defer r.w.inFlight.Add(-1)
 	// Reserve the bytes read now; the next call waits as long as the
 	// shard's 2 MB/s allows.
 	res := r.bytes.ReserveN(received, min(size, kinesisBytesPerSecond))
