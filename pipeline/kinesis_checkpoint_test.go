@@ -79,7 +79,7 @@ func TestKinesisCheckpointNeverPastUnstored(t *testing.T) {
 		t.Fatalf("checkpoint %s after the failure, want the last record of the last stored batch %s", cp, want)
 	}
 	for i, seq := range seqs {
-		audited := ledgerHas(ledger, s.Name+"/"+shard, seq)
+		audited := ledgerHas(ledger, shard, seq)
 		if stored := !seqLess(cp, seq); audited != stored {
 			t.Errorf("record %d (%s): audited %v, at or before the checkpoint %v", i, seq, audited, stored)
 		}

@@ -32,12 +32,11 @@ func (e *UnackedError) Unwrap() error { return e.Err }
 
 // shardReader reads one held shard.
 type shardReader struct {
-	w         *kinesisWorker
-	h         *lease.Held
-	shard     string
-	partition string // Message.Partition: "<stream>/<shard id>"
-	calls     *rate.Limiter
-	bytes     *rate.Limiter
+	w     *kinesisWorker
+	h     *lease.Held
+	shard string
+	calls *rate.Limiter
+	bytes *rate.Limiter
 	// notBefore delays the next GetRecords until the bytes already read
 	// fit in the shard's 2 MB/s.
 	notBefore time.Time
@@ -62,7 +61,7 @@ func (w *kinesisWorker) read(work, drain context.Context, h *lease.Held) error {
 	}()
 	l := h.Lease()
 	r := &shardReader{
-		w: w, h: h, shard: l.Key, partition: w.cfg.Stream + "/" + l.Key, checkpoint: l.Checkpoint,
+		w: w, h: h, shard: l.Key, checkpoint: l.Checkpoint,
 		calls: rate.NewLimiter(kinesisCallsPerSecond, 1),
 		bytes: rate.NewLimiter(kinesisBytesPerSecond, kinesisBytesPerSecond),
 	}
@@ -155,7 +154,9 @@ func (r *shardReader) process(ctx, drain context.Context, recs []types.Record) e
 	msgs := make([]Message, len(recs))
 	for i, rec := range recs {
 		size += len(rec.Data)
-		msgs[i] = Message{Value: rec.Data, Source: "kinesis", Partition: r.partition,
+		// Partition is the bare shard id, as the Lambda handler writes it:
+		// a stream read by either path keeps one audit row per record.
+		msgs[i] = Message{Value: rec.Data, Source: "kinesis", Partition: r.shard,
 			Position: aws.ToString(rec.SequenceNumber), ReceivedAt: received}
 	}
 	r.w.lastActive.Store(received.UnixNano())
