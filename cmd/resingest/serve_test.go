@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/resingest/resingest/api"
 	"github.com/resingest/resingest/internal/testenv"
@@ -72,6 +78,25 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An identity provider whose ES256 tokens serve accepts via --jwks-url.
+	idpKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		b64 := base64.RawURLEncoding.EncodeToString
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "EC", "kid": "k1", "alg": "ES256",
+			"crv": "P-256", "x": b64(idpKey.X.FillBytes(make([]byte, 32))), "y": b64(idpKey.Y.FillBytes(make([]byte, 32)))}}})
+	}))
+	defer idp.Close()
+	idpTok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": "https://idp.test", "aud": "app",
+		"sub": "ann@example.com", "exp": time.Now().Add(time.Hour).Unix()})
+	idpTok.Header["kid"] = "k1"
+	jwksTok, err := idpTok.SignedString(idpKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	stores := map[string]func(t *testing.T) []string{
 		"postgres": func(t *testing.T) []string {
 			url := testenv.PostgresSchema(t)
@@ -124,7 +149,7 @@ func TestServe(t *testing.T) {
 			t.Setenv("AWS_REGION", "us-east-1")
 			addr := freeAddr(t)
 			args := append([]string{"serve", "--addr", addr, "--jwt-secret", tokenTestSecret,
-				"--partners-file", partnersFile}, setup(t)...)
+				"--partners-file", partnersFile, "--jwks-url", idp.URL, "--jwks-issuer", "https://idp.test", "--jwks-audience", "app"}, setup(t)...)
 			sctx, stop := context.WithCancel(ctx)
 			defer stop()
 			done := make(chan error, 1)
@@ -149,6 +174,11 @@ func TestServe(t *testing.T) {
 			if st := get(req); st != 200 {
 				t.Errorf("guest: status %d", st)
 			}
+			req, _ = http.NewRequest("GET", base+"/v1/reservations/HS/S1", nil)
+			req.Header.Set("Authorization", "Bearer "+jwksTok)
+			if st := get(req); st != 200 {
+				t.Errorf("guest with an identity provider's ES256 token: status %d", st)
+			}
 			req, _ = http.NewRequest("GET", base+"/v1/hotels/HS/arrivals?date=2026-06-01", nil)
 			sum := sha256.Sum256(nil)
 			creds := aws.Credentials{AccessKeyID: partner.AccessKeyID, SecretAccessKey: partner.SecretAccessKey}
@@ -171,7 +201,7 @@ func TestServe(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatal("serve did not stop")
 			}
-			// The guest saw their own address: one audit row, written by
+			// The guest saw their own address twice: two audit rows, written by
 			// the time serve returned. The partner has no pii scope.
 			pgURL := args[slices.Index(args, "--pg-url")+1]
 			pg, err := postgres.New(ctx, pgURL, postgres.Options{MaxConns: 1})
@@ -183,8 +213,8 @@ func TestServe(t *testing.T) {
 			if err := pg.Pool().QueryRow(ctx, "SELECT coalesce(array_agg(caller_kind), '{}') FROM pii_access").Scan(&kinds); err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(kinds, []string{"guest"}) {
-				t.Errorf("audit rows by %v, want one by the guest", kinds)
+			if !slices.Equal(kinds, []string{"guest", "guest"}) {
+				t.Errorf("audit rows by %v, want two by the guest", kinds)
 			}
 		})
 	}
