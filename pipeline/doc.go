@@ -1,5 +1,6 @@
-// Package pipeline moves messages from a source (Kafka, files, later
-// Kinesis and Lambda) through the parser into every configured sink, with the
+// Package pipeline moves messages from a source (Kafka, Kinesis, files; the
+// Lambda handler in package lambdahandler uses the same Processor) through
+// the parser into every configured sink, with the
 // delivery rules of DESIGN.md:
 //
 //   - at-least-once, exactly-once in effect: a source position (offset,

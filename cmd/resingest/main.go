@@ -36,11 +36,13 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "resingest",
 		Short: "Ingest HTNG/OpenTravel reservation messages into Postgres, DynamoDB and S3",
-		Long: `resingest ingests HTNG / OpenTravel reservation messages from Kafka or
-files, extracts them with XPath mappings into a canonical reservation record,
-stores them in Postgres and DynamoDB, archives the raw messages, redacted, to
-S3, and serves itineraries through a REST API (resingest serve). Kinesis is
-not built yet.
+		Long: `resingest ingests HTNG / OpenTravel reservation messages from Kafka,
+Kinesis (shard leases, or as an AWS Lambda handler) or files, extracts them
+with XPath mappings into a canonical reservation record, stores them in
+Postgres and DynamoDB with guests' personal data encrypted, archives the raw
+messages, redacted and sealed, to S3, backfills history from EDW extracts
+(resingest migrate), and serves itineraries through a REST API (resingest
+serve).
 
 Every flag can also be set by an environment variable: RESINGEST_ and the
 flag's name in capitals with - as _ (--pg-url: RESINGEST_PG_URL); --brokers

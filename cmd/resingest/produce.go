@@ -79,8 +79,8 @@ func produceFiles(ctx context.Context, f produceFlags, files []string) (int, err
 		}
 		rec := &kgo.Record{Value: value}
 		if !f.noKeys {
-			if recs, err := p.Parse(value); err == nil && len(recs) > 0 {
-				rec.Key = []byte(recs[0].Confirmation)
+			if key := messageKey(p, value, ""); key != "" {
+				rec.Key = []byte(key)
 			}
 		}
 		cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
