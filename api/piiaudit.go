@@ -56,7 +56,8 @@ type AccessSink interface {
 type AuditOptions struct {
 	// Buffer is how many responses' rows may wait to be written.
 	Buffer int
-	// Batch is the most rows one write takes.
+	// Batch is how many rows are written at once without waiting for
+	// FlushEvery (a write may take more: one response's rows stay together).
 	Batch int
 	// FlushEvery is how long a row may wait for its batch to fill.
 	FlushEvery time.Duration
