@@ -66,21 +66,9 @@ func (m *Migrator) loadFile(ctx context.Context, path string) error {
 	if p.size != st.Size() {
 		return &FileChangedError{Path: path, Recorded: p.size, Current: st.Size()}
 	}
-	for _, ddl := range []string{sessionSQL, createStageSQL, createUpdatedSQL} {
-		if _, err := conn.Exec(ctx, ddl); err != nil {
-			return fmt.Errorf("migrate: %s: staging table: %w", path, err)
-		}
-	}
-	fast := false
-	if !m.opts.FKChecks {
-		if fast, err = triggersSkippable(ctx, conn); err != nil {
-			return fmt.Errorf("migrate: %s: %w", path, err)
-		}
-		if !fast {
-			m.fkWarn.Do(func() {
-				m.logger.Warn("the load checks foreign keys row by row (slower): the role may not set session_replication_role")
-			})
-		}
+	fast, err := m.prepareSession(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("migrate: %s: %w", path, err)
 	}
 	in, err := openInput(path, &m.bytesRead)
 	if err != nil {
@@ -97,7 +85,7 @@ func (m *Migrator) loadFile(ctx context.Context, path string) error {
 		}
 	}
 	for {
-		c, eof, err := m.readChunk(in)
+		c, eof, err := m.readChunk(in, m.opts.ChunkRows)
 		if err != nil {
 			return fmt.Errorf("migrate: %s: %w", path, err)
 		}
@@ -106,7 +94,8 @@ func (m *Migrator) loadFile(ctx context.Context, path string) error {
 			next.rows += int64(len(c.rows))
 			next.lines += c.records
 			next.rejects += int64(len(c.rejects))
-			if err := m.commitChunk(ctx, conn, path, &c, next, fast); err != nil {
+			done := progressStmt{progressSQL, []any{path, next.rows, next.lines, next.rejects}}
+			if err := m.commitChunk(ctx, conn, path, &c, done, fast); err != nil {
 				return err
 			}
 			p = next
@@ -126,10 +115,33 @@ func (m *Migrator) loadFile(ctx context.Context, path string) error {
 	return nil
 }
 
-// readChunk reads up to ChunkRows records.
-func (m *Migrator) readChunk(in *input) (chunk, bool, error) {
+// prepareSession creates a worker connection's staging tables and tells
+// whether its chunks may run without triggers.
+func (m *Migrator) prepareSession(ctx context.Context, conn *pgxpool.Conn) (bool, error) {
+	for _, ddl := range []string{sessionSQL, createStageSQL, createUpdatedSQL} {
+		if _, err := conn.Exec(ctx, ddl); err != nil {
+			return false, fmt.Errorf("staging table: %w", err)
+		}
+	}
+	if m.opts.FKChecks {
+		return false, nil
+	}
+	fast, err := triggersSkippable(ctx, conn)
+	if err != nil {
+		return false, err
+	}
+	if !fast {
+		m.fkWarn.Do(func() {
+			m.logger.Warn("the load checks foreign keys row by row (slower): the role may not set session_replication_role")
+		})
+	}
+	return fast, nil
+}
+
+// readChunk reads up to n records.
+func (m *Migrator) readChunk(in *input, n int) (chunk, bool, error) {
 	var c chunk
-	for c.records < int64(m.opts.ChunkRows) {
+	for c.records < int64(n) {
 		rec, line, err := in.next()
 		var re *RowError
 		switch {
@@ -153,15 +165,21 @@ func (m *Migrator) readChunk(in *input) (chunk, bool, error) {
 	return c, false, nil
 }
 
-// commitChunk merges c and records its rejects and the file's progress p
-// in one transaction, retrying lost deadlocks.
-func (m *Migrator) commitChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, p fileProgress, fast bool) error {
+// progressStmt records a chunk as done, in the chunk's transaction.
+type progressStmt struct {
+	sql  string
+	args []any
+}
+
+// commitChunk merges c and records its rejects (as lines of path) and its
+// progress in one transaction, retrying lost deadlocks.
+func (m *Migrator) commitChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, done progressStmt, fast bool) error {
 	var err error
 	for attempt := 0; attempt < maxChunkAttempts; attempt++ {
 		var applied int64
-		applied, err = m.tryChunk(ctx, conn, path, c, p, fast)
+		applied, err = m.tryChunk(ctx, conn, path, c, done, fast)
 		if err == nil {
-			m.rows.Add(int64(len(c.rows)))
+			m.rows.Add(c.records - int64(len(c.rejects)))
 			m.applied.Add(applied)
 			m.rejects.Add(int64(len(c.rejects)))
 			return nil
@@ -173,7 +191,7 @@ func (m *Migrator) commitChunk(ctx context.Context, conn *pgxpool.Conn, path str
 			break
 		}
 	}
-	return fmt.Errorf("migrate: %s: chunk ending at record %d: %w", path, p.lines, err)
+	return fmt.Errorf("migrate: %s: chunk ending at line %d: %w", path, c.lastLine(), err)
 }
 
 // conflict reports a transaction that lost to a concurrent one and may
@@ -227,7 +245,7 @@ func merge(ctx context.Context, tx pgx.Tx) ([]reservation.Key, [2][]string, erro
 	return keys, updated, nil
 }
 
-func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, p fileProgress, fast bool) (int64, error) {
+func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, done progressStmt, fast bool) (int64, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -275,7 +293,7 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 			return 0, fmt.Errorf("record rejects: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, progressSQL, path, p.rows, p.lines, p.rejects); err != nil {
+	if _, err := tx.Exec(ctx, done.sql, done.args...); err != nil {
 		return 0, fmt.Errorf("record progress: %w", err)
 	}
 	// DynamoDB before the commit: a crash in between redoes the chunk
@@ -289,6 +307,18 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 	return int64(len(keys)), nil
+}
+
+// lastLine is the line of the chunk's last record (for errors).
+func (c *chunk) lastLine() int64 {
+	var last int64
+	if n := len(c.rows); n > 0 {
+		last = c.rows[n-1].line
+	}
+	if n := len(c.rejects); n > 0 && c.rejects[n-1].line > last {
+		last = c.rejects[n-1].line
+	}
+	return last
 }
 
 // newest returns the chunk's winning row per key (row.newer), sorted by

@@ -71,6 +71,7 @@ type row struct {
 	adults, children       int32
 	action                 string
 	version                reservation.Version
+	input                  int // index of the input file (presort)
 }
 
 var decimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)

@@ -36,6 +36,9 @@ type migrateFlags struct {
 	itemsPerFile   int
 	s3Endpoint     string
 	fkChecks       bool
+	presort        bool
+	spillDir       string
+	runRows        int
 }
 
 func newMigrateCmd() *cobra.Command {
@@ -79,6 +82,9 @@ they are missing. Examples:
 	fl.StringVar(&f.importDir, "import-dir", "", "with --dynamo-mode import-files: a directory or s3://bucket/prefix for the files")
 	fl.IntVar(&f.itemsPerFile, "import-items-per-file", migrate.DefaultItemsPerFile, "items per import file")
 	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
+	fl.BoolVar(&f.presort, "presort", false, "load in key order: sort the extract into runs in --spill-dir first (as much disk as the uncompressed input), then merge; faster once the tables outgrow the database's cache")
+	fl.StringVar(&f.spillDir, "spill-dir", "", "directory for --presort's sorted runs (default: the system's temporary directory)")
+	fl.IntVar(&f.runRows, "run-rows", migrate.DefaultRunRows, "rows per sorted run with --presort (held in memory by each worker)")
 	fl.BoolVar(&f.fkChecks, "fk-checks", false, "keep the foreign-key triggers on during the merge (by default they are off when the role may set session_replication_role: the merge writes parents first itself)")
 	fl.IntVar(&f.workers, "workers", migrate.DefaultWorkers, "files loaded at once (one Postgres connection each)")
 	fl.IntVar(&f.chunkRows, "chunk-rows", migrate.DefaultChunkRows, "rows per merge transaction")
@@ -195,7 +201,8 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		return fmt.Errorf("migrate: postgres: %w", err)
 	}
 	defer pool.Close()
-	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, FKChecks: f.fkChecks, Logger: logger}
+	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, FKChecks: f.fkChecks,
+		Presort: f.presort, SpillDir: f.spillDir, RunRows: f.runRows, Logger: logger}
 	if f.dynamoMode == "batch" {
 		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
 		if err != nil {
