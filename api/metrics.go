@@ -37,7 +37,7 @@ func newAPIMetrics(audit *AccessAudit) *apiMetrics {
 		}, []string{"route"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "resingest", Subsystem: "api", Name: "rate_limited_total",
-			Help: "Requests refused with 429, by limit (client, lookup_ip, lookup_confirmation).",
+			Help: "Requests refused with 429, by limit (client, lookup_ip, lookup_confirmation, failed_auth).",
 		}, []string{"limit"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.rateLimited,

@@ -217,6 +217,12 @@ func TestPIIScopes(t *testing.T) {
 				if st := audit.Stats(); st.Written != 4 || st.Lost != 0 || st.Refused != 0 {
 					t.Errorf("stats %+v, want 4 written", st)
 				}
+				m := call(t, ts, callers(t)["none"], "GET", "/metrics", nil)
+				for _, want := range []string{"resingest_api_pii_audit_written_total 4", "resingest_api_pii_audit_lost_total 0", "resingest_api_pii_audit_refused_total 0"} {
+					if !strings.Contains(string(m.body), want+"\n") {
+						t.Errorf("/metrics lacks %q", want)
+					}
+				}
 			})
 		})
 	}
