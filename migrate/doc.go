@@ -8,18 +8,34 @@
 // type "itinerary"; its version is reservation.VersionOf with an empty
 // stream position, the same ordering the live pipeline uses.
 //
-// Postgres: each file is read in chunks. A chunk is copied (COPY, binary)
-// into a temporary staging table of the worker's connection, then merged
-// into the live tables set-based (one statement for the parents, one for
-// their children) with the live pipeline's version guard (ON CONFLICT ... WHERE reservations.version <
-// EXCLUDED.version): a warehouse row never replaces a newer version written
-// by the stream, and a re-run changes nothing. Keys repeated within a chunk
-// keep their newest row (sorted and deduplicated in Go before the COPY). The chunk's rejected rows and the
-// file's progress (backfill_files, migration 0002) are written in the same
-// transaction as the merge, so a killed migration restarted with the same
-// files continues after the last committed chunk and ends in the same state
-// as an uninterrupted one. Files are loaded in parallel, one connection
-// each.
+// Postgres: each file is read in chunks. A chunk keeps the newest row per
+// key (sorted and deduplicated in Go) and is copied (COPY, binary) into a
+// temporary staging table of the worker's connection, then merged into the
+// live tables set-based with the live pipeline's version guard
+// (ON CONFLICT ... WHERE reservations.version < EXCLUDED.version): a
+// warehouse row never replaces a newer version written by the stream, and
+// a re-run changes nothing. One statement upserts the parents and inserts
+// the children of the parents it inserted; a second one, only when some
+// parents were updated instead, replaces those parents' children. The
+// chunk's rejected rows and the file's progress (backfill_files, migration
+// 0002) are written in the same transaction as the merge, so a killed
+// migration restarted with the same files continues after the last
+// committed chunk and ends in the same state as an uninterrupted one.
+// Files are loaded in parallel, one connection each.
+//
+// The merge turns the foreign-key triggers off for its transaction when
+// the role may (session_replication_role; Options.FKChecks keeps them):
+// they cost half of the merge, and the merge writes every parent itself
+// before its children, holding its lock.
+//
+// Options.Presort loads in key order instead (presort.go): the input is
+// first sorted into runs on disk, then merged in numbered chunks. Random
+// keys dirty nearly every index page once the tables outgrow the buffer
+// cache; key order keeps consecutive chunks on neighbouring pages.
+//
+// DynamoDB import files (ExportImportFiles) are written after the load,
+// from the final Postgres state, each key once. Verify compares the
+// extract with both stores per hotel (counts and checksums).
 //
 // Staging tables are TEMPORARY: like UNLOGGED tables they write no WAL, and
 // in addition they vanish with their session, so a killed migration leaves
@@ -39,7 +55,7 @@
 // holds the row locks of the keys it applied), the chunk's unconditional
 // batch write can replace that newer item with the older warehouse row.
 // Run the backfill before the stream writes to those keys, or follow it by
-// a DynamoDB repair from Postgres (migrate verify, not built yet).
+// a DynamoDB repair from Postgres (migrate verify finds the hotels).
 //
 // Malformed rows never stop a load: each is recorded with its file, line
 // and a reason that names the column but never its value (rows hold
