@@ -3,6 +3,7 @@ package migrate
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -52,24 +53,24 @@ func (c countingReader) Read(p []byte) (int, error) {
 
 // input reads one extract file record by record.
 type input struct {
-	f    *os.File
+	rc   io.ReadCloser
 	zr   *gzip.Reader
 	csv  *csv.Reader
 	line int64 // line of the last record read
 }
 
-// openInput opens path and checks its header row.
-func openInput(path string, bytesRead *atomic.Int64) (*input, error) {
-	f, err := os.Open(path)
+// openInput opens src and checks its header row.
+func openInput(ctx context.Context, src Source, bytesRead *atomic.Int64) (*input, error) {
+	rc, err := src.Open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	in := &input{f: f}
-	var r io.Reader = bufio.NewReaderSize(countingReader{f, bytesRead}, 1<<16)
-	if strings.HasSuffix(path, ".gz") {
+	in := &input{rc: rc}
+	var r io.Reader = bufio.NewReaderSize(countingReader{rc, bytesRead}, 1<<16)
+	if src.Gzip {
 		if in.zr, err = gzip.NewReader(r); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("migrate: %s: %w", path, err)
+			in.Close()
+			return nil, fmt.Errorf("migrate: %s: %w", src.Name, err)
 		}
 		r = in.zr
 	}
@@ -79,12 +80,12 @@ func openInput(path string, bytesRead *atomic.Int64) (*input, error) {
 	head, err := in.csv.Read()
 	if err != nil {
 		in.Close()
-		return nil, fmt.Errorf("migrate: %s: header: %w", path, err)
+		return nil, fmt.Errorf("migrate: %s: header: %w", src.Name, err)
 	}
 	if len(head) != numColumns || strings.TrimPrefix(head[0], "\ufeff") != columnNames[0] {
 		in.Close()
 		return nil, fmt.Errorf("migrate: %s: header has %d columns starting %q, want %d starting %q",
-			path, len(head), head[0], numColumns, columnNames[0])
+			src.Name, len(head), head[0], numColumns, columnNames[0])
 	}
 	return in, nil
 }
@@ -108,8 +109,8 @@ func (in *input) next() ([]string, int64, error) {
 
 // Close closes the file; it is idempotent.
 func (in *input) Close() {
-	if in.f != nil {
-		in.f.Close()
-		in.f = nil
+	if in.rc != nil {
+		_ = in.rc.Close()
+		in.rc = nil
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -43,34 +42,31 @@ const maxChunkAttempts = 5
 
 // loadFile loads one file on a connection of its own, resuming after its
 // recorded progress.
-func (m *Migrator) loadFile(ctx context.Context, path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
+func (m *Migrator) loadFile(ctx context.Context, src Source) error {
+	path := src.Name
 	conn, err := m.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %s: connect: %w", path, err)
 	}
 	defer conn.Release()
 	var p fileProgress
-	if err := conn.QueryRow(ctx, fileStartSQL, path, st.Size()).Scan(&p.size, &p.rows, &p.lines, &p.rejects, &p.status); err != nil {
+	if err := conn.QueryRow(ctx, fileStartSQL, path, src.Size).Scan(&p.size, &p.rows, &p.lines, &p.rejects, &p.status); err != nil {
 		return fmt.Errorf("migrate: %s: read progress: %w", path, err)
 	}
 	if p.status == "done" {
 		m.filesDone.Add(1)
-		m.bytesRead.Add(st.Size())
+		m.bytesRead.Add(src.Size)
 		m.logger.Info("backfill file already loaded", "file", path, "rows", p.rows, "rejects", p.rejects)
 		return nil
 	}
-	if p.size != st.Size() {
-		return &FileChangedError{Path: path, Recorded: p.size, Current: st.Size()}
+	if p.size != src.Size {
+		return &FileChangedError{Path: path, Recorded: p.size, Current: src.Size}
 	}
 	fast, err := m.prepareSession(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("migrate: %s: %w", path, err)
 	}
-	in, err := openInput(path, &m.bytesRead)
+	in, err := openInput(ctx, src, &m.bytesRead)
 	if err != nil {
 		return err
 	}

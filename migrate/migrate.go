@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -114,43 +112,40 @@ func (m *Migrator) Stats() Stats {
 	}
 }
 
-// Run loads files, Workers at a time (or, with Presort, all of them in key
-// order), and returns when all are loaded or the first fails (the others
-// stop at their next chunk). Progress is
-// committed chunk by chunk: after an error or a cancelled ctx, Run with
-// the same files continues where this one stopped.
+// Run is RunSources over local files.
 func (m *Migrator) Run(ctx context.Context, files []string) (Stats, error) {
-	abs := make([]string, len(files))
-	sizes := make([]int64, len(files))
-	for i, f := range files {
-		a, err := filepath.Abs(f)
-		if err != nil {
-			return m.Stats(), fmt.Errorf("migrate: %w", err)
-		}
-		abs[i] = a
-		st, err := os.Stat(a)
-		if err != nil {
-			return m.Stats(), fmt.Errorf("migrate: %w", err)
-		}
-		m.bytesTotal.Add(st.Size())
-		sizes[i] = st.Size()
+	srcs, err := LocalSources(files)
+	if err != nil {
+		return m.Stats(), err
 	}
-	m.files.Add(int64(len(abs)))
+	return m.RunSources(ctx, srcs)
+}
+
+// RunSources loads srcs, Workers at a time (or, with Presort, all of them
+// in key order), and returns when all are loaded or the first fails (the
+// others stop at their next chunk). Progress is committed chunk by chunk:
+// after an error or a cancelled ctx, a run over the same sources
+// continues where this one stopped.
+func (m *Migrator) RunSources(ctx context.Context, srcs []Source) (Stats, error) {
+	for _, s := range srcs {
+		m.bytesTotal.Add(s.Size)
+	}
+	m.files.Add(int64(len(srcs)))
 	if m.opts.Presort {
-		err := m.runPresorted(ctx, abs, sizes)
+		err := m.runPresorted(ctx, srcs)
 		if err == nil {
 			err = ctx.Err()
-			m.filesDone.Add(int64(len(abs)))
+			m.filesDone.Add(int64(len(srcs)))
 		}
 		return m.Stats(), err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.opts.Workers)
-	for _, path := range abs {
+	for _, src := range srcs {
 		if gctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return m.loadFile(gctx, path) })
+		g.Go(func() error { return m.loadFile(gctx, src) })
 	}
 	err := g.Wait()
 	if err == nil {

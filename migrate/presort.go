@@ -46,10 +46,10 @@ const DefaultRunRows = 100_000
 
 // presortSet names an input set: its chunks' progress rows are
 // "presort:<set>/chunk-NNNNNNNN".
-func presortSet(files []string, sizes []int64) string {
+func presortSet(srcs []Source) string {
 	h := sha256.New()
-	for i, f := range files {
-		fmt.Fprintf(h, "%s\x00%d\x00", f, sizes[i])
+	for _, s := range srcs {
+		fmt.Fprintf(h, "%s\x00%d\x00", s.Name, s.Size)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
@@ -65,26 +65,26 @@ ON CONFLICT (path) DO NOTHING`
 const chunksDoneSQL = `SELECT path FROM backfill_files WHERE path LIKE $1 AND status = 'done'`
 
 // runPresorted is Run with Options.Presort.
-func (m *Migrator) runPresorted(ctx context.Context, files []string, sizes []int64) error {
-	set := presortSet(files, sizes)
+func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
+	set := presortSet(srcs)
 	dir, err := os.MkdirTemp(m.opts.SpillDir, "resingest-presort-"+set+"-")
 	if err != nil {
 		return fmt.Errorf("migrate: spill directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	runs := make([][]string, len(files))
+	runs := make([][]string, len(srcs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.opts.Workers)
-	for i, f := range files {
+	for i, src := range srcs {
 		g.Go(func() (err error) {
-			runs[i], err = m.spill(gctx, i, f, dir)
+			runs[i], err = m.spill(gctx, i, src, dir)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	m.logger.Info("backfill presorted", "files", len(files), "runs", len(slices.Concat(runs...)))
+	m.logger.Info("backfill presorted", "files", len(srcs), "runs", len(slices.Concat(runs...)))
 	done := map[string]bool{}
 	rows, err := m.pool.Query(ctx, chunksDoneSQL, "presort:"+set+"/%")
 	if err != nil {
@@ -172,8 +172,9 @@ func (m *Migrator) chunkWorker(ctx context.Context, set string, work <-chan numb
 
 // spill reads input file idx and writes its well-formed rows as sorted
 // runs in dir; it records the malformed ones. It returns the runs' paths.
-func (m *Migrator) spill(ctx context.Context, idx int, path, dir string) ([]string, error) {
-	in, err := openInput(path, &m.bytesRead)
+func (m *Migrator) spill(ctx context.Context, idx int, src Source, dir string) ([]string, error) {
+	path := src.Name
+	in, err := openInput(ctx, src, &m.bytesRead)
 	if err != nil {
 		return nil, err
 	}

@@ -9,13 +9,18 @@ import (
 	"strconv"
 )
 
-// WriteRejects writes the rejected rows of files recorded so far (by this
+// WriteRejects writes the rejected rows of files (local paths or
+// Source.Name) recorded so far (by this
 // run and any earlier one of the same files) to w as CSV with a header:
 // file,line,reason. It returns how many it wrote. Reasons never hold row
 // content.
 func (m *Migrator) WriteRejects(ctx context.Context, w io.Writer, files []string) (int64, error) {
 	abs := make([]string, len(files))
 	for i, f := range files {
+		if IsS3URL(f) {
+			abs[i] = f
+			continue
+		}
 		a, err := filepath.Abs(f)
 		if err != nil {
 			return 0, fmt.Errorf("migrate: %w", err)

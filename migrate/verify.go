@@ -108,7 +108,7 @@ func (r *Report) Write(w io.Writer) error {
 
 func hasDynamo(ds []HotelDiff) bool { return len(ds) > 0 && ds[0].Dynamo != nil }
 
-// Verify compares the newest version of every key in files (well-formed
+// Verify compares the newest version of every key in srcs (well-formed
 // rows only) with what Postgres and, optionally, DynamoDB hold: counts and
 // checksums of confirmation and version per hotel. A key the live stream
 // wrote since (a newer version, or a key absent from the extract) shows as
@@ -116,11 +116,11 @@ func hasDynamo(ds []HotelDiff) bool { return len(ds) > 0 && ds[0].Dynamo != nil 
 //
 // The source side keeps one version per key in memory (about 100 bytes a
 // key): verify a 90-million-row extract folder by folder.
-func Verify(ctx context.Context, pool *pgxpool.Pool, files []string, opts VerifyOptions) (Report, error) {
+func Verify(ctx context.Context, pool *pgxpool.Pool, srcs []Source, opts VerifyOptions) (Report, error) {
 	var rep Report
 	var src, pg, dyn Sums
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { src, rep.Rejects, err = sourceSums(files); return err })
+	g.Go(func() (err error) { src, rep.Rejects, err = sourceSums(gctx, srcs); return err })
 	g.Go(func() (err error) { pg, err = postgresSums(gctx, pool); return err })
 	if opts.Dynamo != nil {
 		g.Go(func() (err error) { dyn, err = dynamoSums(gctx, opts.Dynamo, opts.DynamoTable); return err })
@@ -158,13 +158,13 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, files []string, opts Verify
 	return rep, nil
 }
 
-// sourceSums reads files and sums the newest version of each key.
-func sourceSums(files []string) (Sums, int64, error) {
+// sourceSums reads srcs and sums the newest version of each key.
+func sourceSums(ctx context.Context, srcs []Source) (Sums, int64, error) {
 	var bytesRead atomic.Int64
 	newest := map[reservation.Key]string{}
 	var rejects int64
-	for _, path := range files {
-		in, err := openInput(path, &bytesRead)
+	for _, src := range srcs {
+		in, err := openInput(ctx, src, &bytesRead)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -180,7 +180,7 @@ func sourceSums(files []string) (Sums, int64, error) {
 			}
 			if err != nil {
 				in.Close()
-				return nil, 0, fmt.Errorf("migrate: verify %s: %w", path, err)
+				return nil, 0, fmt.Errorf("migrate: verify %s: %w", src.Name, err)
 			}
 			r, rerr := parseRow(line, rec)
 			if rerr != nil {

@@ -61,7 +61,7 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.inject(t, pool, ct)
-			rep, err := Verify(ctx, pool, paths, VerifyOptions{Dynamo: ct.client, DynamoTable: ct.table})
+			rep, err := Verify(ctx, pool, localSources(t, paths), VerifyOptions{Dynamo: ct.client, DynamoTable: ct.table})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,11 +92,20 @@ func TestVerifyPostgresOnly(t *testing.T) {
 	if _, err := New(pool, Options{}).Run(ctx, paths); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Verify(ctx, pool, paths, VerifyOptions{})
+	rep, err := Verify(ctx, pool, localSources(t, paths), VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rep.OK() || rep.Postgres != rep.Source || rep.Source.Count == 0 {
 		t.Errorf("report %+v, want equal non-empty sums", rep)
 	}
+}
+
+func localSources(t *testing.T, paths []string) []Source {
+	t.Helper()
+	srcs, err := LocalSources(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srcs
 }

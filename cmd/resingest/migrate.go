@@ -47,7 +47,7 @@ func newMigrateCmd() *cobra.Command {
 		Use:   "migrate",
 		Short: "Backfill reservations from an EDW extract into Postgres and DynamoDB",
 		Long: `migrate loads an enterprise data warehouse extract: every *.csv and
-*.csv.gz file in --from (header row; columns as 'resingest gen edw' writes
+*.csv.gz file in --from, a directory or s3://bucket/prefix (header row; columns as 'resingest gen edw' writes
 them), one reservation per row, into Postgres (COPY into a staging table,
 then a version-guarded merge per chunk) and, with --dynamo-mode batch, into
 DynamoDB (parallel BatchWriteItem of the rows Postgres applied).
@@ -76,7 +76,7 @@ they are missing. Examples:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "directory of the extract files (*.csv, *.csv.gz)")
+	fl.StringVar(&f.from, "from", "", "directory or s3://bucket/prefix of the extract files (*.csv, *.csv.gz)")
 	fl.StringVar(&f.format, "format", "csv", "input format (csv)")
 	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "DynamoDB: batch (BatchWriteItem of applied rows), import-files (gzip DynamoDB JSON files for import from S3, written from the final Postgres state) or off")
 	fl.StringVar(&f.importDir, "import-dir", "", "with --dynamo-mode import-files: a directory or s3://bucket/prefix for the files")
@@ -99,7 +99,28 @@ they are missing. Examples:
 }
 
 type verifyFlags struct {
-	from, dynamoMode, pgURL, dynamoEndpoint, dynamoTable string
+	from, dynamoMode, pgURL, dynamoEndpoint, dynamoTable, s3Endpoint string
+}
+
+// migrateSources lists the extract files of from: a directory or
+// s3://bucket/prefix.
+func migrateSources(ctx context.Context, from, s3Endpoint string) ([]migrate.Source, error) {
+	if !migrate.IsS3URL(from) {
+		files, err := migrate.Files(from)
+		if err != nil {
+			return nil, err
+		}
+		return migrate.LocalSources(files)
+	}
+	u, err := migrate.ParseS3URL(from)
+	if err != nil {
+		return nil, err
+	}
+	client, err := archive.NewClient(ctx, s3Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return migrate.S3Sources(ctx, client, u)
 }
 
 func newMigrateVerifyCmd() *cobra.Command {
@@ -120,11 +141,12 @@ difference too.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "directory of the extract files (*.csv, *.csv.gz)")
+	fl.StringVar(&f.from, "from", "", "directory or s3://bucket/prefix of the extract files (*.csv, *.csv.gz)")
 	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "compare DynamoDB too (batch, import-files: the table) or not (off)")
 	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL (env RESINGEST_PG_URL)")
 	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
 	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
+	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
 	_ = cmd.MarkFlagRequired("from") // cannot fail: the flag is defined above
 	return cmd
 }
@@ -133,7 +155,7 @@ func runMigrateVerify(ctx context.Context, f verifyFlags, stdout io.Writer) erro
 	if f.pgURL == "" {
 		return errNoPGURL
 	}
-	files, err := migrate.Files(f.from)
+	srcs, err := migrateSources(ctx, f.from, f.s3Endpoint)
 	if err != nil {
 		return err
 	}
@@ -150,7 +172,7 @@ func runMigrateVerify(ctx context.Context, f verifyFlags, stdout io.Writer) erro
 		}
 		opts.Dynamo, opts.DynamoTable = client, f.dynamoTable
 	}
-	rep, err := migrate.Verify(ctx, pool, files, opts)
+	rep, err := migrate.Verify(ctx, pool, srcs, opts)
 	if err != nil {
 		return err
 	}
@@ -184,9 +206,13 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.Default()
-	files, err := migrate.Files(f.from)
+	srcs, err := migrateSources(ctx, f.from, f.s3Endpoint)
 	if err != nil {
 		return err
+	}
+	files := make([]string, len(srcs))
+	for i, s := range srcs {
+		files[i] = s.Name
 	}
 	if _, err := postgres.MigrateURL(ctx, f.pgURL); err != nil {
 		return fmt.Errorf("migrate: schema: %w", err)
@@ -217,7 +243,7 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 	logger.Info("backfill started", "files", len(files), "workers", f.workers, "dynamo", f.dynamoMode)
 	start := time.Now()
 	stop := reportMigrateProgress(m, stderr, logger, start)
-	st, runErr := m.Run(ctx, files)
+	st, runErr := m.RunSources(ctx, srcs)
 	stop()
 	secs := time.Since(start).Seconds()
 	logger.Info("backfill finished", "ok", runErr == nil, "files_done", st.FilesDone, "files", st.Files,
