@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/resingest/resingest/internal/testenv"
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 	"github.com/resingest/resingest/sinks/dynamo"
@@ -103,12 +106,60 @@ func load(t testing.TB, w writer, recs []sinks.Record) {
 	}
 }
 
-// storeKinds are the stores every endpoint test runs against.
-var storeKinds = []string{"dynamo", "postgres"}
+// storeKinds are the stores every endpoint test runs against: each with
+// guests stored plain, and with guests sealed (package pii) and read
+// through an OpenedStore.
+var storeKinds = []string{"dynamo", "postgres", "dynamo+pii", "postgres+pii"}
+
+// sealedFixture seals the guests of recs with a keyring initialised in a
+// fresh Postgres database, as the pipeline writes them with --kek-file.
+func sealedFixture(t testing.TB, recs []sinks.Record) (*pii.Keyring, []sinks.Record) {
+	t.Helper()
+	ctx := testContext(t)
+	keys, err := postgres.New(ctx, testenv.PostgresSchema(t), postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	if _, err := keys.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kek, err := pii.CreateLocalKEK(filepath.Join(t.TempDir(), "kek.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pii.Init(ctx, keys, kek); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := pii.Load(ctx, keys, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]sinks.Record, len(recs))
+	for i, r := range recs {
+		if r.Reservation.Guests, r.GuestIndexes, err = kr.SealGuests(r.Reservation.Guests); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = r
+	}
+	return kr, out
+}
 
 // newStore returns a store of kind over a fresh table or database holding
 // recs.
 func newStore(t testing.TB, kind string, recs []sinks.Record) Store {
+	t.Helper()
+	base, sealed := strings.CutSuffix(kind, "+pii")
+	if !sealed {
+		return newPlainStore(t, base, recs)
+	}
+	kr, recs := sealedFixture(t, recs)
+	return NewOpenedStore(newPlainStore(t, base, recs), kr)
+}
+
+// newPlainStore returns a store of kind (dynamo or postgres) over a fresh
+// table or database holding recs as they are.
+func newPlainStore(t testing.TB, kind string, recs []sinks.Record) Store {
 	t.Helper()
 	ctx := testContext(t)
 	switch kind {

@@ -20,7 +20,7 @@ const maxGuestReservations = 1000
 // sinks/postgres. It is safe for concurrent use.
 //
 // List queries select keys with their own SQL (keyset pages over
-// (hotel_code, arrival, confirmation); guests by lower(email) of any guest
+// (hotel_code, arrival, confirmation); guests by the email_index of any guest
 // of the reservation) and read each reservation with the sink's Get, so
 // the document is built in one place.
 type PostgresStore struct {
@@ -92,14 +92,15 @@ const guestSQL = `
 SELECT r.hotel_code, r.confirmation FROM reservations r
 WHERE EXISTS (SELECT 1 FROM reservation_guests g
 		WHERE g.hotel_code = r.hotel_code AND g.confirmation = r.confirmation
-		AND lower(g.email) = $1 AND g.email <> '')
+		AND g.email_index = $1 AND g.email_index <> '')
 	AND ($2::date IS NULL OR r.arrival >= $2::date)
 	AND ($3::date IS NULL OR r.arrival <= $3::date)
 ORDER BY r.arrival NULLS FIRST, r.confirmation, r.hotel_code
 LIMIT $4`
 
-// GuestReservations implements Store: reservations where any guest has
-// the e-mail address guestID.
+// GuestReservations implements Store: reservations where any guest's
+// e-mail index is guestID (the normalised address when guests are stored
+// plain, its blind index when sealed: see OpenedStore).
 func (s *PostgresStore) GuestReservations(ctx context.Context, guestID, from, to string) ([]Stored, error) {
 	keys, err := s.keys(ctx, guestSQL, guestID, nullable(from), nullable(to), maxGuestReservations)
 	if err != nil {

@@ -39,7 +39,8 @@ type Store interface {
 	// the first page).
 	Arrivals(ctx context.Context, hotel, date string, limit int, cursor string) (ArrivalsPage, error)
 	// GuestReservations returns the reservations of guestID (a normalised
-	// e-mail address) arriving in [from, to] (either "" for no bound),
+	// e-mail address, or its blind index when guests are sealed: see
+	// OpenedStore) arriving in [from, to] (either "" for no bound),
 	// ordered by arrival.
 	GuestReservations(ctx context.Context, guestID, from, to string) ([]Stored, error)
 	// ByConfirmation returns the reservations with this confirmation

@@ -39,6 +39,7 @@ type serveFlags struct {
 	lookupLimit    float64
 	failedLimit    int
 	failedWindow   time.Duration
+	keys           keyFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -112,7 +113,38 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	fl.IntVar(&f.failedLimit, "failed-auth-limit", 10, "failed attempts (invalid credentials, lookups matching nothing) per address per --failed-auth-window before its requests get 429; 0: no limit")
 	fl.DurationVar(&f.failedWindow, "failed-auth-window", api.DefaultFailedAuthWindow, "window of --failed-auth-limit (attempts come back evenly over it)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", api.DefaultShutdownGrace, "how long requests in flight may take to finish after a stop signal")
+	f.keys.register(cmd)
 	return cmd
+}
+
+// openKeys loads the PII keyring (from the Postgres of --pg-url) and wraps
+// store so that guests come back decrypted; without --kek-file or
+// --kms-key-id the store is read as it is (plain PII).
+func (f *serveFlags) openKeys(ctx context.Context, store api.Store, pg *postgres.Sink) (api.Store, func(), error) {
+	if err := f.keys.validate(); err != nil {
+		return nil, nil, err
+	}
+	if !f.keys.enabled() {
+		slog.Warn("no --kek-file or --kms-key-id: guest data is read as stored (plain)")
+		return store, func() {}, nil
+	}
+	if f.pgURL == "" {
+		return nil, nil, errors.New("--kek-file/--kms-key-id need --pg-url: the wrapped data keys live in Postgres")
+	}
+	closePG := func() {}
+	if pg == nil {
+		var err error
+		if pg, err = postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: 2}); err != nil {
+			return nil, nil, fmt.Errorf("PII keys: %w", err)
+		}
+		closePG = pg.Close
+	}
+	kr, err := f.keys.keyring(ctx, pg, slog.Default())
+	if err != nil {
+		closePG()
+		return nil, nil, err
+	}
+	return api.NewOpenedStore(store, kr), closePG, nil
 }
 
 // openStore connects the store serve reads; close releases it. pg is the
@@ -215,6 +247,11 @@ func runServe(ctx context.Context, f *serveFlags) error {
 		return err
 	}
 	defer closeStore()
+	store, closeKeys, err := f.openKeys(ctx, store, pg)
+	if err != nil {
+		return err
+	}
+	defer closeKeys()
 	opts.Store = store
 	audit, closeAudit, err := f.openAudit(ctx, pg)
 	if err != nil {
