@@ -28,7 +28,9 @@ type OpenedStore struct {
 }
 
 // NewOpenedStore wraps next.
-func NewOpenedStore(next Store, keys Opener) *OpenedStore { return &OpenedStore{next: next, keys: keys} }
+func NewOpenedStore(next Store, keys Opener) *OpenedStore {
+	return &OpenedStore{next: next, keys: keys}
+}
 
 func (s *OpenedStore) open(ctx context.Context, st *Stored) error {
 	g, err := s.keys.OpenGuests(ctx, st.Reservation.Guests)
