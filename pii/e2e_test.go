@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -98,6 +101,10 @@ func TestNoPlainPIIAnywhere(t *testing.T) {
 	}
 	// The archive opens with the keyring and holds every message.
 	assertArchiveOpens(t, s3End, bucket, kr)
+
+	// The API, reading the sealed DynamoDB table, returns a guest's own
+	// stays to that guest in plain text (found by the e-mail's blind index).
+	assertGuestSeesOwnStays(t, env, kekFile, want, &logs)
 
 	// Rotation and re-encryption: every value ends under v2, reads work.
 	if out := run(append([]string{"keys", "rotate"}, keyArgs...)...); !strings.Contains(out, "v2") {
@@ -309,4 +316,74 @@ func medianDeparture(want map[reservation.Key]reservation.Reservation) string {
 	}
 	sort.Strings(ds)
 	return ds[len(ds)/2]
+}
+
+// assertGuestSeesOwnStays starts `resingest serve` on the sealed stores,
+// signs in as the primary guest of one stay, and checks the itinerary list
+// holds that stay with the guest's plain e-mail and surname. The server's
+// log is added to logs (searched for PII by the caller).
+func assertGuestSeesOwnStays(t *testing.T, env *e2e.Stores, kekFile string, want map[reservation.Key]reservation.Reservation, logs *bytes.Buffer) {
+	t.Helper()
+	var target reservation.Reservation
+	for _, r := range want {
+		if g := r.PrimaryGuest(); g.Email != "" && len(g.Surname) >= 4 && (target.Confirmation == "" || r.Key().String() < target.Key().String()) {
+			target = r
+		}
+	}
+	if target.Confirmation == "" {
+		t.Fatal("no stay with a primary guest e-mail in the corpus")
+	}
+	email, surname := target.PrimaryGuest().Email, target.PrimaryGuest().Surname
+	secret := "pii-e2e-secret-0123456789abcdef0123456789"
+	port := freePort(t)
+	srv := e2e.Start(t, []string{"RESINGEST_JWT_SECRET=" + secret},
+		"serve", "--addr", port, "--store", "dynamo", "--pg-url", env.PostgresURL,
+		"--dynamo-endpoint", env.DynamoEndpoint, "--dynamo-table", env.DynamoTable, "--kek-file", kekFile)
+	defer func() {
+		_ = srv.Signal(syscall.SIGTERM)
+		_ = srv.Wait(30 * time.Second)
+		logs.WriteString(srv.Output())
+	}()
+	tok, _, err := e2e.Run(t, runTimeout, "token", "guest", "--email", email, "--jwt-secret", secret)
+	if err != nil {
+		t.Fatalf("token guest: %v", err)
+	}
+	var body []byte
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://"+port+"/v1/guests/me/itineraries", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			t.Fatalf("GET itineraries: %d %s", resp.StatusCode, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not answer: %v\n%s", err, srv.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, s := range []string{target.Confirmation, email, surname} {
+		if !bytes.Contains(body, []byte(s)) {
+			t.Errorf("the guest's itineraries do not hold the plain value (%d bytes) of their stay %s", len(s), target.Key())
+		}
+	}
+	if bytes.Contains(body, []byte(pii.SealedPrefix)) {
+		t.Error("the API returned a sealed value")
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
