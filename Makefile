@@ -52,7 +52,10 @@ test: deps build
 ## bench: run the benchmarks against the local services (the machine and its load are printed first: quote figures with them)
 bench: deps build
 	@echo "machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB; $$(uptime)"
-	$(call with_services,$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./parse/ ./sinks/... && \
+	$(call with_services,$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./parse/ ./sinks/... ./pii/ && \
+		$(GO) test -run '^$$' -bench KinesisWorker -benchtime 1x -timeout $(TEST_TIMEOUT) ./pipeline/ && \
+		$(GO) test -run '^$$' -bench Backfill -benchtime 1x -timeout $(TEST_TIMEOUT) ./migrate/ && \
+		$(GO) test -run '^$$' -bench APILatency -benchtime 1x -timeout $(TEST_TIMEOUT) ./api/ && \
 		$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x -timeout $(TEST_TIMEOUT) ./bench/...)
 
 ## demo: services, schema, 20,000 generated messages through Kafka into the stores, summary (the services stay up; `make services-down` stops them)
