@@ -34,6 +34,9 @@ type chunk struct {
 	rejects []reject
 	records int64  // input records consumed (rows + rejects)
 	staged  []*row // newest's result
+	// uniqueKeys: no other chunk of the load holds these keys (presort),
+	// so plain inserts are worth trying (insertFresh).
+	uniqueKeys bool
 }
 
 // maxChunkAttempts bounds the retries of a chunk that lost a deadlock or a
@@ -215,6 +218,32 @@ func triggersSkippable(ctx context.Context, conn *pgxpool.Conn) (bool, error) {
 	}
 }
 
+// maxPlainMisses is how many chunks may find a key already stored before
+// the load stops trying insertFresh (every miss costs a wasted insert).
+const maxPlainMisses = 3
+
+// insertFresh inserts the staged chunk with plain INSERTs (insertFreshSQL)
+// under a savepoint. It reports false, after rolling back to the
+// savepoint, when a key is already stored: the caller merges instead.
+func insertFresh(ctx context.Context, tx pgx.Tx) (bool, error) {
+	if _, err := tx.Exec(ctx, "SAVEPOINT fresh"); err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	_, err := tx.Exec(ctx, insertFreshSQL)
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &pe) && pe.Code == "23505": // unique_violation
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT fresh"); err != nil {
+			return false, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("insert: %w", err)
+	}
+}
+
 // merge runs mergeSQL and returns the keys it wrote and, as two parallel
 // slices (hotel codes, confirmations), those it updated rather than
 // inserted.
@@ -264,8 +293,24 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 		}
 		var err error
 		var updated [2][]string
-		if keys, updated, err = merge(ctx, tx); err != nil {
-			return 0, err
+		inserted := false
+		if c.uniqueKeys && m.plainMisses.Load() < maxPlainMisses {
+			if inserted, err = insertFresh(ctx, tx); err != nil {
+				return 0, err
+			}
+			if inserted {
+				keys = make([]reservation.Key, len(staged))
+				for i, r := range staged {
+					keys[i] = r.key()
+				}
+			} else {
+				m.plainMisses.Add(1)
+			}
+		}
+		if !inserted {
+			if keys, updated, err = merge(ctx, tx); err != nil {
+				return 0, err
+			}
 		}
 		if len(updated[0]) > 0 {
 			if _, err := tx.Exec(ctx, selectUpdatedSQL, updated[0], updated[1]); err != nil {

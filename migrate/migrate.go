@@ -75,6 +75,8 @@ type Migrator struct {
 	dyn    *dynamoWriter
 	logger *slog.Logger
 	fkWarn sync.Once
+	// plainMisses counts chunks whose plain insert met a stored key.
+	plainMisses atomic.Int64
 
 	files, filesDone       atomic.Int64
 	rows, applied, rejects atomic.Int64

@@ -396,7 +396,7 @@ func (mr *runMerger) peekHead() *row {
 // nextChunk returns the next chunk of up to size keys: the newest row of
 // each, the others counted in records (they are input rows too).
 func (mr *runMerger) nextChunk(size int) (chunk, error) {
-	var c chunk
+	c := chunk{uniqueKeys: true}
 	for len(c.rows) < size {
 		r, ok, err := mr.next()
 		if err != nil || !ok {

@@ -42,15 +42,22 @@ func TestPresort(t *testing.T) {
 	want := dumpStored(t, refPool)
 
 	for _, tc := range []struct {
-		name  string
-		kills bool
-	}{{"uninterrupted", false}, {"killed and resumed", true}} {
+		name    string
+		kills   bool
+		prefill bool // the first file loaded file by file before: stored keys make the plain inserts fail
+	}{{"uninterrupted", false, false}, {"killed and resumed", true, false}, {"over stored keys", false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			pool, _ := testDB(t)
+			if tc.prefill {
+				if _, err := New(pool, Options{Workers: 1, ChunkRows: 400}).Run(testContext(t), paths[:1]); err != nil {
+					t.Fatal(err)
+				}
+			}
 			opts := Options{Workers: 2, ChunkRows: 300, Presort: true, RunRows: 700, SpillDir: t.TempDir()}
 			rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 9))
 			kills := 0
+			var misses int64 // chunks whose plain insert met a stored key
 			var st Stats
 			for run := 0; ; run++ {
 				if run > 50 {
@@ -67,8 +74,10 @@ func TestPresort(t *testing.T) {
 						}
 					}
 				}
+				m := New(pool, o)
 				var err error
-				st, err = New(pool, o).Run(ctx, paths)
+				st, err = m.Run(ctx, paths)
+				misses += m.plainMisses.Load()
 				cancel()
 				if err == nil {
 					break
@@ -78,10 +87,13 @@ func TestPresort(t *testing.T) {
 				}
 				kills++
 			}
+			if (misses > 0) != tc.prefill {
+				t.Errorf("%d chunks fell back to the merge; want some only over stored keys", misses)
+			}
 			if tc.kills && kills < 3 {
 				t.Errorf("only %d interrupted runs", kills)
 			}
-			if !tc.kills && (st.Rows != 5000 || st.Rejects != 2*int64(len(paths))) {
+			if !tc.kills && !tc.prefill && (st.Rows != 5000 || st.Rejects != 2*int64(len(paths))) {
 				t.Errorf("stats %+v, want 5000 rows and %d rejects", st, 2*len(paths))
 			}
 			if got := dumpStored(t, pool); got != want {

@@ -50,6 +50,23 @@ var stageColumns = []string{
 	"given_name", "surname", "email", "phone", "loyalty_number", "itinerary_id", "version",
 }
 
+// parentInsert inserts the reservations of a CTE named src (the staged
+// rows), in key order: concurrent workers and the live pipeline (which
+// also writes in key order) then lock shared keys in the same order.
+const parentInsert = `INSERT INTO reservations AS r (
+		hotel_code, confirmation, chain_code, status, action,
+		message_type, message_id, message_time, created_at, modified_at,
+		arrival, departure, adults, children,
+		total_after_tax, total_before_tax, currency,
+		card_code, card_last4, card_expire, archive_key, version, stored_at)
+	SELECT hotel_code, confirmation, chain_code, status, action,
+		'', '', NULL, created_at, modified_at,
+		arrival, departure, adults, children,
+		NULLIF(total_after_tax, '')::numeric, NULLIF(total_before_tax, '')::numeric, currency,
+		'', '', '', '', version, now()
+	FROM src
+	ORDER BY hotel_code, confirmation`
+
 // Child rows of a staged row (one room stay, one primary guest, the
 // itinerary id when there is one), from a CTE named by %s.
 const (
@@ -91,19 +108,7 @@ WITH src AS (
 	-- One row per key: the chunk's newest (chunk.newest).
 	SELECT * FROM ` + stageTable + `
 ), upserted AS (
-	INSERT INTO reservations AS r (
-		hotel_code, confirmation, chain_code, status, action,
-		message_type, message_id, message_time, created_at, modified_at,
-		arrival, departure, adults, children,
-		total_after_tax, total_before_tax, currency,
-		card_code, card_last4, card_expire, archive_key, version, stored_at)
-	SELECT hotel_code, confirmation, chain_code, status, action,
-		'', '', NULL, created_at, modified_at,
-		arrival, departure, adults, children,
-		NULLIF(total_after_tax, '')::numeric, NULLIF(total_before_tax, '')::numeric, currency,
-		'', '', '', '', version, now()
-	FROM src
-	ORDER BY hotel_code, confirmation
+	` + parentInsert + `
 ` + postgres.UpsertReservationGuard + `
 	-- xmax is 0 on a row version this statement inserted (not updated).
 	RETURNING r.hotel_code, r.confirmation, r.xmax = 0 AS inserted
@@ -117,6 +122,25 @@ WITH src AS (
 	` + externalIDInsert + ` FROM fresh WHERE itinerary_id <> '' ORDER BY hotel_code, confirmation
 )
 SELECT hotel_code, confirmation, inserted FROM upserted`
+
+// insertFreshSQL inserts the staged chunk's reservations and their
+// children with plain INSERTs: for keys no store holds yet (a presorted
+// load into tables without them), a third cheaper than mergeSQL's
+// ON CONFLICT and RETURNING. A key already stored fails the statement
+// (unique violation); insertFresh then falls back to mergeSQL, whose
+// version guard decides. So does a key a concurrent writer inserts
+// meanwhile (the insert waits for it, then fails).
+const insertFreshSQL = `
+WITH src AS (
+	SELECT * FROM ` + stageTable + `
+), parents AS (
+	` + parentInsert + `
+), new_room_stays AS (
+	` + roomStayInsert + ` FROM src ORDER BY hotel_code, confirmation
+), new_guests AS (
+	` + guestInsert + ` FROM src ORDER BY hotel_code, confirmation
+)
+` + externalIDInsert + ` FROM src WHERE itinerary_id <> '' ORDER BY hotel_code, confirmation`
 
 // mergeUpdatedSQL replaces the children of the parents mergeSQL updated
 // (copied to updatedTable by selectUpdatedSQL), as the stream's write does it: ordinal 0 is
