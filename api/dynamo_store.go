@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/resingest/resingest/reservation"
@@ -19,7 +17,6 @@ import (
 // DynamoAPI is the part of the DynamoDB client DynamoStore uses beyond
 // the sink's reads; *dynamodb.Client implements it.
 type DynamoAPI interface {
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 }
 
@@ -27,16 +24,16 @@ type DynamoAPI interface {
 // sinks/dynamo. It is safe for concurrent use.
 //
 // Guest itineraries come from the by_guest index, which holds the primary
-// guest of each reservation only. A lookup by confirmation scans the table:
-// the table has no index by confirmation yet.
+// guest of each reservation only. A lookup by confirmation queries the
+// by_confirmation index.
 type DynamoStore struct {
 	sink  *dynamo.Sink
 	api   DynamoAPI
 	table string
 }
 
-// NewDynamoStore reads through sink; api and table serve the lookup scan
-// and the readiness check (table "" is dynamo.DefaultTable).
+// NewDynamoStore reads through sink; api and table serve the readiness
+// check (table "" is dynamo.DefaultTable).
 func NewDynamoStore(sink *dynamo.Sink, api DynamoAPI, table string) *DynamoStore {
 	if table == "" {
 		table = dynamo.DefaultTable
@@ -94,43 +91,18 @@ func (s *DynamoStore) GuestReservations(ctx context.Context, guestID, from, to s
 	return fromItems(items), nil
 }
 
-// ByConfirmation implements Store with a filtered scan of the keys, then
-// a consistent Get of each match.
+// ByConfirmation implements Store with a query of the by_confirmation
+// index (keys in hotel order), then a consistent Get of each match.
 func (s *DynamoStore) ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error) {
-	in := &dynamodb.ScanInput{
-		TableName:                aws.String(s.table),
-		ProjectionExpression:     aws.String("#h, #c"),
-		FilterExpression:         aws.String("#c = :c"),
-		ExpressionAttributeNames: map[string]string{"#h": "hotel_code", "#c": "confirmation"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":c": &types.AttributeValueMemberS{Value: confirmation},
-		},
+	keys, err := s.sink.KeysByConfirmation(ctx, confirmation, limit)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
 	}
-	var keys []reservation.Key
-	for len(keys) < limit {
-		out, err := s.api.Scan(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("api: scan for a confirmation: %w", err)
-		}
-		for _, it := range out.Items {
-			h, _ := it["hotel_code"].(*types.AttributeValueMemberS)
-			c, _ := it["confirmation"].(*types.AttributeValueMemberS)
-			if h != nil && c != nil && len(keys) < limit {
-				keys = append(keys, reservation.Key{HotelCode: h.Value, Confirmation: c.Value})
-			}
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-	// A scan's order is the table's hash order; callers get hotel order.
-	slices.SortFunc(keys, func(a, b reservation.Key) int { return strings.Compare(a.HotelCode, b.HotelCode) })
 	found := make([]Stored, 0, len(keys))
 	for _, k := range keys {
 		st, err := s.Get(ctx, k)
 		if errors.Is(err, ErrNotFound) {
-			continue // gone between the scan and the read
+			continue // gone between the query and the read
 		}
 		if err != nil {
 			return nil, err

@@ -128,6 +128,37 @@ func (s *Sink) QueryGuest(ctx context.Context, guestID, from, to string) ([]Item
 	}
 }
 
+// KeysByConfirmation returns the keys of at most limit reservations with
+// this confirmation number, in hotel order, from the by_confirmation index
+// (eventually consistent: read each with Get).
+func (s *Sink) KeysByConfirmation(ctx context.Context, confirmation string, limit int) ([]reservation.Key, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.opts.Table),
+		IndexName:                 aws.String(IndexByConfirmation),
+		KeyConditionExpression:    aws.String("#c = :c"),
+		ExpressionAttributeNames:  map[string]string{"#c": attrConf},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: confirmation}},
+		Limit:                     aws.Int32(int32(limit)),
+	}
+	var keys []reservation.Key
+	for len(keys) < limit {
+		out, err := s.api.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: query confirmation: %w", err)
+		}
+		for _, it := range out.Items {
+			if h := stringAttr(it, attrHotel); h != "" && len(keys) < limit {
+				keys = append(keys, reservation.Key{HotelCode: h, Confirmation: confirmation})
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	return keys, nil
+}
+
 func decodeItems(avs []map[string]types.AttributeValue) ([]Item, error) {
 	items := make([]Item, 0, len(avs))
 	for _, av := range avs {

@@ -23,6 +23,7 @@ const (
 	attrGuestID     = "guest_id"
 	attrPIIKey      = "pii_key"
 	attrHotel       = "hotel_code"
+	attrConf        = "confirmation"
 	attrArchiveKey  = "archive_key"
 	attrUpdatedAt   = "updated_at"
 
@@ -30,6 +31,10 @@ const (
 	IndexByGuest = "by_guest"
 	// IndexByHotelArrival is keyed by hotel_code, sorted by arrival_conf.
 	IndexByHotelArrival = "by_hotel_arrival"
+	// IndexByConfirmation is keyed by confirmation, sorted by hotel_code,
+	// keys only: finding a confirmation number in any hotel (the API's
+	// lookup) without a scan.
+	IndexByConfirmation = "by_confirmation"
 )
 
 // TableAPI is the part of the DynamoDB client EnsureTable uses.
@@ -52,11 +57,13 @@ func (e *SchemaError) Error() string {
 // pollInterval paces DescribeTable while a table is being created.
 const pollInterval = 100 * time.Millisecond
 
-// EnsureTable creates the reservations table (with both indexes, on-demand
+// EnsureTable creates the reservations table (with its indexes, on-demand
 // billing) when it does not exist, and waits until the table and its
 // indexes are ACTIVE. An existing table is accepted when its key schema
-// and indexes match; otherwise a *SchemaError is returned. It is safe to
-// call concurrently and repeatedly; it waits until ctx ends at most.
+// and indexes match; otherwise a *SchemaError names the difference (a
+// table made before by_confirmation existed needs that index added with
+// UpdateTable: see the README). It is safe to call concurrently and
+// repeatedly; it waits until ctx ends at most.
 func EnsureTable(ctx context.Context, api TableAPI, table string) error {
 	if table == "" {
 		table = DefaultTable
@@ -94,16 +101,18 @@ func tableDefinition(table string) *dynamodb.CreateTableInput {
 		}
 	}
 	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
+	keysOnly := &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
 	return &dynamodb.CreateTableInput{
 		TableName:   aws.String(table),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
-			str(attrPK), str(attrSK), str(attrHotel), str(attrArrivalConf), str(attrGuestID),
+			str(attrPK), str(attrSK), str(attrHotel), str(attrArrivalConf), str(attrGuestID), str(attrConf),
 		},
 		KeySchema: keys(attrPK, attrSK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			{IndexName: aws.String(IndexByHotelArrival), KeySchema: keys(attrHotel, attrArrivalConf), Projection: all},
 			{IndexName: aws.String(IndexByGuest), KeySchema: keys(attrGuestID, attrArrivalConf), Projection: all},
+			{IndexName: aws.String(IndexByConfirmation), KeySchema: keys(attrConf, attrHotel), Projection: keysOnly},
 		},
 	}
 }
@@ -157,10 +166,20 @@ func checkSchema(table string, got *types.TableDescription) error {
 			}
 		}
 		if !found {
-			return &SchemaError{Table: table, Problem: "index " + aws.ToString(w.IndexName) + " missing or keyed differently"}
+			return &SchemaError{Table: table, Problem: "index " + aws.ToString(w.IndexName) + " missing or keyed differently" + indexHint(w)}
 		}
 	}
 	return nil
+}
+
+// indexHint says how to add a missing index to a table made by an older
+// version (DynamoDB backfills it online).
+func indexHint(ix types.GlobalSecondaryIndex) string {
+	if aws.ToString(ix.IndexName) != IndexByConfirmation {
+		return ""
+	}
+	return " (tables made before it existed: aws dynamodb update-table --attribute-definitions AttributeName=confirmation,AttributeType=S" +
+		" --global-secondary-index-updates '[{\"Create\":{\"IndexName\":\"by_confirmation\",\"KeySchema\":[{\"AttributeName\":\"confirmation\",\"KeyType\":\"HASH\"},{\"AttributeName\":\"hotel_code\",\"KeyType\":\"RANGE\"}],\"Projection\":{\"ProjectionType\":\"KEYS_ONLY\"}}}]')"
 }
 
 func sameKeys(got, want []types.KeySchemaElement) bool {

@@ -1,7 +1,9 @@
 package dynamo
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,13 +40,18 @@ func TestEnsureTableCreatesAndIsIdempotent(t *testing.T) {
 		for _, k := range ix.KeySchema {
 			indexes[aws.ToString(ix.IndexName)] = append(indexes[aws.ToString(ix.IndexName)], aws.ToString(k.AttributeName))
 		}
-		if ix.Projection == nil || ix.Projection.ProjectionType != types.ProjectionTypeAll {
-			t.Errorf("index %s projection = %+v, want ALL", aws.ToString(ix.IndexName), ix.Projection)
+		want := types.ProjectionTypeAll
+		if aws.ToString(ix.IndexName) == IndexByConfirmation {
+			want = types.ProjectionTypeKeysOnly
+		}
+		if ix.Projection == nil || ix.Projection.ProjectionType != want {
+			t.Errorf("index %s projection = %+v, want %s", aws.ToString(ix.IndexName), ix.Projection, want)
 		}
 	}
 	for name, keys := range map[string][]string{
 		IndexByGuest:        {"guest_id", "arrival_conf"},
 		IndexByHotelArrival: {"hotel_code", "arrival_conf"},
+		IndexByConfirmation: {"confirmation", "hotel_code"},
 	} {
 		got := indexes[name]
 		if len(got) != 2 || got[0] != keys[0] || got[1] != keys[1] {
@@ -75,5 +82,42 @@ func TestEnsureTableRejectsForeignSchema(t *testing.T) {
 	var schema *SchemaError
 	if !errors.As(err, &schema) || schema.Table != name {
 		t.Fatalf("EnsureTable on foreign table: err = %v, want *SchemaError for %s", err, name)
+	}
+}
+
+// TestEnsureTableOldTable: a table made before by_confirmation existed is
+// refused with the command that adds the index; KeysByConfirmation finds
+// reservations in every hotel, in hotel order.
+func TestEnsureTableOldTable(t *testing.T) {
+	t.Parallel()
+	c := testClient(t)
+	ctx := testContext(t)
+	name := testenv.UniqueName("old-table")
+	old := tableDefinition(name)
+	old.GlobalSecondaryIndexes = old.GlobalSecondaryIndexes[:2]
+	old.AttributeDefinitions = old.AttributeDefinitions[:5]
+	if _, err := c.CreateTable(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	err := EnsureTable(ctx, c, name)
+	var schema *SchemaError
+	if !errors.As(err, &schema) || !strings.Contains(err.Error(), "by_confirmation") || !strings.Contains(err.Error(), "update-table") {
+		t.Fatalf("EnsureTable on a table without by_confirmation = %v; want a *SchemaError with the fix", err)
+	}
+
+	s, _ := newTestSink(t, Options{})
+	write(t, s, rec(t, "H2", "SAME", 1, ""), rec(t, "H1", "SAME", 1, ""), rec(t, "H3", "OTHER", 1, ""))
+	keys, err := s.KeysByConfirmation(ctx, "SAME", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys[0].HotelCode != "H1" || keys[1].HotelCode != "H2" {
+		t.Fatalf("KeysByConfirmation(SAME) = %v; want H1 then H2", keys)
+	}
+	if keys, _ := s.KeysByConfirmation(ctx, "SAME", 1); len(keys) != 1 {
+		t.Fatalf("limit 1 gave %d keys", len(keys))
 	}
 }
