@@ -75,7 +75,7 @@ func newDBMigrateCmd() *cobra.Command {
 		Long: `migrate brings the stores' schemas up to date.
 
 DynamoDB: creates the reservations table (--dynamo-table) with its
-by_guest and by_hotel_arrival indexes when it is missing.
+by_guest, by_hotel_arrival and by_confirmation indexes when it is missing.
 
 Postgres: applies the versioned SQL migrations built into the binary
 (sinks/postgres/migrations/NNNN_name.sql) that the database has not applied
