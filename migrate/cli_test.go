@@ -23,48 +23,57 @@ func TestBinarySIGKILL(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(edwHeader+goodRow("1000000001", nil)+"short,row\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(url, rejects string) *e2e.Process {
+	run := func(t *testing.T, mode, url, rejects string) *e2e.Process {
 		return e2e.Start(t, []string{"RESINGEST_PG_URL=" + url},
 			"migrate", "--from", dir, "--workers", "2", "--chunk-rows", "2000",
-			"--dynamo-mode", "off", "--rejects", rejects)
+			"--dynamo-mode", "off", "--rejects", rejects, mode)
 	}
 
-	refPool, refURL := testDB(t)
-	refRejects := filepath.Join(t.TempDir(), "rejects.csv")
-	if err := run(refURL, refRejects).Wait(5 * time.Minute); err != nil {
-		t.Fatalf("uninterrupted run: %v", err)
-	}
-
-	pool, url := testDB(t)
-	rejects := filepath.Join(t.TempDir(), "rejects.csv")
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	kills := 0
-	for i := 0; ; i++ {
-		if i > 40 {
-			t.Fatal("the migration never finished")
-		}
-		p := run(url, rejects)
-		time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
-		if p.Exited() {
-			if err := p.Wait(time.Second); err != nil {
-				t.Fatalf("run %d failed: %v\n%s", i, err, p.Output())
+	for _, mode := range []string{"--presort=true", "--presort=false"} {
+		t.Run(mode, func(t *testing.T) {
+			refPool, refURL := testDB(t)
+			refRejects := filepath.Join(t.TempDir(), "rejects.csv")
+			if err := run(t, mode, refURL, refRejects).Wait(5 * time.Minute); err != nil {
+				t.Fatalf("uninterrupted run: %v", err)
 			}
-			break
-		}
-		p.Kill()
-		_ = p.Signal(syscall.SIGKILL) // no-op: already gone
-		kills++
-	}
-	if kills < 2 {
-		t.Errorf("%d runs killed; the test proves little", kills)
-	}
-	t.Logf("%d runs killed", kills)
-	if got, want := dumpPG(t, pool), dumpPG(t, refPool); got != want {
-		t.Errorf("Postgres after killed runs differs: %s", diffLines(got, want))
-	}
-	got, _ := os.ReadFile(rejects)
-	want, _ := os.ReadFile(refRejects)
-	if string(got) != string(want) || len(want) == 0 {
-		t.Errorf("rejects file after killed runs:\n%s\nwant:\n%s", got, want)
+
+			pool, url := testDB(t)
+			rejects := filepath.Join(t.TempDir(), "rejects.csv")
+			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+			kills := 0
+			for i := 0; ; i++ {
+				if i > 40 {
+					t.Fatal("the migration never finished")
+				}
+				p := run(t, mode, url, rejects)
+				time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+				if p.Exited() {
+					if err := p.Wait(time.Second); err != nil {
+						t.Fatalf("run %d failed: %v\n%s", i, err, p.Output())
+					}
+					break
+				}
+				p.Kill()
+				_ = p.Signal(syscall.SIGKILL) // no-op: already gone
+				kills++
+			}
+			if kills < 2 {
+				t.Errorf("%d runs killed; the test proves little", kills)
+			}
+			t.Logf("%d runs killed", kills)
+			dump := dumpPG
+			if mode == "--presort=true" { // progress rows are named after the database
+				dump = dumpStored
+			}
+			if got, want := dump(t, pool), dump(t, refPool); got != want {
+				t.Errorf("Postgres after killed runs differs: %s", diffLines(got, want))
+			}
+			got, _ := os.ReadFile(rejects)
+			want, _ := os.ReadFile(refRejects)
+			if string(got) != string(want) || len(want) == 0 {
+				t.Errorf("rejects file after killed runs:\n%s\nwant:\n%s", got, want)
+			}
+
+		})
 	}
 }

@@ -38,16 +38,20 @@ import (
 // Resuming: the chunks are numbered, and each records itself as done in
 // its own transaction under a name derived from the input set (paths and
 // sizes). Both passes are deterministic, so a restarted run rebuilds the
-// same chunks and skips those done. A changed input set is a new set: its
+// same chunks (from the runs left on disk when the sort pass had
+// finished, else sorting again) and skips those done. A changed input set is a new set: its
 // load starts over (the version guard keeps that correct).
 
 // DefaultRunRows is how many rows one sorted run holds (Options.RunRows).
 const DefaultRunRows = 100_000
 
-// presortSet names an input set: its chunks' progress rows are
-// "presort:<set>/chunk-NNNNNNNN".
-func presortSet(srcs []Source) string {
+// presortSet names an input set loaded into database db: its chunks'
+// progress rows are "presort:<set>/chunk-NNNNNNNN", its runs in
+// "resingest-presort-<set>" (so loads of the same files into two databases
+// do not share runs).
+func presortSet(db string, srcs []Source) string {
 	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00", db)
 	for _, s := range srcs {
 		fmt.Fprintf(h, "%s\x00%d\x00", s.Name, s.Size)
 	}
@@ -66,25 +70,32 @@ const chunksDoneSQL = `SELECT path FROM backfill_files WHERE path LIKE $1 AND st
 
 // runPresorted is Run with Options.Presort.
 func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
-	set := presortSet(srcs)
-	dir, err := os.MkdirTemp(m.opts.SpillDir, "resingest-presort-"+set+"-")
+	var db string
+	if err := m.pool.QueryRow(ctx, `SELECT current_database() || '.' || current_schema()`).Scan(&db); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	set := presortSet(db, srcs)
+	// One directory per input set, so one migration of a set at a time.
+	// Its runs outlive a stopped or killed run: the next run of the same
+	// set reuses them when the sort pass had finished (runsManifest), and
+	// only the run that completes the load removes them.
+	spill := m.opts.SpillDir
+	if spill == "" {
+		spill = os.TempDir()
+	}
+	dir := filepath.Join(spill, "resingest-presort-"+set)
+	runs, err := readManifest(dir)
 	if err != nil {
-		return fmt.Errorf("migrate: spill directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	runs := make([][]string, len(srcs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(m.opts.Workers)
-	for i, src := range srcs {
-		g.Go(func() (err error) {
-			runs[i], err = m.spill(gctx, i, src, dir)
+		if runs, err = m.sortPass(ctx, srcs, dir); err != nil {
 			return err
-		})
+		}
+		m.logger.Info("backfill presorted", "files", len(srcs), "runs", len(runs))
+	} else {
+		m.logger.Info("backfill resumed on the runs sorted before", "runs", len(runs))
+		for _, s := range srcs {
+			m.bytesRead.Add(s.Size)
+		}
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	m.logger.Info("backfill presorted", "files", len(srcs), "runs", len(slices.Concat(runs...)))
 	done := map[string]bool{}
 	rows, err := m.pool.Query(ctx, chunksDoneSQL, "presort:"+set+"/%")
 	if err != nil {
@@ -102,12 +113,72 @@ func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: read progress: %w", err)
 	}
-	mr, err := openRuns(slices.Concat(runs...))
+	mr, err := openRuns(runs)
 	if err != nil {
 		return err
 	}
 	defer mr.close()
-	return m.loadMerged(ctx, set, mr, done)
+	if err := m.loadMerged(ctx, set, mr, done); err != nil {
+		return err
+	}
+	mr.close()
+	if err := os.RemoveAll(dir); err != nil {
+		m.logger.Warn("spill directory left behind", "dir", dir, "err", err)
+	}
+	return nil
+}
+
+// runsManifest, in a spill directory, lists its runs once the sort pass
+// has written all of them.
+const runsManifest = "runs.txt"
+
+// readManifest returns the runs of a finished sort pass in dir.
+func readManifest(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, runsManifest))
+	if err != nil {
+		return nil, err
+	}
+	var runs []string
+	for _, name := range strings.Fields(string(b)) {
+		runs = append(runs, filepath.Join(dir, name))
+	}
+	return runs, nil
+}
+
+// sortPass writes the sorted runs of srcs to a fresh dir, then its
+// manifest (atomically: renamed into place).
+func (m *Migrator) sortPass(ctx context.Context, srcs []Source, dir string) ([]string, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("migrate: spill directory: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("migrate: spill directory: %w", err)
+	}
+	perFile := make([][]string, len(srcs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(m.opts.Workers)
+	for i, src := range srcs {
+		g.Go(func() (err error) {
+			perFile[i], err = m.spill(gctx, i, src, dir)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	runs := slices.Concat(perFile...)
+	var b strings.Builder
+	for _, r := range runs {
+		b.WriteString(filepath.Base(r) + "\n")
+	}
+	tmp := filepath.Join(dir, runsManifest+".tmp")
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return nil, fmt.Errorf("migrate: spill manifest: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, runsManifest)); err != nil {
+		return nil, fmt.Errorf("migrate: spill manifest: %w", err)
+	}
+	return runs, nil
 }
 
 // numbered is a chunk of the merged stream and its number.
@@ -279,7 +350,9 @@ func writeRun(name string, idx int, rows []row) error {
 		}
 	}
 	w.Flush()
-	if err := errors.Join(w.Error(), bw.Flush(), f.Close()); err != nil {
+	// Synced: the manifest that lets a later run reuse the runs must not
+	// outlive them in a machine crash.
+	if err := errors.Join(w.Error(), bw.Flush(), f.Sync(), f.Close()); err != nil {
 		return fmt.Errorf("migrate: spill: %w", err)
 	}
 	return nil
