@@ -108,3 +108,27 @@ func TestPresort(t *testing.T) {
 		})
 	}
 }
+
+// TestPresortDynamo: a presorted load writes the same DynamoDB items as a
+// file-by-file one (batch mode, the keys Postgres applied).
+func TestPresortDynamo(t *testing.T) {
+	t.Parallel()
+	paths := genExtract(t, 3000, 3, true)
+	items := map[bool][]string{}
+	for _, presort := range []bool{false, true} {
+		pool, _ := testDB(t)
+		ct := newClientTable(t)
+		opts := Options{Workers: 2, ChunkRows: 400, Presort: presort, RunRows: 900, SpillDir: t.TempDir(),
+			Dynamo: ct.client, DynamoTable: ct.table}
+		if _, err := New(pool, opts).Run(testContext(t), paths); err != nil {
+			t.Fatalf("presort=%v: %v", presort, err)
+		}
+		items[presort] = dumpDynamo(t, ct.client, ct.table)
+		if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != len(items[presort]) || n < 1000 {
+			t.Errorf("presort=%v: %d reservations, %d items", presort, n, len(items[presort]))
+		}
+	}
+	if got, want := join(items[true]), join(items[false]); got != want {
+		t.Errorf("presorted load's items differ: %s", diffLines(got, want))
+	}
+}
