@@ -81,6 +81,8 @@ type Migrator struct {
 	files, filesDone       atomic.Int64
 	rows, applied, rejects atomic.Int64
 	bytesTotal, bytesRead  atomic.Int64
+	// Presort's load pass: input size, runs' size and bytes merged.
+	presortInput, spillTotal, spillRead atomic.Int64
 }
 
 // New returns a Migrator writing through pool, which should allow at least
@@ -110,8 +112,18 @@ func (m *Migrator) Stats() Stats {
 	return Stats{
 		Files: int(m.files.Load()), FilesDone: int(m.filesDone.Load()),
 		Rows: m.rows.Load(), Applied: m.applied.Load(), Rejects: m.rejects.Load(),
-		BytesTotal: m.bytesTotal.Load(), BytesRead: m.bytesRead.Load(),
+		BytesTotal: m.bytesTotal.Load(), BytesRead: m.bytesRead.Load() + m.mergedInputBytes(),
 	}
+}
+
+// mergedInputBytes is the load pass's progress in input bytes: the share
+// of the runs merged so far.
+func (m *Migrator) mergedInputBytes() int64 {
+	total := m.spillTotal.Load()
+	if total == 0 {
+		return 0
+	}
+	return int64(float64(m.presortInput.Load()) * float64(m.spillRead.Load()) / float64(total))
 }
 
 // Run is RunSources over local files.
@@ -134,6 +146,10 @@ func (m *Migrator) RunSources(ctx context.Context, srcs []Source) (Stats, error)
 	}
 	m.files.Add(int64(len(srcs)))
 	if m.opts.Presort {
+		// Progress counts the input twice: read by the sort pass, then
+		// (as the runs' bytes merged) by the load pass.
+		m.presortInput.Store(m.bytesTotal.Load())
+		m.bytesTotal.Add(m.bytesTotal.Load())
 		err := m.runPresorted(ctx, srcs)
 		if err == nil {
 			err = ctx.Err()

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -113,7 +114,7 @@ func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: read progress: %w", err)
 	}
-	mr, err := openRuns(runs)
+	mr, err := openRuns(runs, &m.spillTotal, &m.spillRead)
 	if err != nil {
 		return err
 	}
@@ -410,7 +411,9 @@ func (h *runHeap) Pop() any {
 	return x
 }
 
-func openRuns(paths []string) (*runMerger, error) {
+// openRuns opens the runs for merging; it adds their size to total and
+// counts the bytes read in read.
+func openRuns(paths []string, total, read *atomic.Int64) (*runMerger, error) {
 	mr := &runMerger{}
 	for _, p := range paths {
 		f, err := os.Open(p)
@@ -418,7 +421,10 @@ func openRuns(paths []string) (*runMerger, error) {
 			mr.close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
-		r := &runReader{f: f, csv: csv.NewReader(bufio.NewReaderSize(f, 1<<18))}
+		if st, err := f.Stat(); err == nil {
+			total.Add(st.Size())
+		}
+		r := &runReader{f: f, csv: csv.NewReader(bufio.NewReaderSize(countingReader{f, read}, 1<<18))}
 		mr.runs = append(mr.runs, r)
 		if err := r.advance(); err != nil {
 			mr.close()

@@ -96,6 +96,9 @@ func TestPresort(t *testing.T) {
 			if !tc.kills && !tc.prefill && (st.Rows != 5000 || st.Rejects != 2*int64(len(paths))) {
 				t.Errorf("stats %+v, want 5000 rows and %d rejects", st, 2*len(paths))
 			}
+			if st.BytesTotal == 0 || st.BytesRead != st.BytesTotal {
+				t.Errorf("progress at the end: %d of %d bytes", st.BytesRead, st.BytesTotal)
+			}
 			if got := dumpStored(t, pool); got != want {
 				t.Errorf("presorted load differs from the file-by-file one: %s", diffLines(got, want))
 			}
