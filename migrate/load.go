@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -270,6 +268,9 @@ func merge(ctx context.Context, tx pgx.Tx) ([]reservation.Key, [2][]string, erro
 	return keys, updated, nil
 }
 
+// tryChunk runs one attempt at c's transaction: stage, merge, rejects,
+// progress, the DynamoDB items (batch mode), commit. It returns how many
+// rows changed the store.
 func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string, c *chunk, done progressStmt, fast bool) (int64, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -291,37 +292,8 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(staged), stageCopy(staged))); err != nil {
 			return 0, fmt.Errorf("copy to staging table: %w", err)
 		}
-		var err error
-		var updated [2][]string
-		inserted := false
-		if c.uniqueKeys && m.plainMisses.Load() < maxPlainMisses {
-			if inserted, err = insertFresh(ctx, tx); err != nil {
-				return 0, err
-			}
-			if inserted {
-				keys = make([]reservation.Key, len(staged))
-				for i, r := range staged {
-					keys[i] = r.key()
-				}
-			} else {
-				m.plainMisses.Add(1)
-			}
-		}
-		if !inserted {
-			if keys, updated, err = merge(ctx, tx); err != nil {
-				return 0, err
-			}
-		}
-		if len(updated[0]) > 0 {
-			if _, err := tx.Exec(ctx, selectUpdatedSQL, updated[0], updated[1]); err != nil {
-				return 0, fmt.Errorf("merge children: %w", err)
-			}
-			if _, err := tx.Exec(ctx, probeSQL); err != nil {
-				return 0, fmt.Errorf("merge children: %w", err)
-			}
-			if _, err := tx.Exec(ctx, mergeUpdatedSQL); err != nil {
-				return 0, fmt.Errorf("merge children: %w", err)
-			}
+		if keys, err = m.mergeStaged(ctx, tx, c, staged); err != nil {
+			return 0, err
 		}
 	}
 	if len(c.rejects) > 0 {
@@ -350,89 +322,43 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 	return int64(len(keys)), nil
 }
 
-// lastLine is the line of the chunk's last record (for errors).
-func (c *chunk) lastLine() int64 {
-	var last int64
-	if n := len(c.rows); n > 0 {
-		last = c.rows[n-1].line
-	}
-	if n := len(c.rejects); n > 0 && c.rejects[n-1].line > last {
-		last = c.rejects[n-1].line
-	}
-	return last
-}
-
-// newest returns the chunk's winning row per key (row.newer), sorted by
-// key: the staging table then holds one row per key, in the order the
-// merge locks them, so its sorts find their input already sorted. Later
-// calls return the same slice.
-func (c *chunk) newest() []*row {
-	if c.staged != nil {
-		return c.staged
-	}
-	out := make([]*row, 0, len(c.rows))
-	for i := range c.rows {
-		out = append(out, &c.rows[i])
-	}
-	slices.SortFunc(out, func(a, b *row) int {
-		if n := strings.Compare(a.rec[colHotelCode], b.rec[colHotelCode]); n != 0 {
-			return n
+// mergeStaged merges the staged chunk (staged: its rows) and returns the
+// keys written: plain inserts first when the chunk's keys are the load's
+// own (insertFresh), else mergeSQL, then mergeUpdatedSQL for the parents
+// it updated.
+func (m *Migrator) mergeStaged(ctx context.Context, tx pgx.Tx, c *chunk, staged []*row) ([]reservation.Key, error) {
+	var keys []reservation.Key
+	var err error
+	var updated [2][]string
+	inserted := false
+	if c.uniqueKeys && m.plainMisses.Load() < maxPlainMisses {
+		if inserted, err = insertFresh(ctx, tx); err != nil {
+			return nil, err
 		}
-		if n := strings.Compare(a.rec[colConfirmation], b.rec[colConfirmation]); n != 0 {
-			return n
-		}
-		if a.newer(b) { // newest first
-			return -1
-		}
-		return 1
-	})
-	c.staged = slices.CompactFunc(out, func(a, b *row) bool { return a.key() == b.key() })
-	return c.staged
-}
-
-// stageCopy feeds COPY the staging-table values of rows.
-func stageCopy(rows []*row) func(int) ([]any, error) {
-	return func(i int) ([]any, error) { return rows[i].stageValues(), nil }
-}
-
-// stageValues is the row in stageColumns order: the one place an input
-// row becomes what the stores hold.
-func (r *row) stageValues() []any {
-	f := r.rec
-	var modified, arrival, departure any
-	if r.hasMod {
-		modified = r.modified
-	}
-	if r.hasArr {
-		arrival = r.arrival
-	}
-	if r.hasDep {
-		departure = r.departure
-	}
-	return []any{
-		r.line, f[colHotelCode], f[colConfirmation], f[colChainCode], f[colStatus], r.action,
-		r.created, modified, arrival, departure, f[colRoomType], f[colRatePlan],
-		r.adults, r.children, f[colTotalAfterTax], f[colTotalBeforeTax], f[colCurrency],
-		f[colGivenName], f[colSurname], f[colEmail], f[colPhone], f[colLoyaltyNumber],
-		f[colItineraryID], r.version.String(),
-	}
-}
-
-// recordsOf returns the records of keys: per key the row the merge kept.
-func (c *chunk) recordsOf(keys []reservation.Key) []sinks.Record {
-	staged := c.newest()
-	out := make([]sinks.Record, 0, len(keys))
-	for _, k := range keys {
-		i, ok := slices.BinarySearchFunc(staged, k, func(r *row, k reservation.Key) int {
-			if n := strings.Compare(r.rec[colHotelCode], k.HotelCode); n != 0 {
-				return n
+		if inserted {
+			keys = make([]reservation.Key, len(staged))
+			for i, r := range staged {
+				keys[i] = r.key()
 			}
-			return strings.Compare(r.rec[colConfirmation], k.Confirmation)
-		})
-		if ok {
-			r := staged[i]
-			out = append(out, sinks.Record{Reservation: r.reservation(), Version: r.version})
+		} else {
+			m.plainMisses.Add(1)
 		}
 	}
-	return out
+	if !inserted {
+		if keys, updated, err = merge(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	if len(updated[0]) > 0 {
+		if _, err := tx.Exec(ctx, selectUpdatedSQL, updated[0], updated[1]); err != nil {
+			return nil, fmt.Errorf("merge children: %w", err)
+		}
+		if _, err := tx.Exec(ctx, probeSQL); err != nil {
+			return nil, fmt.Errorf("merge children: %w", err)
+		}
+		if _, err := tx.Exec(ctx, mergeUpdatedSQL); err != nil {
+			return nil, fmt.Errorf("merge children: %w", err)
+		}
+	}
+	return keys, nil
 }
