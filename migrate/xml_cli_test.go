@@ -1,10 +1,20 @@
 package migrate
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/resingest/resingest/internal/e2e"
+	"github.com/resingest/resingest/internal/testenv"
+	"github.com/resingest/resingest/sinks/archive"
 )
 
 // TestBinaryXML backfills a directory of XML messages (with poison ones)
@@ -20,6 +30,70 @@ func TestBinaryXML(t *testing.T) {
 		if out, errOut, err := e2e.Run(t, 2*time.Minute, "migrate", "--format", "xml", "--from", c.Dir,
 			"--pg-url", url, "--dynamo-mode", "off"); err != nil {
 			t.Fatalf("migrate --format xml: %v\n%s%s", err, out, errOut)
+		}
+	}
+	run()
+	if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != len(c.Keys()) || n == 0 {
+		t.Errorf("%d reservations, want %d", n, len(c.Keys()))
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM dead_letters`); n != len(c.Poison) {
+		t.Errorf("%d dead letters, want %d", n, len(c.Poison))
+	}
+	before := dumpPG(t, pool)
+	run()
+	if after := dumpPG(t, pool); after != before {
+		t.Errorf("a second run changed the store: %s", diffLines(after, before))
+	}
+}
+
+// TestBinaryXMLFromS3 backfills XML objects and an archive object
+// (gzip JSON Lines of entries, as sinks/archive writes) from an S3 prefix.
+func TestBinaryXMLFromS3(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	c := e2e.WriteCorpus(t, t.TempDir(), 80, 9, 2)
+	client, err := archive.NewClient(ctx, testenv.S3Endpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := testenv.UniqueName("xml")
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key string, data []byte) {
+		t.Helper()
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first half as one archive object, the rest as XML objects.
+	var arc bytes.Buffer
+	zw := gzip.NewWriter(&arc)
+	enc := json.NewEncoder(zw)
+	for i, f := range c.Files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < len(c.Files)/2 {
+			if err := enc.Encode(archive.Entry{XML: string(data)}); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		put("msgs/"+filepath.Base(f), data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	put("msgs/dt=2024-01-01/hotel=H1/batch.jsonl.gz", arc.Bytes())
+
+	pool, url := testDB(t)
+	run := func() {
+		t.Helper()
+		if out, errOut, err := e2e.Run(t, 2*time.Minute, "migrate", "--format", "xml", "--from", "s3://"+bucket+"/msgs/",
+			"--pg-url", url, "--dynamo-mode", "off", "--s3-endpoint", testenv.S3Endpoint(t)); err != nil {
+			t.Fatalf("migrate --format xml from S3: %v\n%s%s", err, out, errOut)
 		}
 	}
 	run()

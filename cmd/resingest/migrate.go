@@ -64,7 +64,9 @@ with the same command, continues where it stopped. Malformed rows never stop
 the load; each is listed (file, line, reason: never the row's content) in
 --rejects.
 
-With --format xml, --from is a directory of archived XML messages (*.xml):
+With --format xml, --from is a directory of XML messages (*.xml), or an S3
+prefix of XML objects and archive objects (*.jsonl.gz, as the archive sink
+writes them):
 a message holds any number of room stays, guests and ids, so they go through
 the live pipeline's processor (the same parsing, PII sealing with --kek-file
 or --kms-key-id, version guard, audit and dead letters as 'consume'); a
@@ -88,7 +90,7 @@ they are missing. Examples:
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.from, "from", "", "directory or s3://bucket/prefix of the extract files (*.csv, *.csv.gz)")
-	fl.StringVar(&f.format, "format", "csv", "input format: csv (EDW extract) or xml (a directory of HTNG/OTA messages, *.xml, through the live pipeline's processor)")
+	fl.StringVar(&f.format, "format", "csv", "input format: csv (EDW extract) or xml (HTNG/OTA messages: *.xml, and in S3 also archive objects *.jsonl.gz, through the live pipeline's processor)")
 	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "DynamoDB: batch (BatchWriteItem of applied rows), import-files (gzip DynamoDB JSON files for import from S3, written from the final Postgres state) or off")
 	fl.StringVar(&f.importDir, "import-dir", "", "with --dynamo-mode import-files: a directory or s3://bucket/prefix for the files")
 	fl.IntVar(&f.itemsPerFile, "import-items-per-file", migrate.DefaultItemsPerFile, "items per import file")
@@ -201,8 +203,8 @@ func (f *migrateFlags) validate() error {
 	switch {
 	case f.format != "csv" && f.format != "xml":
 		return fmt.Errorf("migrate: --format must be csv or xml, not %q", f.format)
-	case f.format == "xml" && (migrate.IsS3URL(f.from) || f.dynamoMode == "import-files"):
-		return errors.New("migrate: --format xml reads a local directory and writes DynamoDB in batch mode or not at all (no s3:// input or import files yet)")
+	case f.format == "xml" && f.dynamoMode == "import-files":
+		return errors.New("migrate: --format xml writes DynamoDB in batch mode or not at all (no import files yet)")
 	case f.dynamoMode != "batch" && f.dynamoMode != "import-files" && f.dynamoMode != "off":
 		return fmt.Errorf("migrate: --dynamo-mode must be batch, import-files or off, not %q", f.dynamoMode)
 	case (f.dynamoMode == "import-files") != (f.importDir != ""):
@@ -422,19 +424,22 @@ func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error 
 		return err
 	}
 	var total, dead atomic.Int64
-	start := time.Now()
-	err = pipeline.RunFiles(ctx, f.from, xmlBatch, parse.DefaultMaxBytes, proc, pipeline.RunOptions{
-		Logger: log, Metrics: metrics,
-		OnBatch: func(outcomes []pipeline.Outcome) {
-			total.Add(int64(len(outcomes)))
-			for _, o := range outcomes {
-				if o == pipeline.OutcomeDeadLettered {
-					dead.Add(1)
-				}
+	onBatch := func(outcomes []pipeline.Outcome) {
+		total.Add(int64(len(outcomes)))
+		for _, o := range outcomes {
+			if o == pipeline.OutcomeDeadLettered {
+				dead.Add(1)
 			}
-			log.Info("backfill progress", "messages", total.Load(), "dead_lettered", dead.Load())
-		},
-	})
+		}
+		log.Info("backfill progress", "messages", total.Load(), "dead_lettered", dead.Load())
+	}
+	start := time.Now()
+	if migrate.IsS3URL(f.from) {
+		err = runMigrateXMLFromS3(ctx, f, proc, onBatch)
+	} else {
+		err = pipeline.RunFiles(ctx, f.from, xmlBatch, parse.DefaultMaxBytes, proc,
+			pipeline.RunOptions{Logger: log, Metrics: metrics, OnBatch: onBatch})
+	}
 	secs := time.Since(start).Seconds()
 	log.Info("backfill finished", "format", "xml", "ok", err == nil, "messages", total.Load(),
 		"dead_lettered", dead.Load(), "seconds", fmt.Sprintf("%.1f", secs),
@@ -443,4 +448,25 @@ func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error 
 		return fmt.Errorf("migrate: %w (run the same command again: files done are not applied twice)", err)
 	}
 	return nil
+}
+
+// runMigrateXMLFromS3 processes the XML and archive objects under an S3
+// prefix (migrate.S3Messages) batch by batch.
+func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Processor, onBatch func([]pipeline.Outcome)) error {
+	u, err := migrate.ParseS3URL(f.from)
+	if err != nil {
+		return err
+	}
+	client, err := archive.NewClient(ctx, f.s3Endpoint)
+	if err != nil {
+		return err
+	}
+	return migrate.S3Messages(ctx, client, u, xmlBatch, parse.DefaultMaxBytes, func(msgs []pipeline.Message) error {
+		outcomes, err := proc.Process(ctx, msgs)
+		if err != nil {
+			return fmt.Errorf("%d messages not acknowledged: %w", len(msgs), err)
+		}
+		onBatch(outcomes)
+		return nil
+	})
 }
