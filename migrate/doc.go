@@ -3,7 +3,9 @@
 // optionally, DynamoDB.
 //
 // An extract is a set of CSV files (plain or .gz, one header row; see
-// corpus.EDWHeader for the columns). One row is one reservation with one
+// corpus.EDWHeader for the columns), local or in S3 (Source: an object is
+// read at the ETag it was listed with, and its progress is keyed by key
+// and ETag). One row is one reservation with one
 // room stay, one primary guest and its itinerary id as an external id of
 // type "itinerary"; its version is reservation.VersionOf with an empty
 // stream position, the same ordering the live pipeline uses.
@@ -32,6 +34,10 @@
 // first sorted into runs on disk, then merged in numbered chunks. Random
 // keys dirty nearly every index page once the tables outgrow the buffer
 // cache; key order keeps consecutive chunks on neighbouring pages.
+//
+// Archived XML messages (S3Messages; a directory goes through
+// pipeline.RunFiles) are not staged: a message holds any number of room
+// stays, guests and ids, so they go through the live pipeline's processor.
 //
 // DynamoDB import files (ExportImportFiles) are written after the load,
 // from the final Postgres state, each key once. Verify compares the
