@@ -23,10 +23,11 @@ func TestBinarySIGKILL(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(edwHeader+goodRow("1000000001", nil)+"short,row\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	spill := t.TempDir() // runs of killed presorted runs stay inside the test
 	run := func(t *testing.T, mode, url, rejects string) *e2e.Process {
 		return e2e.Start(t, []string{"RESINGEST_PG_URL=" + url},
 			"migrate", "--from", dir, "--workers", "2", "--chunk-rows", "2000",
-			"--dynamo-mode", "off", "--rejects", rejects, mode)
+			"--dynamo-mode", "off", "--rejects", rejects, "--spill-dir", spill, mode)
 	}
 
 	for _, mode := range []string{"--presort=true", "--presort=false"} {
