@@ -94,3 +94,53 @@ func BenchmarkBackfill(b *testing.B) {
 	b.ReportMetric(ceiling, "copy_rows/s")
 	b.ReportMetric(load/ceiling, "ratio")
 }
+
+// benchRows reads a row count from env, else def.
+func benchRows(b *testing.B, env string, def int) int {
+	b.Helper()
+	if s := os.Getenv(env); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("%s=%q is not a positive number", env, s)
+		}
+		return n
+	}
+	return def
+}
+
+// BenchmarkBackfillDynamo loads an extract (20,000 rows;
+// RESINGEST_BENCH_DYNAMO_ROWS) into Postgres and, in batch mode, the local
+// DynamoDB server, then writes the import files of the same state. It
+// reports rows/s of the batch-mode load (both stores) and items/s of the
+// import-file export.
+func BenchmarkBackfillDynamo(b *testing.B) {
+	rows := benchRows(b, "RESINGEST_BENCH_DYNAMO_ROWS", 20_000)
+	paths, err := corpus.WriteEDW(context.Background(), b.TempDir(), corpus.EDWOptions{Seed: 5, Rows: rows, Files: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var loadTime, exportTime time.Duration
+	var items int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		pool, _ := testDB(b)
+		client, table := testTable(b)
+		ctx := context.Background()
+		b.StartTimer()
+		start := time.Now()
+		st, err := New(pool, Options{Presort: true, Dynamo: client, DynamoTable: table}).Run(ctx, paths)
+		loadTime += time.Since(start)
+		if err != nil || st.Rows != int64(rows) {
+			b.Fatalf("Run: %+v, %v", st, err)
+		}
+		start = time.Now()
+		ex, err := ExportImportFiles(ctx, pool, DirDest{Dir: b.TempDir()}, ExportOptions{})
+		exportTime += time.Since(start)
+		if err != nil || ex.Items == 0 {
+			b.Fatalf("ExportImportFiles: %+v, %v", ex, err)
+		}
+		items += ex.Items
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/loadTime.Seconds(), "rows/s")
+	b.ReportMetric(float64(items)/exportTime.Seconds(), "import_items/s")
+}
