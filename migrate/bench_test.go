@@ -28,26 +28,10 @@ const bareTableSQL = `CREATE TABLE edw_bare (
 // Postgres only, and the same files with psql \copy into a bare
 // table (the ceiling). It reports rows/s for both and their ratio.
 func BenchmarkBackfill(b *testing.B) {
-	rows := 200_000
-	if s := os.Getenv("RESINGEST_BENCH_ROWS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			b.Fatalf("RESINGEST_BENCH_ROWS=%q is not a positive number", s)
-		}
-		rows = n
-	}
-	opts := Options{Workers: 2}
-	for _, e := range []struct {
-		name string
-		to   *int
-	}{{"RESINGEST_BENCH_WORKERS", &opts.Workers}, {"RESINGEST_BENCH_CHUNK_ROWS", &opts.ChunkRows}} {
-		if s := os.Getenv(e.name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				b.Fatalf("%s=%q is not a positive number", e.name, s)
-			}
-			*e.to = n
-		}
+	rows := benchRows(b, "RESINGEST_BENCH_ROWS", 200_000)
+	opts := Options{
+		Workers:   benchRows(b, "RESINGEST_BENCH_WORKERS", 2),
+		ChunkRows: benchRows(b, "RESINGEST_BENCH_CHUNK_ROWS", DefaultChunkRows),
 	}
 	opts.Presort = os.Getenv("RESINGEST_BENCH_PRESORT") != "0" // as resingest migrate
 	if _, err := exec.LookPath("psql"); err != nil {
@@ -95,7 +79,7 @@ func BenchmarkBackfill(b *testing.B) {
 	b.ReportMetric(load/ceiling, "ratio")
 }
 
-// benchRows reads a row count from env, else def.
+// benchRows reads a positive number (rows, workers) from env, else def.
 func benchRows(b *testing.B, env string, def int) int {
 	b.Helper()
 	if s := os.Getenv(env); s != "" {
