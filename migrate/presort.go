@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -32,8 +33,8 @@ import (
 // Resuming: the chunks are numbered, and each records itself as done in
 // its own transaction under a name derived from the input set (paths and
 // sizes). Both passes are deterministic, so a restarted run rebuilds the
-// same chunks (from the runs left on disk when the sort pass had
-// finished, else sorting again) and skips those done. A changed input set is a new set: its
+// same chunks (from the runs left on disk of the files whose sort had
+// finished, sorting the others again) and skips those done. A changed input set is a new set: its
 // load starts over (the version guard keeps that correct).
 
 // DefaultRunRows is how many rows one sorted run holds (Options.RunRows).
@@ -71,24 +72,16 @@ func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
 	set := presortSet(db, srcs)
 	// One directory per input set, so one migration of a set at a time.
 	// Its runs outlive a stopped or killed run: the next run of the same
-	// set reuses them when the sort pass had finished (runsManifest), and
-	// only the run that completes the load removes them.
+	// set reuses those of every file whose sort had finished (its
+	// manifest), and only the run that completes the load removes them.
 	spill := m.opts.SpillDir
 	if spill == "" {
 		spill = os.TempDir()
 	}
 	dir := filepath.Join(spill, "resingest-presort-"+set)
-	runs, err := readManifest(dir)
+	runs, err := m.sortPass(ctx, srcs, dir)
 	if err != nil {
-		if runs, err = m.sortPass(ctx, srcs, dir); err != nil {
-			return err
-		}
-		m.logger.Info("backfill presorted", "files", len(srcs), "runs", len(runs))
-	} else {
-		m.logger.Info("backfill resumed on the runs sorted before", "runs", len(runs))
-		for _, s := range srcs {
-			m.bytesRead.Add(s.Size)
-		}
+		return err
 	}
 	done := map[string]bool{}
 	rows, err := m.pool.Query(ctx, chunksDoneSQL, "presort:"+set+"/%")
@@ -122,13 +115,13 @@ func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
 	return nil
 }
 
-// runsManifest, in a spill directory, lists its runs once the sort pass
-// has written all of them.
-const runsManifest = "runs.txt"
+// manifestName names the manifest of input file idx in a spill
+// directory: the list of its runs, written once they all are.
+func manifestName(idx int) string { return fmt.Sprintf("file-%06d.runs", idx) }
 
-// readManifest returns the runs of a finished sort pass in dir.
-func readManifest(dir string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, runsManifest))
+// readManifest returns the runs of input file idx sorted before into dir.
+func readManifest(dir string, idx int) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, manifestName(idx)))
 	if err != nil {
 		return nil, err
 	}
@@ -139,40 +132,63 @@ func readManifest(dir string) ([]string, error) {
 	return runs, nil
 }
 
-// sortPass writes the sorted runs of srcs to a fresh dir, then its
-// manifest (atomically: renamed into place).
+// sortPass writes the sorted runs of srcs into dir, reusing those of the
+// files sorted by an earlier run of the same set. Each file's manifest is
+// renamed into place after its runs are written: a file without one is
+// sorted again.
 func (m *Migrator) sortPass(ctx context.Context, srcs []Source, dir string) ([]string, error) {
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("migrate: spill directory: %w", err)
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("migrate: spill directory: %w", err)
 	}
 	perFile := make([][]string, len(srcs))
+	var reused atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.opts.Workers)
 	for i, src := range srcs {
-		g.Go(func() (err error) {
-			perFile[i], err = m.spill(gctx, i, src, dir)
-			return err
+		g.Go(func() error {
+			if runs, err := readManifest(dir, i); err == nil {
+				perFile[i] = runs
+				m.bytesRead.Add(src.Size)
+				reused.Add(1)
+				return nil
+			}
+			stale, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("run-%06d-*", i)))
+			for _, f := range stale {
+				if err := os.Remove(f); err != nil {
+					return fmt.Errorf("migrate: spill: %w", err)
+				}
+			}
+			runs, err := m.spill(gctx, i, src, dir)
+			if err != nil {
+				return err
+			}
+			perFile[i] = runs
+			return writeManifest(dir, i, runs)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	runs := slices.Concat(perFile...)
+	m.logger.Info("backfill presorted", "files", len(srcs), "files_sorted_before", reused.Load(), "runs", len(runs))
+	return runs, nil
+}
+
+// writeManifest records the runs of input file idx (atomically: renamed
+// into place).
+func writeManifest(dir string, idx int, runs []string) error {
 	var b strings.Builder
 	for _, r := range runs {
 		b.WriteString(filepath.Base(r) + "\n")
 	}
-	tmp := filepath.Join(dir, runsManifest+".tmp")
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
-		return nil, fmt.Errorf("migrate: spill manifest: %w", err)
+	name := filepath.Join(dir, manifestName(idx))
+	if err := os.WriteFile(name+".tmp", []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("migrate: spill manifest: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, runsManifest)); err != nil {
-		return nil, fmt.Errorf("migrate: spill manifest: %w", err)
+	if err := os.Rename(name+".tmp", name); err != nil {
+		return fmt.Errorf("migrate: spill manifest: %w", err)
 	}
-	return runs, nil
+	return nil
 }
 
 // numbered is a chunk of the merged stream and its number.
