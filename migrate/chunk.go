@@ -72,7 +72,7 @@ func (r *row) stageValues() []any {
 		r.created, modified, arrival, departure, f[colRoomType], f[colRatePlan],
 		r.adults, r.children, f[colTotalAfterTax], f[colTotalBeforeTax], f[colCurrency],
 		f[colGivenName], f[colSurname], f[colEmail], f[colPhone], f[colLoyaltyNumber],
-		f[colItineraryID], r.version.String(),
+		f[colItineraryID], r.version.String(), r.idx.Email, r.idx.Loyalty,
 	}
 }
 
@@ -89,7 +89,7 @@ func (c *chunk) recordsOf(keys []reservation.Key) []sinks.Record {
 		})
 		if ok {
 			r := staged[i]
-			out = append(out, sinks.Record{Reservation: r.reservation(), Version: r.version})
+			out = append(out, sinks.Record{Reservation: r.reservation(), Version: r.version, GuestIndexes: r.guestIndexes()})
 		}
 	}
 	return out

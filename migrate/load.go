@@ -289,6 +289,11 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 			return 0, fmt.Errorf("prepare staging table: %w", err)
 		}
 		staged := c.newest()
+		for _, r := range staged {
+			if err := r.protect(m.opts.Sealer); err != nil {
+				return 0, err
+			}
+		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(staged), stageCopy(staged))); err != nil {
 			return 0, fmt.Errorf("copy to staging table: %w", err)
 		}

@@ -10,6 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/resingest/resingest/pii"
+	"github.com/resingest/resingest/reservation"
 )
 
 // Defaults of Options.
@@ -50,10 +53,19 @@ type Options struct {
 	// RunRows is the rows of one sorted run (DefaultRunRows); a worker
 	// holds that many rows in memory.
 	RunRows int
+	// Sealer, when set, encrypts each row's guest fields before they reach
+	// a store, with blind indexes, as the stream does (pii.Keyring); nil
+	// stores them plain (indexed by their normalised values).
+	Sealer GuestSealer
 	// Logger receives per-file lines; nil discards them.
 	Logger *slog.Logger
 	// afterChunk, for tests, runs after each committed chunk.
 	afterChunk func(path string, linesDone int64)
+}
+
+// GuestSealer seals guests' personal fields (pii.Keyring).
+type GuestSealer interface {
+	SealGuests(guests []reservation.Guest) ([]reservation.Guest, []pii.GuestIndex, error)
 }
 
 // Stats counts a run's work; Migrator.Stats reads it while the run goes.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 )
 
@@ -72,6 +73,45 @@ type row struct {
 	action                 string
 	version                reservation.Version
 	input                  int // index of the input file (presort)
+	// idx holds the guest's blind indexes once protect ran; sealed says
+	// whether the guest fields of rec are sealed.
+	idx       pii.GuestIndex
+	protected bool
+	sealed    bool
+}
+
+// protect seals the row's guest fields in rec (once) and computes their
+// indexes: blind indexes with a sealer, the normalised plain values
+// without (what the stream's stores index then).
+func (r *row) protect(sealer GuestSealer) error {
+	if r.protected {
+		return nil
+	}
+	f := r.rec
+	g := reservation.Guest{Primary: true, GivenName: f[colGivenName], Surname: f[colSurname],
+		Email: f[colEmail], Phone: f[colPhone], LoyaltyNumber: f[colLoyaltyNumber]}
+	if sealer == nil {
+		r.idx = pii.GuestIndex{Email: pii.Normalize(pii.IndexEmail, g.Email), Loyalty: pii.Normalize(pii.IndexLoyalty, g.LoyaltyNumber)}
+		r.protected = true
+		return nil
+	}
+	out, idx, err := sealer.SealGuests([]reservation.Guest{g})
+	if err != nil {
+		return fmt.Errorf("migrate: line %d: %w", r.line, err)
+	}
+	f[colGivenName], f[colSurname], f[colEmail], f[colPhone], f[colLoyaltyNumber] =
+		out[0].GivenName, out[0].Surname, out[0].Email, out[0].Phone, out[0].LoyaltyNumber
+	r.idx, r.protected, r.sealed = idx[0], true, true
+	return nil
+}
+
+// guestIndexes are the record's GuestIndexes (sinks.Record): set when
+// the guest is sealed, so stores index the blind indexes.
+func (r *row) guestIndexes() []pii.GuestIndex {
+	if !r.sealed {
+		return nil
+	}
+	return []pii.GuestIndex{r.idx}
 }
 
 var decimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)

@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -25,7 +26,10 @@ const MessageSource = "backfill-s3"
 // message's position is a hash of its object key (and its line in an
 // archive object), stable across runs, so the processor's audit trail
 // recognises a message applied before and a re-run applies nothing twice.
-func S3Messages(ctx context.Context, client S3API, u S3URL, batch, maxBytes int, fn func([]pipeline.Message) error) error {
+//
+// Archive objects sealed client-side (the archive sink with a keyring)
+// are opened with sealer; nil refuses them with archive.ErrSealed.
+func S3Messages(ctx context.Context, client S3API, u S3URL, batch, maxBytes int, sealer archive.Sealer, fn func([]pipeline.Message) error) error {
 	if batch <= 0 {
 		batch = 500
 	}
@@ -68,8 +72,15 @@ func S3Messages(ctx context.Context, client S3API, u S3URL, batch, maxBytes int,
 				msgs = append(msgs, pipeline.Message{Value: value, Source: MessageSource, Partition: partition,
 					Position: messagePosition(key), ReceivedAt: now})
 			} else {
-				entries, err := archive.Decode(obj.Body)
+				body, err := io.ReadAll(obj.Body)
 				obj.Body.Close()
+				if err == nil {
+					body, err = archive.OpenObject(ctx, sealer, key, body)
+				}
+				var entries []archive.Entry
+				if err == nil {
+					entries, err = archive.Decode(bytes.NewReader(body))
+				}
 				if err != nil {
 					return fmt.Errorf("migrate: s3://%s/%s: %w", u.Bucket, key, err)
 				}

@@ -31,7 +31,9 @@ CREATE TEMPORARY TABLE IF NOT EXISTS ` + stageTable + ` (
 	phone            text   NOT NULL,
 	loyalty_number   text   NOT NULL,
 	itinerary_id     text   NOT NULL,
-	version          text   COLLATE "C" NOT NULL
+	version          text   COLLATE "C" NOT NULL,
+	email_index      text   NOT NULL,
+	loyalty_index    text   NOT NULL
 )`
 
 // sessionSQL tunes a worker's session. Enough work_mem keeps the merge's
@@ -48,6 +50,7 @@ var stageColumns = []string{
 	"created_at", "modified_at", "arrival", "departure", "room_type", "rate_plan",
 	"adults", "children", "total_after_tax", "total_before_tax", "currency",
 	"given_name", "surname", "email", "phone", "loyalty_number", "itinerary_id", "version",
+	"email_index", "loyalty_index",
 }
 
 // parentInsert inserts the reservations of a CTE named src (the staged
@@ -78,9 +81,9 @@ const (
 		NULLIF(total_before_tax, '')::numeric, currency`
 	guestInsert = `INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
 		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
-		city, postal_code, country)
+		city, postal_code, country, email_index, loyalty_index)
 	SELECT hotel_code, confirmation, 0, true, given_name, surname, email, phone, '',
-		loyalty_number, '', '', ''`
+		loyalty_number, '', '', '', email_index, loyalty_index`
 	externalIDInsert = `INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
 		id_type, id_value, id_source)
 	SELECT hotel_code, confirmation, 0, '` + ItineraryIDType + `', itinerary_id, ''`
@@ -183,12 +186,14 @@ WITH updated AS (
 		is_primary = EXCLUDED.is_primary, given_name = EXCLUDED.given_name,
 		surname = EXCLUDED.surname, email = EXCLUDED.email, phone = EXCLUDED.phone,
 		loyalty_program = EXCLUDED.loyalty_program, loyalty_number = EXCLUDED.loyalty_number,
-		city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country
+		city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country,
+		email_index = EXCLUDED.email_index, loyalty_index = EXCLUDED.loyalty_index
 	WHERE (o.is_primary, o.given_name, o.surname, o.email, o.phone, o.loyalty_program,
-			o.loyalty_number, o.city, o.postal_code, o.country)
+			o.loyalty_number, o.city, o.postal_code, o.country, o.email_index, o.loyalty_index)
 		IS DISTINCT FROM (EXCLUDED.is_primary, EXCLUDED.given_name, EXCLUDED.surname,
 			EXCLUDED.email, EXCLUDED.phone, EXCLUDED.loyalty_program, EXCLUDED.loyalty_number,
-			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country)
+			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country, EXCLUDED.email_index,
+			EXCLUDED.loyalty_index)
 )
 ` + externalIDInsert + `
 FROM updated

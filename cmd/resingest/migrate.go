@@ -248,6 +248,22 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 	defer pool.Close()
 	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, FKChecks: f.fkChecks,
 		Presort: f.presort, SpillDir: f.spillDir, RunRows: f.runRows, Logger: logger}
+	if err := f.keys.validate(); err != nil {
+		return err
+	}
+	// The guests' fields are sealed as the stream seals them (package pii).
+	keyStore, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: 1})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer keyStore.Close()
+	kr, err := f.keys.keyring(ctx, keyStore, logger)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if kr != nil {
+		opts.Sealer = kr
+	}
 	if f.dynamoMode == "batch" {
 		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
 		if err != nil {
@@ -435,7 +451,11 @@ func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error 
 	}
 	start := time.Now()
 	if migrate.IsS3URL(f.from) {
-		err = runMigrateXMLFromS3(ctx, f, proc, onBatch)
+		var sealer archive.Sealer
+		if st.keyring != nil {
+			sealer = st.keyring
+		}
+		err = runMigrateXMLFromS3(ctx, f, proc, sealer, onBatch)
 	} else {
 		err = pipeline.RunFiles(ctx, f.from, xmlBatch, parse.DefaultMaxBytes, proc,
 			pipeline.RunOptions{Logger: log, Metrics: metrics, OnBatch: onBatch})
@@ -452,7 +472,7 @@ func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error 
 
 // runMigrateXMLFromS3 processes the XML and archive objects under an S3
 // prefix (migrate.S3Messages) batch by batch.
-func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Processor, onBatch func([]pipeline.Outcome)) error {
+func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Processor, sealer archive.Sealer, onBatch func([]pipeline.Outcome)) error {
 	u, err := migrate.ParseS3URL(f.from)
 	if err != nil {
 		return err
@@ -461,7 +481,7 @@ func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Pro
 	if err != nil {
 		return err
 	}
-	return migrate.S3Messages(ctx, client, u, xmlBatch, parse.DefaultMaxBytes, func(msgs []pipeline.Message) error {
+	return migrate.S3Messages(ctx, client, u, xmlBatch, parse.DefaultMaxBytes, sealer, func(msgs []pipeline.Message) error {
 		outcomes, err := proc.Process(ctx, msgs)
 		if err != nil {
 			return fmt.Errorf("%d messages not acknowledged: %w", len(msgs), err)

@@ -35,16 +35,29 @@ func (s *Sink) Read(ctx context.Context, key string) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
 	}
-	if s.opts.Sealer != nil {
-		if body, err = s.opts.Sealer.OpenBlob(ctx, sealPurpose(key), body); err != nil {
-			return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
-		}
-	} else if pii.IsSealedBlob(body) {
-		return nil, fmt.Errorf("archive: read s3://%s/%s: the object is encrypted: configure --kek-file or --kms-key-id", s.opts.Bucket, key)
+	if body, err = OpenObject(ctx, s.opts.Sealer, key, body); err != nil {
+		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
 	}
 	entries, err := Decode(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
 	}
 	return entries, nil
+}
+
+// ErrSealed is wrapped when an object is encrypted client-side and no
+// Sealer was given to open it.
+var ErrSealed = errors.New("the object is encrypted: configure --kek-file or --kms-key-id")
+
+// OpenObject returns the gzip body of the archive object stored at key:
+// body itself when it is not sealed, else body opened with sealer (nil:
+// ErrSealed). Decode reads the result.
+func OpenObject(ctx context.Context, sealer Sealer, key string, body []byte) ([]byte, error) {
+	if !pii.IsSealedBlob(body) {
+		return body, nil
+	}
+	if sealer == nil {
+		return nil, ErrSealed
+	}
+	return sealer.OpenBlob(ctx, sealPurpose(key), body)
 }
