@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -124,17 +123,7 @@ func sealedFixture(t testing.TB, recs []sinks.Record) (*pii.Keyring, []sinks.Rec
 	if _, err := keys.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	kek, err := pii.CreateLocalKEK(filepath.Join(t.TempDir(), "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pii.Init(ctx, keys, kek); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := pii.Load(ctx, keys, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, _ := testenv.Keyring(t, keys)
 	out := make([]sinks.Record, len(recs))
 	for i, r := range recs {
 		if r.Reservation.Guests, r.GuestIndexes, err = kr.SealGuests(r.Reservation.Guests); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/resingest/resingest/internal/testenv"
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/dynamo"
@@ -33,17 +34,7 @@ func TestLoadSealsGuests(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(keys.Close)
-			kek, err := pii.CreateLocalKEK(filepath.Join(t.TempDir(), "kek.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := pii.Init(ctx, keys, kek); err != nil {
-				t.Fatal(err)
-			}
-			kr, err := pii.Load(ctx, keys, kek)
-			if err != nil {
-				t.Fatal(err)
-			}
+			kr, _ := testenv.Keyring(t, keys)
 			paths := genExtract(t, 1500, 2, false)
 			want := expected(t, paths)
 			m := New(pool, Options{Workers: 2, ChunkRows: 400, Presort: presort, SpillDir: t.TempDir(),

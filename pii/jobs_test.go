@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/resingest/resingest/internal/e2e"
+	"github.com/resingest/resingest/internal/testenv"
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
@@ -52,14 +53,7 @@ func sealedRecords(t *testing.T, kr *pii.Keyring, n int, tag string) ([]sinks.Re
 func keyedEnv(t *testing.T) (*e2e.Stores, *pii.Keyring, pii.KEK) {
 	t.Helper()
 	env := e2e.Env(t)
-	kek, _ := newKEK(t)
-	if err := pii.Init(t.Context(), env.Postgres(t), kek); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := pii.Load(t.Context(), env.Postgres(t), kek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, kek := testenv.Keyring(t, env.Postgres(t))
 	env.Keyring = kr
 	return env, kr, kek
 }

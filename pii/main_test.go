@@ -47,13 +47,6 @@ func newKeyring(t *testing.T) (*pii.Keyring, *postgres.Sink, pii.KEK) { return n
 func newKeyringB(t testing.TB) (*pii.Keyring, *postgres.Sink, pii.KEK) {
 	t.Helper()
 	store := newStore(t)
-	kek, _ := newKEK(t)
-	if err := pii.Init(t.Context(), store, kek); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := pii.Load(t.Context(), store, kek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, kek := testenv.Keyring(t, store)
 	return kr, store, kek
 }
