@@ -252,17 +252,19 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		return err
 	}
 	// The guests' fields are sealed as the stream seals them (package pii).
-	keyStore, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: 1})
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer keyStore.Close()
-	kr, err := f.keys.keyring(ctx, keyStore, logger)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if kr != nil {
+	if f.keys.enabled() {
+		keyStore, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: 1})
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer keyStore.Close()
+		kr, err := f.keys.keyring(ctx, keyStore, logger)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 		opts.Sealer = kr
+	} else {
+		logger.Warn("guest PII is stored unencrypted: set --kek-file or --kms-key-id")
 	}
 	if f.dynamoMode == "batch" {
 		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
