@@ -110,6 +110,9 @@ type parsed struct {
 	reason string // non-empty: dead-letter with this reason
 	class  string // metric label of the reason
 	msgID  string
+	// err is a failure that is not the message's fault (sealing its guests
+	// failed): the batch is not acknowledged, nothing is dead-lettered.
+	err error
 }
 
 // Process handles a batch. It returns one Outcome per message, in order,
@@ -120,6 +123,11 @@ type parsed struct {
 func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, error) {
 	start := time.Now()
 	items := p.parseAll(ctx, msgs)
+	for i := range items {
+		if items[i].err != nil {
+			return nil, items[i].err
+		}
+	}
 
 	// Flatten the records of every good message; owner maps back.
 	var recs []sinks.Record
@@ -228,8 +236,7 @@ func (p *Processor) parseOne(m *Message) parsed {
 		if p.cfg.Sealer != nil {
 			guests, idx, err := p.cfg.Sealer.SealGuests(res[i].Guests)
 			if err != nil {
-				// Not the message's fault: sealing fails only without keys.
-				return parsed{msgID: it.msgID, reason: fmt.Sprintf("reservation %d: %v", i+1, err), class: "seal failed"}
+				return parsed{err: fmt.Errorf("pipeline: seal guests: %w", err)}
 			}
 			rec.Reservation.Guests, rec.GuestIndexes = guests, idx
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/pipeline"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
@@ -585,5 +586,49 @@ func TestProcessorArchiveRefuses(t *testing.T) {
 	// whole); the other one reaches them.
 	if _, ok := pg.stored[reservation.Key{HotelCode: "H00001", Confirmation: "9101"}]; ok || len(pg.stored) != 1 {
 		t.Errorf("stores got %v, want only the archived message", pg.stored)
+	}
+}
+
+// failingSealer fails to seal: a fault (no randomness, a lost key) that
+// cannot be caused with the real keyring.
+type failingSealer struct{}
+
+var errSealFault = errors.New("seal fault")
+
+func (failingSealer) SealGuests([]reservation.Guest) ([]reservation.Guest, []pii.GuestIndex, error) {
+	return nil, nil, errSealFault
+}
+func (failingSealer) SealBlob(string, []byte) ([]byte, error) { return nil, errSealFault }
+func (failingSealer) OpenBlob(context.Context, string, []byte) ([]byte, error) {
+	return nil, errSealFault
+}
+
+// TestProcessorSealFailureFailsTheBatch: a message whose guests cannot be
+// sealed is not at fault: the batch fails (not acknowledged) and nothing
+// is dead-lettered, audited or written.
+func TestProcessorSealFailureFailsTheBatch(t *testing.T) {
+	t.Parallel()
+	parser, err := parse.New(parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, store := newFakeLedger(), newFakeSink()
+	proc, err := pipeline.NewProcessor(pipeline.Config{
+		Parser: parser, Ledger: ledger, Sealer: failingSealer{},
+		Stores: []pipeline.NamedSink{{Name: "postgres", Sink: store}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = proc.Process(unitContext(t), batch(1, unitMessage(1, "A"), unitMessage(2, "B")))
+	if !errors.Is(err, errSealFault) {
+		t.Fatalf("Process = %v; want the seal fault", err)
+	}
+	if n := ledger.auditCount(); n != 0 || len(ledger.letters) != 0 {
+		t.Fatalf("%d audit rows and %d dead letters after a seal fault; want none", n, len(ledger.letters))
+	}
+	if calls := store.callsSnapshot(); len(calls) != 0 {
+		t.Fatalf("the store was written %d times", len(calls))
 	}
 }

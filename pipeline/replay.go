@@ -202,6 +202,9 @@ func (p *Processor) replayBatch(ctx context.Context, store ReplayStore, letters 
 		rep.Letters += len(letters)
 		for i := range msgs {
 			it := p.parseOne(&msgs[i])
+			if it.err != nil {
+				return it.err
+			}
 			if it.reason != "" {
 				rep.fail(&letters[i], it.reason)
 				continue
