@@ -111,6 +111,11 @@ func (r *shardReader) run(ctx, drain context.Context, parents []string) error {
 			continue
 		case sinks.IsRetryable(classifyKinesis(ctx, err)):
 			r.w.cfg.Metrics.retry(r.shard, isThrottle(err))
+			if isThrottle(err) {
+				// A throttled shard is being read, not idle: without this an
+				// ExitWhenIdle worker quits mid-shard during a long backoff.
+				r.w.lastActive.Store(time.Now().UnixNano())
+			}
 			log.Warn("GetRecords failed, backing off", "attempt", attempt+1, "throttled", isThrottle(err), "err", err)
 			if err := r.w.cfg.Backoff.Wait(ctx, attempt); err != nil {
 				return err
