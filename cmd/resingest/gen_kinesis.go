@@ -40,26 +40,63 @@ type recordPutter interface {
 	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
 }
 
-// putRecords sends entries in order, in requests of up to 500 entries and
-// 5 MB. Entries the service refused (throttled, internal failure) are sent
-// again, alone, after a backoff; the others are never sent twice. It
-// gives up when ctx ends or on an error that is not transient.
+// putRecords sends entries in requests of up to 500 entries and 5 MB,
+// keeping the order of the entries of each partition key: a request holds
+// at most one entry per key and is fully accepted before the next one
+// goes, so an entry the service refused (throttled, internal failure) is
+// sent again, alone, after a backoff, before any later entry of its key.
+// The accepted entries are never sent twice. It gives up when ctx ends or
+// on an error that is not transient, a per-entry one included
+// (*refusedError); what was accepted until then stays in the stream.
 func putRecords(ctx context.Context, api recordPutter, stream string, entries []types.PutRecordsRequestEntry, backoff sinks.Backoff) error {
-	for start := 0; start < len(entries); {
-		end, size := start, 0
-		for end < len(entries) && end-start < putMaxEntries && size+len(entries[end].Data)+len(aws.ToString(entries[end].PartitionKey)) <= putMaxBytes {
-			size += len(entries[end].Data) + len(aws.ToString(entries[end].PartitionKey))
-			end++
+	for pending := entries; len(pending) > 0; {
+		var req, rest []types.PutRecordsRequestEntry
+		// busy: keys in this request, or with an earlier entry left for a
+		// later one; their next entries must wait too.
+		busy := make(map[string]bool)
+		size := 0
+		for _, e := range pending {
+			key := aws.ToString(e.PartitionKey)
+			n := len(e.Data) + len(key)
+			if busy[key] || len(req) == putMaxEntries || size+n > putMaxBytes {
+				if len(req) == 0 {
+					return fmt.Errorf("kinesis: a record of %d bytes is larger than a PutRecords request", n)
+				}
+				busy[key] = true
+				rest = append(rest, e)
+				continue
+			}
+			busy[key] = true
+			size += n
+			req = append(req, e)
 		}
-		if end == start {
-			return fmt.Errorf("kinesis: record %d is larger than a PutRecords request", start)
-		}
-		if err := putBatch(ctx, api, stream, entries[start:end], backoff); err != nil {
+		if err := putBatch(ctx, api, stream, req, backoff); err != nil {
 			return err
 		}
-		start = end
+		pending = rest
 	}
 	return nil
+}
+
+// refusedError reports entries the service refused for a reason that is
+// not transient (e.g. a KMS key it may not use); they were not put.
+type refusedError struct {
+	Stream  string
+	Code    string // the per-entry ErrorCode
+	Records int
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("kinesis: %d records refused by %s: %s", e.Records, e.Stream, e.Code)
+}
+
+// transientEntryError reports the per-entry error codes worth a retry.
+func transientEntryError(code string) bool {
+	switch code {
+	case "ProvisionedThroughputExceededException", "InternalFailure", "KMSThrottlingException":
+		return true
+	}
+	return false
 }
 
 // putBatch sends one request's entries until all are accepted.
@@ -82,10 +119,20 @@ func putBatch(ctx context.Context, api recordPutter, stream string, pending []ty
 			return nil
 		}
 		var again []types.PutRecordsRequestEntry
+		var refused *refusedError
 		for i, r := range out.Records {
-			if r.ErrorCode != nil {
+			switch code := aws.ToString(r.ErrorCode); {
+			case code == "":
+			case transientEntryError(code):
 				again = append(again, pending[i])
+			case refused == nil:
+				refused = &refusedError{Stream: stream, Code: code, Records: 1}
+			default:
+				refused.Records++
 			}
+		}
+		if refused != nil {
+			return refused
 		}
 		slog.Warn("kinesis refused records for now, retrying them", "records", len(again), "attempt", attempt+1)
 		pending = again
