@@ -252,6 +252,7 @@ func TestKinesisFaultThrottle(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			first := 2 // the shard's first batch is read, then throttled
 			r := runWithFaults(t, 2, 60, uint64(61+i), tt.backoff, func(_ *faultRun, shard string, call int) error {
 				if shard == shard0 && call >= first && call < first+tt.throttles {
@@ -330,6 +331,7 @@ func TestKinesisFaultExpiredIterator(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var checkpointAtFault string // read on the reader's goroutine: no t.Fatal there
 			var leaseErr error
 			r := runWithFaults(t, 1, 40, uint64(71+i), sinks.Backoff{Initial: 20 * time.Millisecond, Max: 500 * time.Millisecond},
