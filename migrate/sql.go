@@ -168,41 +168,18 @@ WITH updated AS (
 	` + roomStayInsert + `
 	FROM updated
 	ORDER BY hotel_code, confirmation
-	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
-		room_type = EXCLUDED.room_type, rate_plan = EXCLUDED.rate_plan, units = EXCLUDED.units,
-		arrival = EXCLUDED.arrival, departure = EXCLUDED.departure, adults = EXCLUDED.adults,
-		children = EXCLUDED.children, total_after_tax = EXCLUDED.total_after_tax,
-		total_before_tax = EXCLUDED.total_before_tax, currency = EXCLUDED.currency
-	WHERE (o.room_type, o.rate_plan, o.units, o.arrival, o.departure, o.adults, o.children,
-			o.total_after_tax::text, o.total_before_tax::text, o.currency)
-		IS DISTINCT FROM (EXCLUDED.room_type, EXCLUDED.rate_plan, EXCLUDED.units,
-			EXCLUDED.arrival, EXCLUDED.departure, EXCLUDED.adults, EXCLUDED.children,
-			EXCLUDED.total_after_tax::text, EXCLUDED.total_before_tax::text, EXCLUDED.currency)
+	` + postgres.UpsertRoomStay + `
 ), ins_guests AS (
 	` + guestInsert + `
 	FROM updated
 	ORDER BY hotel_code, confirmation
-	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
-		is_primary = EXCLUDED.is_primary, given_name = EXCLUDED.given_name,
-		surname = EXCLUDED.surname, email = EXCLUDED.email, phone = EXCLUDED.phone,
-		loyalty_program = EXCLUDED.loyalty_program, loyalty_number = EXCLUDED.loyalty_number,
-		city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country,
-		email_index = EXCLUDED.email_index, loyalty_index = EXCLUDED.loyalty_index
-	WHERE (o.is_primary, o.given_name, o.surname, o.email, o.phone, o.loyalty_program,
-			o.loyalty_number, o.city, o.postal_code, o.country, o.email_index, o.loyalty_index)
-		IS DISTINCT FROM (EXCLUDED.is_primary, EXCLUDED.given_name, EXCLUDED.surname,
-			EXCLUDED.email, EXCLUDED.phone, EXCLUDED.loyalty_program, EXCLUDED.loyalty_number,
-			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country, EXCLUDED.email_index,
-			EXCLUDED.loyalty_index)
+	` + postgres.UpsertGuest + `
 )
 ` + externalIDInsert + `
 FROM updated
 WHERE itinerary_id <> ''
 ORDER BY hotel_code, confirmation
-ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
-	id_type = EXCLUDED.id_type, id_value = EXCLUDED.id_value, id_source = EXCLUDED.id_source
-WHERE (o.id_type, o.id_value, o.id_source)
-	IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)`
+` + postgres.UpsertExternalID
 
 // skipTriggersSQL turns the foreign-key triggers off for a chunk's
 // transaction: they check, row by row, that each child's parent exists,

@@ -98,18 +98,7 @@ WITH input AS (
 		AS c(parent, ordinal, room_type, rate_plan, units, arrival, departure,
 			adults, children, total_after_tax, total_before_tax, currency)
 	JOIN written w ON w.idx = c.parent
-	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
-		room_type = EXCLUDED.room_type, rate_plan = EXCLUDED.rate_plan, units = EXCLUDED.units,
-		arrival = EXCLUDED.arrival, departure = EXCLUDED.departure, adults = EXCLUDED.adults,
-		children = EXCLUDED.children, total_after_tax = EXCLUDED.total_after_tax,
-		total_before_tax = EXCLUDED.total_before_tax, currency = EXCLUDED.currency
-	-- Amounts compare as text: 12.5 = 12.50 as numbers, but the record
-	-- keeps the scale it was given.
-	WHERE (o.room_type, o.rate_plan, o.units, o.arrival, o.departure, o.adults, o.children,
-			o.total_after_tax::text, o.total_before_tax::text, o.currency)
-		IS DISTINCT FROM (EXCLUDED.room_type, EXCLUDED.rate_plan, EXCLUDED.units,
-			EXCLUDED.arrival, EXCLUDED.departure, EXCLUDED.adults, EXCLUDED.children,
-			EXCLUDED.total_after_tax::text, EXCLUDED.total_before_tax::text, EXCLUDED.currency)
+	` + UpsertRoomStay + `
 ), ins_guests AS (
 	INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
 		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
@@ -123,7 +112,36 @@ WITH input AS (
 		AS c(parent, ordinal, is_primary, given_name, surname, email, phone,
 			loyalty_program, loyalty_number, city, postal_code, country, email_index, loyalty_index)
 	JOIN written w ON w.idx = c.parent
-	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+	` + UpsertGuest + `
+), ins_external_ids AS (
+	INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
+		id_type, id_value, id_source)
+	SELECT w.hotel_code, w.confirmation, c.ordinal, c.id_type, c.id_value, c.id_source
+	FROM unnest($29::int4[], $30::int4[], $31::text[], $32::text[], $33::text[])
+		AS c(parent, ordinal, id_type, id_value, id_source)
+	JOIN written w ON w.idx = c.parent
+	` + UpsertExternalID + `
+)
+SELECT count(*) FROM written`
+
+// The ON CONFLICT clauses of the child tables' upserts (INSERT INTO <table>
+// AS o): an existing row is rewritten only when a column differs, which
+// spares its indexes. The stream's write and the backfill's merge share
+// them, so a column added to a child table is added once.
+const (
+	UpsertRoomStay = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+		room_type = EXCLUDED.room_type, rate_plan = EXCLUDED.rate_plan, units = EXCLUDED.units,
+		arrival = EXCLUDED.arrival, departure = EXCLUDED.departure, adults = EXCLUDED.adults,
+		children = EXCLUDED.children, total_after_tax = EXCLUDED.total_after_tax,
+		total_before_tax = EXCLUDED.total_before_tax, currency = EXCLUDED.currency
+	-- Amounts compare as text: 12.5 = 12.50 as numbers, but the record
+	-- keeps the scale it was given.
+	WHERE (o.room_type, o.rate_plan, o.units, o.arrival, o.departure, o.adults, o.children,
+			o.total_after_tax::text, o.total_before_tax::text, o.currency)
+		IS DISTINCT FROM (EXCLUDED.room_type, EXCLUDED.rate_plan, EXCLUDED.units,
+			EXCLUDED.arrival, EXCLUDED.departure, EXCLUDED.adults, EXCLUDED.children,
+			EXCLUDED.total_after_tax::text, EXCLUDED.total_before_tax::text, EXCLUDED.currency)`
+	UpsertGuest = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 		is_primary = EXCLUDED.is_primary, given_name = EXCLUDED.given_name,
 		surname = EXCLUDED.surname, email = EXCLUDED.email, phone = EXCLUDED.phone,
 		loyalty_program = EXCLUDED.loyalty_program, loyalty_number = EXCLUDED.loyalty_number,
@@ -134,20 +152,12 @@ WITH input AS (
 		IS DISTINCT FROM (EXCLUDED.is_primary, EXCLUDED.given_name, EXCLUDED.surname,
 			EXCLUDED.email, EXCLUDED.phone, EXCLUDED.loyalty_program, EXCLUDED.loyalty_number,
 			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country, EXCLUDED.email_index,
-			EXCLUDED.loyalty_index)
-), ins_external_ids AS (
-	INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
-		id_type, id_value, id_source)
-	SELECT w.hotel_code, w.confirmation, c.ordinal, c.id_type, c.id_value, c.id_source
-	FROM unnest($29::int4[], $30::int4[], $31::text[], $32::text[], $33::text[])
-		AS c(parent, ordinal, id_type, id_value, id_source)
-	JOIN written w ON w.idx = c.parent
-	ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+			EXCLUDED.loyalty_index)`
+	UpsertExternalID = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 		id_type = EXCLUDED.id_type, id_value = EXCLUDED.id_value, id_source = EXCLUDED.id_source
 	WHERE (o.id_type, o.id_value, o.id_source)
-		IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)
+		IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)`
 )
-SELECT count(*) FROM written`
 
 // UpsertReservationGuard ends an INSERT INTO reservations AS r: on a key
 // already stored it replaces every column, but only when the new version is
