@@ -34,8 +34,18 @@ func guestFields(g *reservation.Guest) []guestField {
 	}
 }
 
-// GuestFieldNames are the guest fields Seal protects, by JSON name.
-var GuestFieldNames = []string{"given_name", "surname", "email", "phone", "loyalty_number", "city", "postal_code", "country"}
+// SealedVersion is the key version of the first sealed personal field of
+// guests; "" when none is sealed (plain or anonymised guests).
+func SealedVersion(guests []reservation.Guest) string {
+	for i := range guests {
+		for _, f := range guestFields(&guests[i]) {
+			if v, ok := VersionOf(*f.ptr); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
 
 // SealGuests returns a sealed copy of guests (the input is not changed)
 // and each guest's blind indexes, computed from the plain values.
@@ -77,34 +87,6 @@ func (k *Keyring) OpenGuests(ctx context.Context, guests []reservation.Guest) ([
 	return out, nil
 }
 
-// ResealGuests re-encrypts every value not sealed under the current
-// version (plain values included); changed reports whether any did.
-func (k *Keyring) ResealGuests(ctx context.Context, guests []reservation.Guest) (out []reservation.Guest, changed bool, err error) {
-	current := k.CurrentVersion()
-	out = make([]reservation.Guest, len(guests))
-	for i := range guests {
-		g := guests[i]
-		for _, f := range guestFields(&g) {
-			if *f.ptr == "" {
-				continue
-			}
-			if v, ok := VersionOf(*f.ptr); ok && v == current {
-				continue
-			}
-			plain, err := k.Open(ctx, f.name, *f.ptr)
-			if err != nil {
-				return nil, false, err
-			}
-			if *f.ptr, err = k.Seal(f.name, plain); err != nil {
-				return nil, false, err
-			}
-			changed = true
-		}
-		out[i] = g
-	}
-	return out, changed, nil
-}
-
 // Anonymise returns guests with every personal field emptied (retention
 // purge); Primary and the loyalty programme stay.
 func Anonymise(guests []reservation.Guest) []reservation.Guest {
@@ -133,19 +115,40 @@ type RewriteStats struct {
 
 // Reencrypt is the GuestRewrite of re-encryption: every value not sealed
 // under the current key version (plain ones included) is sealed under it,
-// and the blind indexes are computed from the plain values.
+// and the blind indexes are computed from the plain values. changed is
+// false when every value already was under the current version.
 func (k *Keyring) Reencrypt(ctx context.Context, guests []reservation.Guest) ([]reservation.Guest, []GuestIndex, bool, error) {
-	out, changed, err := k.ResealGuests(ctx, guests)
-	if err != nil || !changed {
-		return out, nil, changed, err
+	current := k.CurrentVersion()
+	out := make([]reservation.Guest, len(guests))
+	idx := make([]GuestIndex, len(guests))
+	changed := false
+	for i := range guests {
+		g := guests[i]
+		var email, loyalty string
+		for _, f := range guestFields(&g) {
+			if *f.ptr == "" {
+				continue
+			}
+			plain, err := k.Open(ctx, f.name, *f.ptr)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			switch f.ptr {
+			case &g.Email:
+				email = plain
+			case &g.LoyaltyNumber:
+				loyalty = plain
+			}
+			if v, ok := VersionOf(*f.ptr); ok && v == current {
+				continue
+			}
+			if *f.ptr, err = k.Seal(f.name, plain); err != nil {
+				return nil, nil, false, err
+			}
+			changed = true
+		}
+		out[i] = g
+		idx[i] = GuestIndex{Email: k.BlindIndex(IndexEmail, email), Loyalty: k.BlindIndex(IndexLoyalty, loyalty)}
 	}
-	plain, err := k.OpenGuests(ctx, out)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	idx := make([]GuestIndex, len(plain))
-	for i, g := range plain {
-		idx[i] = GuestIndex{Email: k.BlindIndex(IndexEmail, g.Email), Loyalty: k.BlindIndex(IndexLoyalty, g.LoyaltyNumber)}
-	}
-	return out, idx, true, nil
+	return out, idx, changed, nil
 }

@@ -43,6 +43,12 @@ func TestSealGuests(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(opened, orig) {
 		t.Fatalf("OpenGuests = %+v, %v", opened, err)
 	}
+	if v := pii.SealedVersion(sealed); v != "v1" {
+		t.Fatalf("SealedVersion of sealed guests = %q; want v1", v)
+	}
+	if v := pii.SealedVersion(orig); v != "" {
+		t.Fatalf("SealedVersion of plain guests = %q; want none", v)
+	}
 	anon := pii.Anonymise(orig)
 	if anon[0].Surname != "" || anon[0].Email != "" || !anon[0].Primary || anon[0].LoyaltyProgram != "GOLD" {
 		t.Fatalf("Anonymise = %+v", anon[0])

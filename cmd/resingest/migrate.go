@@ -26,24 +26,36 @@ import (
 func init() { addCommand(newMigrateCmd) }
 
 type migrateFlags struct {
-	from           string
-	format         string
-	dynamoMode     string
-	workers        int
-	chunkRows      int
-	rejects        string
-	pgURL          string
-	dynamoEndpoint string
-	dynamoTable    string
-	dynamoWCU      int
-	importDir      string
-	itemsPerFile   int
-	s3Endpoint     string
-	fkChecks       bool
-	presort        bool
-	spillDir       string
-	runRows        int
-	keys           keyFlags // --format xml: PII sealing as the stream does it
+	extractFlags
+	format       string
+	dynamoMode   string
+	workers      int
+	chunkRows    int
+	rejects      string
+	dynamoWCU    int
+	importDir    string
+	itemsPerFile int
+	fkChecks     bool
+	presort      bool
+	spillDir     string
+	runRows      int
+	keys         keyFlags // PII sealing as the stream does it
+}
+
+// extractFlags say where an extract is read and the stores it goes to;
+// shared by 'migrate' and 'migrate verify'.
+type extractFlags struct {
+	from, pgURL, dynamoEndpoint, dynamoTable, s3Endpoint string
+}
+
+func (f *extractFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.from, "from", "", "directory or s3://bucket/prefix of the extract files (*.csv, *.csv.gz)")
+	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL (env RESINGEST_PG_URL)")
+	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
+	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
+	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
+	_ = cmd.MarkFlagRequired("from") // cannot fail: the flag is defined above
 }
 
 func newMigrateCmd() *cobra.Command {
@@ -88,13 +100,12 @@ they are missing. Examples:
 			return runMigrate(cmd.Context(), f, cmd.ErrOrStderr())
 		},
 	}
+	f.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "directory or s3://bucket/prefix of the extract files (*.csv, *.csv.gz)")
 	fl.StringVar(&f.format, "format", "csv", "input format: csv (EDW extract) or xml (HTNG/OTA messages: *.xml, and in S3 also archive objects *.jsonl.gz, through the live pipeline's processor)")
 	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "DynamoDB: batch (BatchWriteItem of applied rows), import-files (gzip DynamoDB JSON files for import from S3, written from the final Postgres state) or off")
 	fl.StringVar(&f.importDir, "import-dir", "", "with --dynamo-mode import-files: a directory or s3://bucket/prefix for the files")
 	fl.IntVar(&f.itemsPerFile, "import-items-per-file", migrate.DefaultItemsPerFile, "items per import file")
-	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
 	fl.BoolVar(&f.presort, "presort", true, "load in key order: sort the extract into runs in --spill-dir first (as much disk as the uncompressed input), then merge (2x faster at 2 million rows); --presort=false loads file by file with per-file progress")
 	fl.StringVar(&f.spillDir, "spill-dir", "", "directory for --presort's sorted runs (default: the system's temporary directory)")
 	fl.IntVar(&f.runRows, "run-rows", migrate.DefaultRunRows, "rows per sorted run with --presort (held in memory by each worker)")
@@ -102,18 +113,15 @@ they are missing. Examples:
 	fl.IntVar(&f.workers, "workers", migrate.DefaultWorkers, "files loaded at once (one Postgres connection each)")
 	fl.IntVar(&f.chunkRows, "chunk-rows", migrate.DefaultChunkRows, "rows per merge transaction")
 	fl.StringVar(&f.rejects, "rejects", "", "write the malformed rows' file, line and reason to this CSV file")
-	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL (env RESINGEST_PG_URL)")
-	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
-	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
 	fl.IntVar(&f.dynamoWCU, "dynamo-wcu", 0, "cap on DynamoDB write units per second (0: none)")
 	f.keys.register(cmd)
-	_ = cmd.MarkFlagRequired("from") // cannot fail: the flag is defined above
 	cmd.AddCommand(newMigrateVerifyCmd())
 	return cmd
 }
 
 type verifyFlags struct {
-	from, dynamoMode, pgURL, dynamoEndpoint, dynamoTable, s3Endpoint string
+	extractFlags
+	dynamoMode string
 }
 
 // migrateSources lists the extract files of from: a directory or
@@ -154,14 +162,8 @@ difference too.`,
 			return runMigrateVerify(cmd.Context(), f, cmd.OutOrStdout())
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "directory or s3://bucket/prefix of the extract files (*.csv, *.csv.gz)")
-	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "compare DynamoDB too (batch, import-files: the table) or not (off)")
-	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL (env RESINGEST_PG_URL)")
-	fl.StringVar(&f.dynamoEndpoint, "dynamo-endpoint", "", "DynamoDB endpoint URL; empty: AWS's (env RESINGEST_DYNAMO_ENDPOINT)")
-	fl.StringVar(&f.dynamoTable, "dynamo-table", dynamo.DefaultTable, "DynamoDB table")
-	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
-	_ = cmd.MarkFlagRequired("from") // cannot fail: the flag is defined above
+	f.register(cmd)
+	cmd.Flags().StringVar(&f.dynamoMode, "dynamo-mode", "batch", "compare DynamoDB too (batch, import-files: the table) or not (off)")
 	return cmd
 }
 

@@ -153,7 +153,7 @@ func rewriteItem(ctx context.Context, api RewriteAPI, table string, job GuestJob
 	} else {
 		remove = append(remove, attrGuestID)
 	}
-	if v := sealedVersion(out); v != "" {
+	if v := pii.SealedVersion(out); v != "" {
 		set += ", " + attrPIIKey + " = :k"
 		values[":k"] = &types.AttributeValueMemberS{Value: v}
 	} else {

@@ -41,20 +41,6 @@ func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
-// sealedVersion is the key version of the first sealed guest field; ""
-// when none is sealed. Re-encryption scans for items whose pii_key is not
-// the current version.
-func sealedVersion(guests []reservation.Guest) string {
-	for _, g := range guests {
-		for _, v := range []string{g.Surname, g.GivenName, g.Email, g.Phone, g.LoyaltyNumber, g.City, g.PostalCode, g.Country} {
-			if version, ok := pii.VersionOf(v); ok {
-				return version
-			}
-		}
-	}
-	return ""
-}
-
 func partitionKey(hotel string) string        { return "HOTEL#" + hotel }
 func sortKey(confirmation string) string      { return "RES#" + confirmation }
 func arrivalConf(arrival, conf string) string { return arrival + "#" + conf }
@@ -94,7 +80,7 @@ func encodeItem(rec *sinks.Record, guestID GuestIDFunc, now time.Time) (map[stri
 	if id != "" { // index keys may not be empty strings
 		item[attrGuestID] = s(id)
 	}
-	if v := sealedVersion(r.Guests); v != "" {
+	if v := pii.SealedVersion(r.Guests); v != "" { // re-encryption scans for items not under the current version
 		item[attrPIIKey] = s(v)
 	}
 	return item, nil
