@@ -33,7 +33,7 @@ type chunk struct {
 	records int64  // input records consumed (rows + rejects)
 	staged  []*row // newest's result
 	// uniqueKeys: no other chunk of the load holds these keys (presort),
-	// so plain inserts are worth trying (insertFresh).
+	// so copying them straight into the tables is worth trying (copyFresh).
 	uniqueKeys bool
 }
 
@@ -217,30 +217,8 @@ func triggersSkippable(ctx context.Context, conn *pgxpool.Conn) (bool, error) {
 }
 
 // maxPlainMisses is how many chunks may find a key already stored before
-// the load stops trying insertFresh (every miss costs a wasted insert).
+// the load stops trying copyFresh (every miss costs a wasted copy).
 const maxPlainMisses = 3
-
-// insertFresh inserts the staged chunk with plain INSERTs (insertFreshSQL)
-// under a savepoint. It reports false, after rolling back to the
-// savepoint, when a key is already stored: the caller merges instead.
-func insertFresh(ctx context.Context, tx pgx.Tx) (bool, error) {
-	if _, err := tx.Exec(ctx, "SAVEPOINT fresh"); err != nil {
-		return false, fmt.Errorf("savepoint: %w", err)
-	}
-	_, err := tx.Exec(ctx, insertFreshSQL)
-	var pe *pgconn.PgError
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &pe) && pe.Code == "23505": // unique_violation
-		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT fresh"); err != nil {
-			return false, fmt.Errorf("rollback to savepoint: %w", err)
-		}
-		return false, nil
-	default:
-		return false, fmt.Errorf("insert: %w", err)
-	}
-}
 
 // merge runs mergeSQL and returns the keys it wrote and, as two parallel
 // slices (hotel codes, confirmations), those it updated rather than
@@ -279,14 +257,10 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after Commit
 	var keys []reservation.Key
 	if len(c.rows) > 0 {
-		// One round trip: TRUNCATE (the staging table is the session's)
-		// and, when allowed, no foreign-key triggers (see skipTriggersSQL).
-		prep := "TRUNCATE " + stageTable + ", " + updatedTable
 		if fast {
-			prep = skipTriggersSQL + "; " + prep
-		}
-		if _, err := tx.Exec(ctx, prep); err != nil {
-			return 0, fmt.Errorf("prepare staging table: %w", err)
+			if _, err := tx.Exec(ctx, skipTriggersSQL); err != nil {
+				return 0, fmt.Errorf("prepare transaction: %w", err)
+			}
 		}
 		staged := c.newest()
 		for _, r := range staged {
@@ -294,10 +268,7 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 				return 0, err
 			}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(staged), stageCopy(staged))); err != nil {
-			return 0, fmt.Errorf("copy to staging table: %w", err)
-		}
-		if keys, err = m.mergeStaged(ctx, tx, c, staged); err != nil {
+		if keys, err = m.writeStaged(ctx, tx, c, staged); err != nil {
 			return 0, err
 		}
 	}
@@ -327,32 +298,36 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 	return int64(len(keys)), nil
 }
 
-// mergeStaged merges the staged chunk (staged: its rows) and returns the
-// keys written: plain inserts first when the chunk's keys are the load's
-// own (insertFresh), else mergeSQL, then mergeUpdatedSQL for the parents
-// it updated.
-func (m *Migrator) mergeStaged(ctx context.Context, tx pgx.Tx, c *chunk, staged []*row) ([]reservation.Key, error) {
-	var keys []reservation.Key
-	var err error
-	var updated [2][]string
-	inserted := false
+// writeStaged writes a chunk's rows (staged: its newest per key, in key
+// order) and returns the keys written: straight into the tables when the
+// chunk's keys are the load's own (copyFresh), else copied to the staging
+// table and merged (mergeSQL, then mergeUpdatedSQL for the parents it
+// updated).
+func (m *Migrator) writeStaged(ctx context.Context, tx pgx.Tx, c *chunk, staged []*row) ([]reservation.Key, error) {
 	if c.uniqueKeys && m.plainMisses.Load() < maxPlainMisses {
-		if inserted, err = insertFresh(ctx, tx); err != nil {
+		fresh, err := copyFresh(ctx, tx, staged)
+		if err != nil {
 			return nil, err
 		}
-		if inserted {
-			keys = make([]reservation.Key, len(staged))
+		if fresh {
+			keys := make([]reservation.Key, len(staged))
 			for i, r := range staged {
 				keys[i] = r.key()
 			}
-		} else {
-			m.plainMisses.Add(1)
+			return keys, nil
 		}
+		m.plainMisses.Add(1)
 	}
-	if !inserted {
-		if keys, updated, err = merge(ctx, tx); err != nil {
-			return nil, err
-		}
+	// The staging table is the session's: TRUNCATE is cheap and private.
+	if _, err := tx.Exec(ctx, "TRUNCATE "+stageTable+", "+updatedTable); err != nil {
+		return nil, fmt.Errorf("prepare staging table: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageTable}, stageColumns, pgx.CopyFromSlice(len(staged), stageCopy(staged))); err != nil {
+		return nil, fmt.Errorf("copy to staging table: %w", err)
+	}
+	keys, updated, err := merge(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
 	if len(updated[0]) > 0 {
 		if _, err := tx.Exec(ctx, selectUpdatedSQL, updated[0], updated[1]); err != nil {

@@ -57,6 +57,10 @@ type Options struct {
 	// a store, with blind indexes, as the stream does (pii.Keyring); nil
 	// stores them plain (indexed by their normalised values).
 	Sealer GuestSealer
+	// DeferIndexes says when the load drops the reservation tables'
+	// secondary indexes and builds them when it ends (indexes.go); ""
+	// is IndexesAuto.
+	DeferIndexes IndexMode
 	// Logger receives per-file lines; nil discards them.
 	Logger *slog.Logger
 	// afterChunk, for tests, runs after each committed chunk.
@@ -153,6 +157,21 @@ func (m *Migrator) Run(ctx context.Context, files []string) (Stats, error) {
 // after an error or a cancelled ctx, a run over the same sources
 // continues where this one stopped.
 func (m *Migrator) RunSources(ctx context.Context, srcs []Source) (Stats, error) {
+	deferred, err := m.deferIndexes(ctx)
+	if err != nil {
+		return m.Stats(), err
+	}
+	err = m.load(ctx, srcs)
+	if err == nil {
+		err = m.BuildDeferredIndexes(ctx)
+	} else if deferred > 0 {
+		m.logger.Warn("the reservation tables' secondary indexes are still dropped: run the same migrate command again to finish the load and build them", "indexes", deferred)
+	}
+	return m.Stats(), err
+}
+
+// load is RunSources without the deferred indexes.
+func (m *Migrator) load(ctx context.Context, srcs []Source) error {
 	for _, s := range srcs {
 		m.bytesTotal.Add(s.Size)
 	}
@@ -167,7 +186,7 @@ func (m *Migrator) RunSources(ctx context.Context, srcs []Source) (Stats, error)
 			err = ctx.Err()
 			m.filesDone.Add(int64(len(srcs)))
 		}
-		return m.Stats(), err
+		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.opts.Workers)
@@ -181,7 +200,7 @@ func (m *Migrator) RunSources(ctx context.Context, srcs []Source) (Stats, error)
 	if err == nil {
 		err = ctx.Err()
 	}
-	return m.Stats(), err
+	return err
 }
 
 // ErrFileChanged is wrapped when a file's size differs from the one its

@@ -153,6 +153,9 @@ func parseRow(line int64, rec []string) (row, *RowError) {
 		if rec[c] != "" && !decimal.MatchString(rec[c]) {
 			return row{}, &RowError{Column: columnNames[c], Reason: "not a decimal amount"}
 		}
+		if len(rec[c]) > maxAmountDigits {
+			return row{}, &RowError{Column: columnNames[c], Reason: fmt.Sprintf("more than %d digits", maxAmountDigits)}
+		}
 	}
 	r.action = reservation.ActionCreate
 	if s := strings.ToLower(rec[colStatus]); s == "cancelled" || s == "cancel" || s == "canceled" {

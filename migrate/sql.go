@@ -126,25 +126,6 @@ WITH src AS (
 )
 SELECT hotel_code, confirmation, inserted FROM upserted`
 
-// insertFreshSQL inserts the staged chunk's reservations and their
-// children with plain INSERTs: for keys no store holds yet (a presorted
-// load into tables without them), a third cheaper than mergeSQL's
-// ON CONFLICT and RETURNING. A key already stored fails the statement
-// (unique violation); insertFresh then falls back to mergeSQL, whose
-// version guard decides. So does a key a concurrent writer inserts
-// meanwhile (the insert waits for it, then fails).
-const insertFreshSQL = `
-WITH src AS (
-	SELECT * FROM ` + stageTable + `
-), parents AS (
-	` + parentInsert + `
-), new_room_stays AS (
-	` + roomStayInsert + ` FROM src ORDER BY hotel_code, confirmation
-), new_guests AS (
-	` + guestInsert + ` FROM src ORDER BY hotel_code, confirmation
-)
-` + externalIDInsert + ` FROM src WHERE itinerary_id <> '' ORDER BY hotel_code, confirmation`
-
 // mergeUpdatedSQL replaces the children of the parents mergeSQL updated
 // (copied to updatedTable by selectUpdatedSQL), as the stream's write does it: ordinal 0 is
 // upserted when it differs and higher ordinals are deleted (the two touch
