@@ -1,0 +1,126 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// indexDefs lists the definitions of the reservation tables' indexes in
+// the pool's schema, sorted.
+func indexDefs(t testing.TB, pool *pgxpool.Pool) string {
+	t.Helper()
+	rows, err := pool.Query(testContext(t), `SELECT indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = ANY($1) ORDER BY indexname`, deferredTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defs []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		defs = append(defs, d)
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	return strings.Join(defs, "\n")
+}
+
+// TestDeferredIndexes: in each mode, which indexes exist while the load
+// runs, and that the load ends with exactly the schema's indexes (also
+// after a load stopped half-way and run again).
+func TestDeferredIndexes(t *testing.T) {
+	t.Parallel()
+	paths := genExtract(t, 3000, 2, false)
+	for _, tc := range []struct {
+		name       string
+		mode       IndexMode
+		prefill    bool // a first file loaded before: the table is not empty
+		wantDefer  bool // secondary indexes gone while the load runs
+		interrupts bool
+	}{
+		{"auto on an empty table", IndexesAuto, false, true, false},
+		{"auto, interrupted and resumed", IndexesAuto, false, true, true},
+		{"auto on a loaded table", IndexesAuto, true, false, false},
+		{"always", IndexesDefer, true, true, false},
+		{"never", IndexesKeep, false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pool, _ := testDB(t)
+			want := indexDefs(t, pool)
+			if n := strings.Count(want, "\n") + 1; n != 9 {
+				t.Fatalf("the schema has %d indexes on the reservation tables, want 9:\n%s", n, want)
+			}
+			load := paths
+			if tc.prefill {
+				if _, err := New(pool, Options{DeferIndexes: IndexesKeep}).Run(testContext(t), paths[:1]); err != nil {
+					t.Fatal(err)
+				}
+				load = paths[1:]
+			}
+			var during []string // index definitions seen after each chunk
+			ctx, cancel := context.WithCancel(testContext(t))
+			defer cancel()
+			opts := Options{Workers: 1, ChunkRows: 500, Presort: true, SpillDir: t.TempDir(), DeferIndexes: tc.mode}
+			opts.afterChunk = func(string, int64) {
+				during = append(during, indexDefs(t, pool))
+				if tc.interrupts && len(during) == 2 {
+					cancel()
+				}
+			}
+			_, err := New(pool, opts).Run(ctx, load)
+			if tc.interrupts {
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("interrupted run: %v", err)
+				}
+				if got := countRows(t, pool, `SELECT count(*) FROM backfill_deferred_indexes`); got != 5 {
+					t.Errorf("%d indexes owed after the interrupted run, want 5", got)
+				}
+				opts.afterChunk = func(string, int64) { during = append(during, indexDefs(t, pool)) }
+				opts.DeferIndexes = IndexesKeep // what an interrupted load owes is built anyway
+				_, err = New(pool, opts).Run(testContext(t), load)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(during) == 0 {
+				t.Fatal("no chunk ran")
+			}
+			for _, d := range during {
+				if deferred := d != want; deferred != tc.wantDefer {
+					t.Fatalf("indexes during the load:\n%s\nwant deferred: %v", d, tc.wantDefer)
+				}
+				if !strings.Contains(d, "_pkey") {
+					t.Fatalf("a primary key was dropped:\n%s", d)
+				}
+			}
+			if got := indexDefs(t, pool); got != want {
+				t.Errorf("indexes after the load:\n%s\nwant:\n%s", got, want)
+			}
+			if got := countRows(t, pool, `SELECT count(*) FROM backfill_deferred_indexes`); got != 0 {
+				t.Errorf("%d indexes still owed", got)
+			}
+			if got := countRows(t, pool, `SELECT count(*) FROM reservations`); got == 0 {
+				t.Error("nothing loaded")
+			}
+		})
+	}
+}
+
+func TestParseIndexMode(t *testing.T) {
+	for in, want := range map[string]IndexMode{"": IndexesAuto, "auto": IndexesAuto, "always": IndexesDefer, "never": IndexesKeep} {
+		if got, err := ParseIndexMode(in); err != nil || got != want {
+			t.Errorf("ParseIndexMode(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseIndexMode("sometimes"); err == nil || !strings.Contains(err.Error(), `"sometimes"`) {
+		t.Errorf("ParseIndexMode(sometimes): %v; want an error naming the value", err)
+	}
+}
