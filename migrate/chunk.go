@@ -72,7 +72,7 @@ func (r *row) stageValues() []any {
 		r.created, modified, arrival, departure, f[colRoomType], f[colRatePlan],
 		r.adults, r.children, f[colTotalAfterTax], f[colTotalBeforeTax], f[colCurrency],
 		f[colGivenName], f[colSurname], f[colEmail], f[colPhone], f[colLoyaltyNumber],
-		f[colItineraryID], r.version.String(), r.idx.Email, r.idx.Loyalty,
+		f[colItineraryID], r.vs, r.idx.Email, r.idx.Loyalty,
 	}
 }
 

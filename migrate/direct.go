@@ -80,7 +80,7 @@ func encodeReservations(c *copyBuf, rows []*row) error {
 			return err
 		}
 		c.text(f[colCurrency])
-		c.text(r.version.String())
+		c.text(r.vs)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package migrate
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -72,7 +71,8 @@ type row struct {
 	adults, children       int32
 	action                 string
 	version                reservation.Version
-	input                  int // index of the input file (presort)
+	vs                     string // version.String(), kept: sorting compares it often
+	input                  int    // index of the input file (presort)
 	// idx holds the guest's blind indexes once protect ran; sealed says
 	// whether the guest fields of rec are sealed.
 	idx       pii.GuestIndex
@@ -114,7 +114,28 @@ func (r *row) guestIndexes() []pii.GuestIndex {
 	return []pii.GuestIndex{r.idx}
 }
 
-var decimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+// isDecimal reports whether s is -?[0-9]+(\.[0-9]+)? (by hand: the
+// regular expression cost more than the rest of a row's checks).
+func isDecimal(s string) bool {
+	if s != "" && s[0] == '-' {
+		s = s[1:]
+	}
+	digits := func(s string) int {
+		n := 0
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		return n
+	}
+	n := digits(s)
+	if n == 0 {
+		return false
+	}
+	if s = s[n:]; s == "" {
+		return true
+	}
+	return s[0] == '.' && len(s) > 1 && digits(s[1:]) == len(s)-1
+}
 
 // parseRow checks the fields of one data row and types them.
 func parseRow(line int64, rec []string) (row, *RowError) {
@@ -150,7 +171,7 @@ func parseRow(line int64, rec []string) (row, *RowError) {
 		return row{}, &RowError{Column: "children", Reason: "not a non-negative integer"}
 	}
 	for _, c := range []int{colTotalAfterTax, colTotalBeforeTax} {
-		if rec[c] != "" && !decimal.MatchString(rec[c]) {
+		if rec[c] != "" && !isDecimal(rec[c]) {
 			return row{}, &RowError{Column: columnNames[c], Reason: "not a decimal amount"}
 		}
 		if len(rec[c]) > maxAmountDigits {
@@ -161,12 +182,14 @@ func parseRow(line int64, rec []string) (row, *RowError) {
 	if s := strings.ToLower(rec[colStatus]); s == "cancelled" || s == "cancel" || s == "canceled" {
 		r.action = reservation.ActionCancel
 	}
-	// Only the times decide the version; a stub record spares building the
-	// whole one for every row.
-	stub := reservation.Reservation{CreatedAt: rec[colCreatedAt], ModifiedAt: rec[colModifiedAt]}
-	if r.version, err = reservation.VersionOf(&stub, ""); err != nil {
-		return row{}, &RowError{Column: "modified_at", Reason: "not an RFC 3339 time"}
+	// Only the times decide the version (reservation.VersionOf of a
+	// record with these times and no message time or position), and they
+	// are parsed already.
+	r.version = reservation.Version{Updated: r.created}
+	if r.hasMod {
+		r.version.Updated = r.modified
 	}
+	r.vs = r.version.String()
 	return r, nil
 }
 
@@ -241,7 +264,7 @@ func (r *row) key() reservation.Key {
 // newer reports whether r wins over s for the same key: the newer version,
 // or on a tie the later line.
 func (r *row) newer(s *row) bool {
-	a, b := r.version.String(), s.version.String()
+	a, b := r.vs, s.vs
 	if a != b {
 		return a > b
 	}

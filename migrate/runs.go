@@ -3,15 +3,18 @@ package migrate
 import (
 	"bufio"
 	"container/heap"
-	"encoding/csv"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/resingest/resingest/reservation"
 )
 
 // Sorted runs of the presorted load (presort.go): written by the sort
@@ -26,7 +29,7 @@ func runOrder(a, b *row) int {
 	if n := strings.Compare(a.rec[colConfirmation], b.rec[colConfirmation]); n != 0 {
 		return n
 	}
-	if n := strings.Compare(b.version.String(), a.version.String()); n != 0 {
+	if n := strings.Compare(b.vs, a.vs); n != 0 {
 		return n
 	}
 	if a.line != b.line {
@@ -44,8 +47,152 @@ func runOrder(a, b *row) int {
 	return 0
 }
 
-// writeRun writes rows, sorted by runOrder, as CSV: the input columns,
-// then the input file's index and the line.
+// A run file is runMagic, then one record per row: its payload's length
+// (uvarint), then the payload: the input file's index and the line
+// (uvarints), the typed values parseRow computed (so the load pass does
+// not parse the rows again), the guest and the CSV fields as
+// length-prefixed bytes. Binary rather than CSV: writing and reading the
+// runs back as CSV cost as much CPU as everything else in the load pass.
+const runMagic = "resingest-run-v2\n"
+
+// Flags of a run record.
+const (
+	runHasMod = 1 << iota
+	runHasArr
+	runHasDep
+	runCancel
+)
+
+// appendRunRecord appends r's payload to b.
+func appendRunRecord(b []byte, r *row) []byte {
+	b = binary.AppendUvarint(b, uint64(r.input))
+	b = binary.AppendUvarint(b, uint64(r.line))
+	b = binary.AppendVarint(b, r.created.Unix())
+	b = binary.AppendUvarint(b, uint64(r.created.Nanosecond()))
+	var flags byte
+	if r.hasMod {
+		flags |= runHasMod
+	}
+	if r.hasArr {
+		flags |= runHasArr
+	}
+	if r.hasDep {
+		flags |= runHasDep
+	}
+	if r.action == reservation.ActionCancel {
+		flags |= runCancel
+	}
+	b = append(b, flags)
+	if r.hasMod {
+		b = binary.AppendVarint(b, r.modified.Unix())
+		b = binary.AppendUvarint(b, uint64(r.modified.Nanosecond()))
+	}
+	if r.hasArr {
+		b = binary.AppendVarint(b, r.arrival.Unix())
+	}
+	if r.hasDep {
+		b = binary.AppendVarint(b, r.departure.Unix())
+	}
+	b = binary.AppendUvarint(b, uint64(r.adults))
+	b = binary.AppendUvarint(b, uint64(r.children))
+	for _, f := range r.rec {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// errRunCorrupt: a run record does not decode (a truncated or foreign
+// file in the spill directory).
+var errRunCorrupt = errors.New("corrupt run record")
+
+// runDecoder reads a run record's payload.
+type runDecoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *runDecoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *runDecoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *runDecoder) byte() byte {
+	if len(d.b) == 0 {
+		d.bad = true
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+// decodeRunRecord is appendRunRecord's inverse. The fields share one
+// string (one allocation per row).
+func decodeRunRecord(payload []byte) (row, error) {
+	d := runDecoder{b: payload}
+	var r row
+	r.input = int(d.uvarint())
+	r.line = int64(d.uvarint())
+	r.created = time.Unix(d.varint(), int64(d.uvarint())).UTC()
+	flags := d.byte()
+	r.hasMod, r.hasArr, r.hasDep = flags&runHasMod != 0, flags&runHasArr != 0, flags&runHasDep != 0
+	r.action = reservation.ActionCreate
+	if flags&runCancel != 0 {
+		r.action = reservation.ActionCancel
+	}
+	if r.hasMod {
+		r.modified = time.Unix(d.varint(), int64(d.uvarint())).UTC()
+	}
+	if r.hasArr {
+		r.arrival = time.Unix(d.varint(), 0).UTC()
+	}
+	if r.hasDep {
+		r.departure = time.Unix(d.varint(), 0).UTC()
+	}
+	r.adults, r.children = int32(d.uvarint()), int32(d.uvarint())
+	if d.bad {
+		return row{}, errRunCorrupt
+	}
+	all := string(d.b)
+	r.rec = make([]string, numColumns)
+	off := 0
+	for i := range r.rec {
+		n, k := binary.Uvarint(d.b[off:])
+		if k <= 0 || uint64(len(d.b)-off-k) < n {
+			return row{}, errRunCorrupt
+		}
+		off += k
+		r.rec[i] = all[off : off+int(n)]
+		off += int(n)
+	}
+	if off != len(d.b) {
+		return row{}, errRunCorrupt
+	}
+	r.version = reservation.Version{Updated: r.created}
+	if r.hasMod {
+		r.version.Updated = r.modified
+	}
+	r.vs = r.version.String()
+	return r, nil
+}
+
+// writeRun writes rows, sorted by runOrder, as a run file.
 func writeRun(name string, idx int, rows []row) error {
 	ptrs := make([]*row, len(rows))
 	for i := range rows {
@@ -58,21 +205,17 @@ func writeRun(name string, idx int, rows []row) error {
 		return fmt.Errorf("migrate: spill: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	w := csv.NewWriter(bw)
-	rec := make([]string, numColumns+2)
+	_, _ = bw.WriteString(runMagic) // bufio: the error comes back from Flush
+	var rec, head []byte
 	for _, r := range ptrs {
-		copy(rec, r.rec)
-		rec[numColumns] = strconv.Itoa(r.input)
-		rec[numColumns+1] = strconv.FormatInt(r.line, 10)
-		if err := w.Write(rec); err != nil {
-			_ = f.Close()
-			return fmt.Errorf("migrate: spill: %w", err)
-		}
+		rec = appendRunRecord(rec[:0], r)
+		head = binary.AppendUvarint(head[:0], uint64(len(rec)))
+		_, _ = bw.Write(head)
+		_, _ = bw.Write(rec)
 	}
-	w.Flush()
 	// Synced: the manifest that lets a later run reuse the runs must not
 	// outlive them in a machine crash.
-	if err := errors.Join(w.Error(), bw.Flush(), f.Sync(), f.Close()); err != nil {
+	if err := errors.Join(bw.Flush(), f.Sync(), f.Close()); err != nil {
 		return fmt.Errorf("migrate: spill: %w", err)
 	}
 	return nil
@@ -81,12 +224,13 @@ func writeRun(name string, idx int, rows []row) error {
 // runReader reads one run back.
 type runReader struct {
 	f   *os.File
-	csv *csv.Reader
+	r   *bufio.Reader
+	buf []byte
 	cur row // the next row; cur.rec == nil at the end
 }
 
 func (r *runReader) advance() error {
-	rec, err := r.csv.Read()
+	n, err := binary.ReadUvarint(r.r)
 	if errors.Is(err, io.EOF) {
 		r.cur = row{}
 		return nil
@@ -94,20 +238,19 @@ func (r *runReader) advance() error {
 	if err != nil {
 		return fmt.Errorf("migrate: read spill %s: %w", r.f.Name(), err)
 	}
-	if len(rec) != numColumns+2 {
-		return fmt.Errorf("migrate: read spill %s: %d fields", r.f.Name(), len(rec))
+	if n > 1<<30 {
+		return fmt.Errorf("migrate: read spill %s: %w", r.f.Name(), errRunCorrupt)
 	}
-	input, err1 := strconv.Atoi(rec[numColumns])
-	line, err2 := strconv.ParseInt(rec[numColumns+1], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
+	if uint64(cap(r.buf)) < n {
+		r.buf = make([]byte, n)
+	}
+	r.buf = r.buf[:n]
+	if _, err := io.ReadFull(r.r, r.buf); err != nil {
 		return fmt.Errorf("migrate: read spill %s: %w", r.f.Name(), err)
 	}
-	parsed, rerr := parseRow(line, rec[:numColumns:numColumns])
-	if rerr != nil { // it parsed before it was spilled
-		return fmt.Errorf("migrate: read spill %s line %d: %w", r.f.Name(), line, rerr)
+	if r.cur, err = decodeRunRecord(r.buf); err != nil {
+		return fmt.Errorf("migrate: read spill %s: %w", r.f.Name(), err)
 	}
-	parsed.input = input
-	r.cur = parsed
 	return nil
 }
 
@@ -143,8 +286,13 @@ func openRuns(paths []string, total, read *atomic.Int64) (*runMerger, error) {
 		if st, err := f.Stat(); err == nil {
 			total.Add(st.Size())
 		}
-		r := &runReader{f: f, csv: csv.NewReader(bufio.NewReaderSize(countingReader{f, read}, 1<<18))}
+		r := &runReader{f: f, r: bufio.NewReaderSize(countingReader{f, read}, 1<<18)}
 		mr.runs = append(mr.runs, r)
+		magic := make([]byte, len(runMagic))
+		if _, err := io.ReadFull(r.r, magic); err != nil || string(magic) != runMagic {
+			mr.close()
+			return nil, fmt.Errorf("migrate: %s is not a run of this version of resingest: remove the spill directory %s and run again", p, filepath.Dir(p))
+		}
 		if err := r.advance(); err != nil {
 			mr.close()
 			return nil, err

@@ -187,7 +187,7 @@ func sourceSums(ctx context.Context, srcs []Source) (Sums, int64, error) {
 				rejects++
 				continue
 			}
-			k, v := r.key(), r.version.String()
+			k, v := r.key(), r.vs
 			if v >= newest[k] {
 				newest[k] = v
 			}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -237,6 +238,13 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.Default()
+	if os.Getenv("GOGC") == "" {
+		// The load allocates a short-lived string per field of every row;
+		// collecting less often saves a tenth of the run's time (2 million
+		// rows: 25.8 s -> 22.9 s) for about 1 GB more memory. GOGC set in
+		// the environment wins.
+		debug.SetGCPercent(migrate.GCPercent)
+	}
 	if f.format == "xml" {
 		return runMigrateXML(ctx, f, logger)
 	}
