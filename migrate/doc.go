@@ -33,7 +33,18 @@
 // Options.Presort loads in key order instead (presort.go): the input is
 // first sorted into runs on disk, then merged in numbered chunks. Random
 // keys dirty nearly every index page once the tables outgrow the buffer
-// cache; key order keeps consecutive chunks on neighbouring pages.
+// cache; key order keeps consecutive chunks on neighbouring pages. A
+// presorted chunk holds each of its keys once in the whole load, so it is
+// first tried without staging (direct.go): binary COPY straight into the
+// four tables under a savepoint, falling back to the staged merge when a
+// key is already stored.
+//
+// Options.DeferIndexes (indexes.go) drops the reservation tables'
+// secondary indexes (never their primary keys, which the version guard
+// needs) for the load and builds them when it ends; by default when the
+// reservations table is empty as the load starts. What is owed is
+// recorded in backfill_deferred_indexes, so an interrupted load's
+// indexes are built by the next run.
 //
 // Archived XML messages (S3Messages; a directory goes through
 // pipeline.RunFiles) are not staged: a message holds any number of room
