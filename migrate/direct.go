@@ -69,17 +69,9 @@ func encodeReservations(c *copyBuf, rows []*row) error {
 		} else {
 			c.null()
 		}
-		c.optionalDate(r.arrival, r.hasArr)
-		c.optionalDate(r.departure, r.hasDep)
-		c.int4(r.adults)
-		c.int4(r.children)
-		if err := c.numeric(f[colTotalAfterTax]); err != nil {
+		if err := encodeStay(c, r); err != nil {
 			return err
 		}
-		if err := c.numeric(f[colTotalBeforeTax]); err != nil {
-			return err
-		}
-		c.text(f[colCurrency])
 		c.text(r.vs)
 	}
 	return nil
@@ -96,18 +88,28 @@ func encodeRoomStays(c *copyBuf, rows []*row) error {
 		c.text(f[colRoomType])
 		c.text(f[colRatePlan])
 		c.int4(1)
-		c.optionalDate(r.arrival, r.hasArr)
-		c.optionalDate(r.departure, r.hasDep)
-		c.int4(r.adults)
-		c.int4(r.children)
-		if err := c.numeric(f[colTotalAfterTax]); err != nil {
+		if err := encodeStay(c, r); err != nil {
 			return err
 		}
-		if err := c.numeric(f[colTotalBeforeTax]); err != nil {
-			return err
-		}
-		c.text(f[colCurrency])
 	}
+	return nil
+}
+
+// encodeStay writes the columns a reservation and its room stay share, in
+// the order both tables' COPY statements list them: arrival, departure,
+// adults, children, total_after_tax, total_before_tax, currency.
+func encodeStay(c *copyBuf, r *row) error {
+	c.optionalDate(r.arrival, r.hasArr)
+	c.optionalDate(r.departure, r.hasDep)
+	c.int4(r.adults)
+	c.int4(r.children)
+	if err := c.numeric(r.rec[colTotalAfterTax]); err != nil {
+		return err
+	}
+	if err := c.numeric(r.rec[colTotalBeforeTax]); err != nil {
+		return err
+	}
+	c.text(r.rec[colCurrency])
 	return nil
 }
 
