@@ -77,8 +77,11 @@ func (m *Migrator) deferIndexes(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("migrate: deferred indexes: %w", err)
 	}
+	// An interrupted load dropped its indexes in one transaction, so what
+	// it owes is all of them; an interrupted build already rebuilt some,
+	// which dropping again would only cost another build.
 	mode := m.opts.DeferIndexes
-	if mode == IndexesKeep || (mode != IndexesDefer && !empty && pending == 0) {
+	if mode == IndexesKeep || pending > 0 || (mode == IndexesAuto && !empty) {
 		return pending, nil
 	}
 	tx, err := m.pool.Begin(ctx)

@@ -124,3 +124,44 @@ func TestParseIndexMode(t *testing.T) {
 		t.Errorf("ParseIndexMode(sometimes): %v; want an error naming the value", err)
 	}
 }
+
+// TestDeferredIndexesPartlyBuilt: a run that finds some indexes still owed
+// (its predecessor was stopped while building them) builds those and
+// leaves the ones already built alone, whatever the mode.
+func TestDeferredIndexesPartlyBuilt(t *testing.T) {
+	t.Parallel()
+	paths := genExtract(t, 1000, 1, false)
+	pool, _ := testDB(t)
+	ctx := testContext(t)
+	want := indexDefs(t, pool)
+	if _, err := New(pool, Options{}).Run(ctx, paths); err != nil {
+		t.Fatal(err)
+	}
+	// As a build stopped half-way leaves it: one index dropped and owed.
+	if _, err := pool.Exec(ctx, `INSERT INTO backfill_deferred_indexes (name, table_name, definition)
+		SELECT indexname, tablename, indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND indexname = 'reservations_confirmation_idx';
+		DROP INDEX reservations_confirmation_idx`); err != nil {
+		t.Fatal(err)
+	}
+	oid := func(name string) uint32 {
+		var o uint32
+		if err := pool.QueryRow(ctx, `SELECT to_regclass($1)::oid`, name).Scan(&o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	before := oid("reservations_hotel_arrival_idx")
+	if _, err := New(pool, Options{DeferIndexes: IndexesDefer}).Run(ctx, paths); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexDefs(t, pool); got != want {
+		t.Errorf("indexes after the run:\n%s\nwant:\n%s", got, want)
+	}
+	if oid("reservations_hotel_arrival_idx") != before {
+		t.Error("an index that was not owed was dropped and built again")
+	}
+	if got := countRows(t, pool, `SELECT count(*) FROM backfill_deferred_indexes`); got != 0 {
+		t.Errorf("%d indexes still owed", got)
+	}
+}

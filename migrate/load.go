@@ -216,9 +216,9 @@ func triggersSkippable(ctx context.Context, conn *pgxpool.Conn) (bool, error) {
 	}
 }
 
-// maxPlainMisses is how many chunks may find a key already stored before
+// maxFreshMisses is how many chunks may find a key already stored before
 // the load stops trying copyFresh (every miss costs a wasted copy).
-const maxPlainMisses = 3
+const maxFreshMisses = 3
 
 // merge runs mergeSQL and returns the keys it wrote and, as two parallel
 // slices (hotel codes, confirmations), those it updated rather than
@@ -304,7 +304,7 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 // table and merged (mergeSQL, then mergeUpdatedSQL for the parents it
 // updated).
 func (m *Migrator) writeStaged(ctx context.Context, tx pgx.Tx, c *chunk, staged []*row) ([]reservation.Key, error) {
-	if c.uniqueKeys && m.plainMisses.Load() < maxPlainMisses {
+	if c.uniqueKeys && m.freshMisses.Load() < maxFreshMisses {
 		fresh, err := copyFresh(ctx, tx, staged)
 		if err != nil {
 			return nil, err
@@ -316,7 +316,7 @@ func (m *Migrator) writeStaged(ctx context.Context, tx pgx.Tx, c *chunk, staged 
 			}
 			return keys, nil
 		}
-		m.plainMisses.Add(1)
+		m.freshMisses.Add(1)
 	}
 	// The staging table is the session's: TRUNCATE is cheap and private.
 	if _, err := tx.Exec(ctx, "TRUNCATE "+stageTable+", "+updatedTable); err != nil {

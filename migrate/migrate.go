@@ -96,8 +96,8 @@ type Migrator struct {
 	dyn    *dynamoWriter
 	logger *slog.Logger
 	fkWarn sync.Once
-	// plainMisses counts chunks whose plain insert met a stored key.
-	plainMisses atomic.Int64
+	// freshMisses counts chunks whose direct COPY met a stored key.
+	freshMisses atomic.Int64
 
 	files, filesDone       atomic.Int64
 	rows, applied, rejects atomic.Int64
@@ -114,6 +114,9 @@ func New(pool *pgxpool.Pool, opts Options) *Migrator {
 	}
 	if opts.ChunkRows <= 0 {
 		opts.ChunkRows = DefaultChunkRows
+	}
+	if opts.DeferIndexes == "" {
+		opts.DeferIndexes = IndexesAuto
 	}
 	if opts.DynamoParallel <= 0 {
 		opts.DynamoParallel = DefaultDynamoParallel

@@ -77,7 +77,7 @@ func TestPresort(t *testing.T) {
 				m := New(pool, o)
 				var err error
 				st, err = m.Run(ctx, paths)
-				misses += m.plainMisses.Load()
+				misses += m.freshMisses.Load()
 				cancel()
 				if err == nil {
 					break

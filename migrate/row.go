@@ -175,22 +175,26 @@ func parseRow(line int64, rec []string) (row, *RowError) {
 			return row{}, &RowError{Column: columnNames[c], Reason: "not a decimal amount"}
 		}
 		if len(rec[c]) > maxAmountDigits {
-			return row{}, &RowError{Column: columnNames[c], Reason: fmt.Sprintf("more than %d digits", maxAmountDigits)}
+			return row{}, &RowError{Column: columnNames[c], Reason: fmt.Sprintf("longer than %d characters", maxAmountDigits)}
 		}
 	}
 	r.action = reservation.ActionCreate
 	if s := strings.ToLower(rec[colStatus]); s == "cancelled" || s == "cancel" || s == "canceled" {
 		r.action = reservation.ActionCancel
 	}
-	// Only the times decide the version (reservation.VersionOf of a
-	// record with these times and no message time or position), and they
-	// are parsed already.
+	r.setVersion()
+	return r, nil
+}
+
+// setVersion derives version and vs from the parsed times: only they
+// decide an EDW row's version (reservation.VersionOf of a record with these
+// times and no message time or position).
+func (r *row) setVersion() {
 	r.version = reservation.Version{Updated: r.created}
 	if r.hasMod {
 		r.version.Updated = r.modified
 	}
 	r.vs = r.version.String()
-	return r, nil
 }
 
 func parseDate(s string) (time.Time, bool, error) {

@@ -184,11 +184,7 @@ func decodeRunRecord(payload []byte) (row, error) {
 	if off != len(d.b) {
 		return row{}, errRunCorrupt
 	}
-	r.version = reservation.Version{Updated: r.created}
-	if r.hasMod {
-		r.version.Updated = r.modified
-	}
-	r.vs = r.version.String()
+	r.setVersion()
 	return r, nil
 }
 
