@@ -183,9 +183,13 @@ func runMigrateVerify(ctx context.Context, f verifyFlags, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(ctx, f.pgURL)
+	cfg, err := postgres.ParsePoolConfig(f.pgURL)
 	if err != nil {
-		return postgres.ErrInvalidURL // the parse error may quote the password
+		return err // ErrInvalidURL: the parse error may quote the password
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("migrate verify: postgres: %w", err)
 	}
 	defer pool.Close()
 	var opts migrate.VerifyOptions
@@ -259,9 +263,10 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 	if _, err := postgres.MigrateURL(ctx, f.pgURL); err != nil {
 		return fmt.Errorf("migrate: schema: %w", err)
 	}
-	cfg, err := pgxpool.ParseConfig(f.pgURL)
+	// The backfill's rows and progress commit synchronously (durable.go).
+	cfg, err := postgres.ParsePoolConfig(f.pgURL)
 	if err != nil {
-		return postgres.ErrInvalidURL // the parse error may quote the password
+		return err // ErrInvalidURL: the parse error may quote the password
 	}
 	cfg.MaxConns = int32(f.workers + 1)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
