@@ -263,15 +263,9 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 	if _, err := postgres.MigrateURL(ctx, f.pgURL); err != nil {
 		return fmt.Errorf("migrate: schema: %w", err)
 	}
-	// The backfill's rows and progress commit synchronously (durable.go).
-	cfg, err := postgres.ParsePoolConfig(f.pgURL)
+	pool, err := openBackfillPool(ctx, f.pgURL, f.workers)
 	if err != nil {
-		return err // ErrInvalidURL: the parse error may quote the password
-	}
-	cfg.MaxConns = int32(f.workers + 1)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("migrate: postgres: %w", err)
+		return err
 	}
 	defer pool.Close()
 	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, FKChecks: f.fkChecks,
@@ -519,4 +513,20 @@ func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Pro
 		onBatch(outcomes)
 		return nil
 	})
+}
+
+// openBackfillPool opens the backfill's pool: a connection per worker and
+// one more, whose sessions commit synchronously (postgres.ParsePoolConfig)
+// so that rows and progress a run reports loaded survive a server crash.
+func openBackfillPool(ctx context.Context, url string, workers int) (*pgxpool.Pool, error) {
+	cfg, err := postgres.ParsePoolConfig(url)
+	if err != nil {
+		return nil, err // ErrInvalidURL: the parse error may quote the password
+	}
+	cfg.MaxConns = int32(workers + 1)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: postgres: %w", err)
+	}
+	return pool, nil
 }
