@@ -157,7 +157,9 @@ func (p *PGInstance) Start(ctx context.Context) error {
 	defer logf.Close() // the child keeps its own descriptor
 	// A disposable cluster: loopback TCP only (no Unix socket, whose
 	// directory may not exist), and no waiting for the disk, which a fast
-	// shutdown does not need to keep what was committed.
+	// shutdown does not need to keep what was committed. The default of
+	// asynchronous commit is on purpose too: the crash tests (Crash)
+	// must catch a session that trusts an unflushed commit.
 	cmd := exec.Command(filepath.Join(p.bin, "postgres"), "-D", p.dataDir(),
 		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(p.port),
 		"-c", "unix_socket_directories=", "-c", "max_connections=100",
