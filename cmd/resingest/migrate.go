@@ -183,9 +183,13 @@ func runMigrateVerify(ctx context.Context, f verifyFlags, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(ctx, f.pgURL)
+	cfg, err := postgres.ParsePoolConfig(f.pgURL)
 	if err != nil {
-		return postgres.ErrInvalidURL // the parse error may quote the password
+		return err // ErrInvalidURL: the parse error may quote the password
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("migrate verify: postgres: %w", err)
 	}
 	defer pool.Close()
 	var opts migrate.VerifyOptions
@@ -259,14 +263,9 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 	if _, err := postgres.MigrateURL(ctx, f.pgURL); err != nil {
 		return fmt.Errorf("migrate: schema: %w", err)
 	}
-	cfg, err := pgxpool.ParseConfig(f.pgURL)
+	pool, err := openBackfillPool(ctx, f.pgURL, f.workers)
 	if err != nil {
-		return postgres.ErrInvalidURL // the parse error may quote the password
-	}
-	cfg.MaxConns = int32(f.workers + 1)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("migrate: postgres: %w", err)
+		return err
 	}
 	defer pool.Close()
 	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, FKChecks: f.fkChecks,
@@ -514,4 +513,20 @@ func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Pro
 		onBatch(outcomes)
 		return nil
 	})
+}
+
+// openBackfillPool opens the backfill's pool: a connection per worker and
+// one more, whose sessions commit synchronously (postgres.ParsePoolConfig)
+// so that rows and progress a run reports loaded survive a server crash.
+func openBackfillPool(ctx context.Context, url string, workers int) (*pgxpool.Pool, error) {
+	cfg, err := postgres.ParsePoolConfig(url)
+	if err != nil {
+		return nil, err // ErrInvalidURL: the parse error may quote the password
+	}
+	cfg.MaxConns = int32(workers + 1)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: postgres: %w", err)
+	}
+	return pool, nil
 }

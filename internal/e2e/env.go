@@ -42,17 +42,34 @@ type Stores struct {
 	dynSink *dynamo.Sink
 }
 
-// Env creates isolated, migrated stores for t.
-func Env(t testing.TB) *Stores {
+// Env creates isolated, migrated stores for t on the local services.
+func Env(t testing.TB) *Stores { return EnvOn(t, Servers{}) }
+
+// Servers are a test's own servers, for tests that kill or freeze one (a
+// child dynalite, a child Kafka broker). Empty fields mean the shared
+// local service.
+type Servers struct {
+	DynamoEndpoint string
+	Brokers        []string
+}
+
+// EnvOn is Env with the DynamoDB and Kafka of srv where set.
+func EnvOn(t testing.TB, srv Servers) *Stores {
 	t.Helper()
 	s := &Stores{
 		PostgresURL:    testenv.PostgresSchema(t),
-		DynamoEndpoint: testenv.DynamoEndpoint(t),
+		DynamoEndpoint: srv.DynamoEndpoint,
 		DynamoTable:    testenv.UniqueName("e2e"),
-		Brokers:        testenv.KafkaBrokers(t),
+		Brokers:        srv.Brokers,
 		Topic:          testenv.UniqueName("e2e"),
 		Group:          testenv.UniqueName("e2e"),
 		t:              t,
+	}
+	if s.DynamoEndpoint == "" {
+		s.DynamoEndpoint = testenv.DynamoEndpoint(t)
+	}
+	if len(s.Brokers) == 0 {
+		s.Brokers = testenv.KafkaBrokers(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()

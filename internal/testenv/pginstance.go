@@ -157,7 +157,9 @@ func (p *PGInstance) Start(ctx context.Context) error {
 	defer logf.Close() // the child keeps its own descriptor
 	// A disposable cluster: loopback TCP only (no Unix socket, whose
 	// directory may not exist), and no waiting for the disk, which a fast
-	// shutdown does not need to keep what was committed.
+	// shutdown does not need to keep what was committed. The default of
+	// asynchronous commit is on purpose too: the crash tests (Crash)
+	// must catch a session that trusts an unflushed commit.
 	cmd := exec.Command(filepath.Join(p.bin, "postgres"), "-D", p.dataDir(),
 		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(p.port),
 		"-c", "unix_socket_directories=", "-c", "max_connections=100",
@@ -325,4 +327,85 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Crash kills the server the way a machine crash or the OOM killer does:
+// SIGKILL to the postmaster and to every server process it started, so no
+// process writes another byte of WAL. What the server had acknowledged
+// but not yet written out (a commit under synchronous_commit=off) is lost;
+// what was flushed survives (fsync=off keeps the written WAL in the page
+// cache, which a process kill does not clear). Crash returns once every
+// process has gone, so that Start (crash recovery) finds the shared memory
+// free. Crashing a stopped instance does nothing.
+func (p *PGInstance) Crash() error {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.cmd, p.exited = nil, nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	children := childPIDs(cmd.Process.Pid)
+	_ = cmd.Process.Kill()
+	for _, pid := range children {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	<-exited
+	// Children started between the listing and the kill exit by
+	// themselves once the postmaster is gone; wait for all of them.
+	deadline := time.Now().Add(pgStopTimeout)
+	for _, pid := range append(children, childPIDs(cmd.Process.Pid)...) {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("postgres on port %d: server process %d still running after the crash", p.port, pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// childPIDs lists the processes whose parent is pid (from /proc).
+func childPIDs(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _, ok := procStat(child); ok && ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// alive reports whether pid is a process that has not exited (a zombie,
+// which holds no memory, counts as gone).
+func alive(pid int) bool {
+	_, state, ok := procStat(pid)
+	return ok && state != 'Z' && state != 'X'
+}
+
+// procStat reads the parent and state of pid from /proc/PID/stat.
+func procStat(pid int) (ppid int, state byte, ok bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, 0, false
+	}
+	// "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 || len(f[0]) != 1 {
+		return 0, 0, false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0][0], err == nil
 }

@@ -74,7 +74,7 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, 
 	_ = g.Wait() // writeOne reports through results, never an error
 	for i := range results {
 		if results[i].Outcome == sinks.Failed && storeLevel(results[i].Err) {
-			return results[:0], fmt.Errorf("%w: table %s: %w", ErrStoreUnavailable, s.opts.Table, results[i].Err)
+			return results[:0], storeError(s.opts.Table, results[i].Err)
 		}
 	}
 

@@ -93,9 +93,9 @@ func Migrate(ctx context.Context, db txBeginner) ([]Migration, error) {
 
 // MigrateURL opens one connection to url, migrates and closes it.
 func MigrateURL(ctx context.Context, url string) ([]Migration, error) {
-	cfg, err := pgx.ParseConfig(url)
+	cfg, err := ParseConnConfig(url)
 	if err != nil {
-		return nil, ErrInvalidURL
+		return nil, err
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -50,10 +50,11 @@ type Sink struct {
 // New opens a pool on url (a postgres:// URL or a key=value DSN) and checks
 // that the server answers. It does not migrate the schema: see Migrate.
 func New(ctx context.Context, url string, opts Options) (*Sink, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	// Sessions commit synchronously (durable.go). The parse error may
+	// quote the URL and its password: ParsePoolConfig does not wrap it.
+	cfg, err := ParsePoolConfig(url)
 	if err != nil {
-		// The parse error may quote the URL and its password: don't wrap it.
-		return nil, ErrInvalidURL
+		return nil, err
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
