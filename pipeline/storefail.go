@@ -234,5 +234,5 @@ func (p *Processor) noteRetry(sink string, n, attempt int, err error) {
 	if se, ok := sinks.AsStoreError(err); ok && se.Fix != "" {
 		args = append(args, "fix", se.Fix)
 	}
-	p.log.Warn("store write failed, retrying (nothing is dead-lettered for it)", append(args, "retries_since_last_line", since)...)
+	p.log.Warn("store write failed, nothing dead-lettered, retrying", append(args, "retries_since_last_line", since)...)
 }
