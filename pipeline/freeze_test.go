@@ -185,6 +185,9 @@ func runFreeze(t *testing.T, env *e2e.Stores, store string, extra []string, free
 		t.Fatalf("worker after SIGTERM: %v\n%s", err, w.Output())
 	}
 	warns := strings.Count(w.Output()[logAtFreeze:], "level=WARN")
+	if limit := int(thawed.Sub(frozen)/time.Second) * 2; warns > limit {
+		t.Errorf("%d WARN lines during a %v freeze: not rate-limited (want at most %d)", warns, thawed.Sub(frozen).Round(time.Second), limit)
+	}
 	t.Logf("%s frozen %v: /readyz 503 after %v, first WARN naming it after %v (%d WARN lines in all), ready again %v after the thaw",
 		store, thawed.Sub(frozen).Round(time.Millisecond), notReadyAt.Round(time.Millisecond), warnAt.Round(time.Millisecond),
 		warns, readyAgain.Round(time.Millisecond))

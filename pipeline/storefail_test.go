@@ -150,8 +150,12 @@ func TestStoreFailuresAreNotRefusals(t *testing.T) {
 		},
 		"postgres table missing then restored": {
 			sink: "postgres", class: string(sinks.ClassMissing),
-			break_: func(t *testing.T, f *faultEnv) { pgExec(t, f.env.PostgresURL, "ALTER TABLE reservations RENAME TO reservations_away") },
-			fix:    func(t *testing.T, f *faultEnv) { pgExec(t, f.env.PostgresURL, "ALTER TABLE reservations_away RENAME TO reservations") },
+			break_: func(t *testing.T, f *faultEnv) {
+				pgExec(t, f.env.PostgresURL, "ALTER TABLE reservations RENAME TO reservations_away")
+			},
+			fix: func(t *testing.T, f *faultEnv) {
+				pgExec(t, f.env.PostgresURL, "ALTER TABLE reservations_away RENAME TO reservations")
+			},
 		},
 	}
 	for name, fault := range faults {

@@ -172,7 +172,7 @@ func (s *Sink) writeGroup(ctx context.Context, grp *group) sinks.Result {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			s.retries.Add(1)
-			s.opts.Logger.Warn("archive: retrying put", "key", grp.key, "attempt", attempt+1, "error", perr.Err)
+			s.opts.Logger.Debug("archive: retrying put", "key", grp.key, "attempt", attempt+1, "error", perr.Err)
 			if err := s.opts.Backoff.Wait(ctx, attempt-1); err != nil {
 				return sinks.Result{Outcome: sinks.Failed, Err: sinks.Retryable(perr)}
 			}
