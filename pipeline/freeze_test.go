@@ -100,8 +100,8 @@ func readyStatus(addr string) int {
 func runFreeze(t *testing.T, env *e2e.Stores, store string, extra []string, freeze, thaw func() error) {
 	began := time.Now()
 	const (
-		before = 400 // messages stored before the freeze
-		during = 800 // produced once the store is frozen
+		before = 200 // messages stored before the freeze
+		during = 400 // produced once the store is frozen
 	)
 	c := e2e.WriteCorpus(t, t.TempDir(), before+during, 41, 0)
 	want := c.Expected(t)

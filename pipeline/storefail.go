@@ -19,7 +19,7 @@ const DefaultStallTimeout = 30 * time.Second
 const (
 	stallWarnAfter = 5 * time.Second
 	stallWarnEvery = 10 * time.Second
-	retryLogEvery  = 5 * time.Second
+	retryLogEvery  = 3 * time.Second
 	watchInterval  = 250 * time.Millisecond
 )
 
