@@ -147,7 +147,7 @@ func (k *KMSKEK) encryptionContext() map[string]string {
 func (k *KMSKEK) Wrap(ctx context.Context, plain []byte) ([]byte, error) {
 	out, err := k.client.Encrypt(ctx, &kms.EncryptInput{KeyId: &k.keyID, Plaintext: plain, EncryptionContext: k.encryptionContext()})
 	if err != nil {
-		return nil, fmt.Errorf("pii: kms encrypt with %s: %w", k.keyID, err)
+		return nil, fmt.Errorf("pii: kms encrypt with %s: %w", k.keyID, kmsError(ctx, k.keyID, err))
 	}
 	return out.CiphertextBlob, nil
 }
@@ -156,7 +156,7 @@ func (k *KMSKEK) Wrap(ctx context.Context, plain []byte) ([]byte, error) {
 func (k *KMSKEK) Unwrap(ctx context.Context, wrapped []byte) ([]byte, error) {
 	out, err := k.client.Decrypt(ctx, &kms.DecryptInput{KeyId: &k.keyID, CiphertextBlob: wrapped, EncryptionContext: k.encryptionContext()})
 	if err != nil {
-		return nil, fmt.Errorf("pii: kms decrypt with %s: %w", k.keyID, err)
+		return nil, fmt.Errorf("pii: kms decrypt with %s: %w", k.keyID, kmsError(ctx, k.keyID, err))
 	}
 	return out.Plaintext, nil
 }

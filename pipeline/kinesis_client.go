@@ -30,7 +30,7 @@ func NewKinesisClient(ctx context.Context, endpoint string) (*kinesis.Client, er
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-		o.Retryer = awsclient.TransportRetryer()
+		o.Retryer = awsclient.TransportRetryer("kinesis")
 	}), nil
 }
 

@@ -15,7 +15,8 @@ type Metrics struct {
 	Outcomes     *prometheus.CounterVec   // by outcome
 	SinkRecords  *prometheus.CounterVec   // by sink, outcome
 	DeadLetters  *prometheus.CounterVec   // by reason class
-	SinkRetries  *prometheus.CounterVec   // by sink
+	SinkRetries  *prometheus.CounterVec   // by sink, class (store failure class or "transient")
+	SinkStalled  *prometheus.GaugeVec     // by sink: 1 while a write made no progress for the stall timeout
 	BatchSeconds prometheus.Histogram     // whole batch, parse to audit
 	SinkSeconds  *prometheus.HistogramVec // by sink, one Write call
 	Lag          *prometheus.GaugeVec     // by partition: records behind the high watermark
@@ -37,7 +38,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "resingest_dead_letters_total", Help: "Messages dead-lettered, by reason class.",
 		}, []string{"reason"}),
 		SinkRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "resingest_sink_retries_total", Help: "Records retried after a transient sink error.",
+			Name: "resingest_sink_retries_total", Help: "Records retried after a transient error or a failure of the store, by error class.",
+		}, []string{"sink", "class"}),
+		SinkStalled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "resingest_sink_stalled", Help: "1 while a write to the sink has made no progress for --stall-timeout.",
 		}, []string{"sink"}),
 		BatchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "resingest_batch_seconds", Help: "Time to process one batch, parse to audit.",
@@ -51,7 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "resingest_consumer_lag", Help: "Records behind the partition's high watermark.",
 		}, []string{"partition"}),
 	}
-	reg.MustRegister(m.MessagesIn, m.Outcomes, m.SinkRecords, m.DeadLetters, m.SinkRetries, m.BatchSeconds, m.SinkSeconds, m.Lag)
+	reg.MustRegister(m.MessagesIn, m.Outcomes, m.SinkRecords, m.DeadLetters, m.SinkRetries, m.SinkStalled, m.BatchSeconds, m.SinkSeconds, m.Lag)
 	return m
 }
 
@@ -73,9 +77,19 @@ func (m *Metrics) deadLetter(class string) {
 	}
 }
 
-func (m *Metrics) retries(sink string, n int) {
+func (m *Metrics) retries(sink, class string, n int) {
 	if m != nil {
-		m.SinkRetries.WithLabelValues(sink).Add(float64(n))
+		m.SinkRetries.WithLabelValues(sink, class).Add(float64(n))
+	}
+}
+
+func (m *Metrics) stalled(sink string, on bool) {
+	if m != nil {
+		v := 0.0
+		if on {
+			v = 1
+		}
+		m.SinkStalled.WithLabelValues(sink).Set(v)
 	}
 }
 

@@ -75,13 +75,20 @@ type Config struct {
 	// then carry blind indexes) and the messages of dead letters. When nil
 	// they are stored plain.
 	Sealer Sealer
+	// StallTimeout: a store with a write in progress and no progress for
+	// this long is stalled (Stalled, Watch); DefaultStallTimeout when 0.
+	StallTimeout time.Duration
+	// LedgerName names the Ledger's store in stall reports ("postgres"
+	// when empty).
+	LedgerName string
 }
 
 // Processor parses a batch of messages and writes it to every sink. It is
 // safe for concurrent use by several sources, each with its own batches.
 type Processor struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	watch *stallWatch
 }
 
 // NewProcessor validates cfg and returns a Processor.
@@ -101,7 +108,10 @@ func NewProcessor(cfg Config) (*Processor, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Processor{cfg: cfg, log: log}, nil
+	if cfg.LedgerName == "" {
+		cfg.LedgerName = "postgres"
+	}
+	return &Processor{cfg: cfg, log: log, watch: newStallWatch(cfg.StallTimeout)}, nil
 }
 
 // parsed is one message after parsing and validation.
@@ -331,9 +341,10 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 	for i := range pending {
 		pending[i] = i
 	}
+	p.watch.begin(s.Name)
+	defer p.watch.end(s.Name)
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt > 0 {
-			p.cfg.Metrics.retries(s.Name, len(pending))
 			if err := p.cfg.Backoff.Wait(ctx, attempt-1); err != nil {
 				return nil, fmt.Errorf("%s: %d records not acknowledged: %w", s.Name, len(pending), err)
 			}
@@ -351,13 +362,14 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 			err = fmt.Errorf("returned %d results for %d records", len(res), len(sub))
 		}
 		if err != nil && len(res) != len(sub) {
-			if sinks.IsRetryable(err) && ctx.Err() == nil {
-				p.log.Warn("sink write failed, retrying", "sink", s.Name, "records", len(sub), "attempt", attempt+1, "err", err)
+			if shouldRetry(err) && ctx.Err() == nil {
+				p.noteRetry(s.Name, len(sub), attempt+1, err)
 				continue
 			}
 			return nil, fmt.Errorf("%s: write failed: %w", s.Name, err)
 		}
 		var again []int
+		var againErr error
 		for k, i := range pending {
 			// Only the archive sets keys; the stores run in parallel on the
 			// same recs, so they must not write to them (a data race).
@@ -365,15 +377,18 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 				recs[i].ArchiveKey = key
 			}
 			r := res[k]
-			if r.Outcome == sinks.Failed && sinks.IsRetryable(r.Err) {
-				again = append(again, i)
+			if r.Outcome == sinks.Failed && shouldRetry(r.Err) {
+				again, againErr = append(again, i), r.Err
 				continue
 			}
 			results[i] = r
 			p.cfg.Metrics.sinkRecord(s.Name, r.Outcome)
 		}
+		if len(again) < len(pending) {
+			p.watch.progressed(s.Name)
+		}
 		if len(again) > 0 {
-			p.log.Warn("sink refused records for now, retrying", "sink", s.Name, "records", len(again), "attempt", attempt+1)
+			p.noteRetry(s.Name, len(again), attempt+1, againErr)
 		}
 		pending = again
 	}
@@ -382,16 +397,18 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 
 // retry runs a ledger write until it succeeds, fails for good, or ctx ends.
 func (p *Processor) retry(ctx context.Context, what string, write func() error) error {
+	p.watch.begin(p.cfg.LedgerName)
+	defer p.watch.end(p.cfg.LedgerName)
 	for attempt := 0; ; attempt++ {
 		err := write()
 		if err == nil {
+			p.watch.progressed(p.cfg.LedgerName)
 			return nil
 		}
-		if !sinks.IsRetryable(err) {
+		if !shouldRetry(err) || ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		p.log.Warn("write failed, retrying", "what", what, "attempt", attempt+1, "err", err)
-		p.cfg.Metrics.retries(what, 1)
+		p.noteRetry(what, 1, attempt+1, err)
 		if werr := p.cfg.Backoff.Wait(ctx, attempt); werr != nil {
 			return fmt.Errorf("%s: %w (last error: %v)", what, werr, err)
 		}

@@ -256,7 +256,7 @@ func TestProcessorRetriesOnlyFailedRecords(t *testing.T) {
 	if len(dyn.stored) != 4 || len(pg.stored) != 4 {
 		t.Errorf("stored %d in dynamo and %d in postgres, want 4 each", len(dyn.stored), len(pg.stored))
 	}
-	if got := counterValue(t, metrics.SinkRetries.WithLabelValues("dynamo")); got != 4 {
+	if got := counterValue(t, metrics.SinkRetries.WithLabelValues("dynamo", "transient")); got != 4 {
 		t.Errorf("retries metric %v, want 4 record retries (2, then 1, then 1)", got)
 	}
 	if ledger.auditCount() != 4 || len(ledger.letters) != 0 {

@@ -93,6 +93,13 @@ func Retryable(err error) error {
 	return &retryableError{cause: err}
 }
 
-// IsRetryable reports whether err was marked transient. Unknown errors are
-// not retryable.
-func IsRetryable(err error) bool { return errors.Is(err, ErrRetryable) }
+// IsRetryable reports whether err was marked transient, or is a
+// StoreError of a transient class (throttling, an unreachable store).
+// Unknown errors are not retryable.
+func IsRetryable(err error) bool {
+	if errors.Is(err, ErrRetryable) {
+		return true
+	}
+	se, ok := AsStoreError(err)
+	return ok && se.Class.Transient()
+}

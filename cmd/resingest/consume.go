@@ -38,6 +38,7 @@ type consumeFlags struct {
 	metricsAddr     string
 	mapping         string
 	maxBytes        int
+	stallTimeout    time.Duration
 	cpuProfile      string
 	stores          storeFlags
 	kinesis         kinesisFlags
@@ -137,6 +138,9 @@ func (f *consumeFlags) validate() error {
 	if f.batchSize <= 0 {
 		return fmt.Errorf("--batch-size %d: must be positive", f.batchSize)
 	}
+	if f.stallTimeout <= 0 {
+		return errors.New("--stall-timeout must be positive")
+	}
 	if f.exitWhenIdle < 0 || f.shutdownTimeout <= 0 {
 		return errors.New("--exit-when-idle must be >= 0 and --shutdown-timeout > 0")
 	}
@@ -200,6 +204,7 @@ RESINGEST_KAFKA_BROKERS).`,
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9108)")
 	fl.StringVar(&f.mapping, "mapping", parse.AutoMapping, "parser mapping: auto, a built-in name, or a YAML file")
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
+	fl.DurationVar(&f.stallTimeout, "stall-timeout", pipeline.DefaultStallTimeout, "/readyz answers 503 (and resingest_sink_stalled{sink} is 1) while a store write makes no progress for this long")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for performance work; see bench/e2e)")
 	f.stores.register(cmd)
 	f.kinesis.register(cmd)
@@ -226,8 +231,9 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 		kinesisMetrics = pipeline.NewKinesisMetrics(reg)
 	}
 	var ready atomic.Bool
+	var watched atomic.Pointer[pipeline.Processor]
 	if f.metricsAddr != "" {
-		stop, err := serveMetrics(f.metricsAddr, reg, &ready)
+		stop, err := serveMetrics(f.metricsAddr, reg, &ready, stalledStores(&watched))
 		if err != nil {
 			return err
 		}
@@ -238,10 +244,13 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 		return err
 	}
 	defer st.Close()
-	proc, err := pipeline.NewProcessor(st.processorConfig(parser, metrics, log))
+	cfg := st.processorConfig(parser, metrics, log)
+	cfg.StallTimeout = f.stallTimeout
+	proc, err := pipeline.NewProcessor(cfg)
 	if err != nil {
 		return err
 	}
+	defer watchStores(ctx, proc, &watched, log, reg)()
 	var total, dead atomic.Int64
 	var lastBatch atomic.Int64 // unix nanos of the last acknowledged batch
 	started := time.Now()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -16,8 +17,9 @@ import (
 )
 
 // serveMetrics serves /metrics, /healthz (the process runs) and /readyz
-// (ready reports true) on addr until the returned stop is called.
-func serveMetrics(addr string, reg *prometheus.Registry, ready *atomic.Bool) (stop func(), err error) {
+// (ready reports true and stalled, when set, names no store) on addr until
+// the returned stop is called.
+func serveMetrics(addr string, reg *prometheus.Registry, ready *atomic.Bool, stalled func() []string) (stop func(), err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -26,6 +28,12 @@ func serveMetrics(addr string, reg *prometheus.Registry, ready *atomic.Bool) (st
 		if !ready.Load() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
+		}
+		if stalled != nil {
+			if names := stalled(); len(names) > 0 {
+				http.Error(w, "stalled: no progress writing to "+strings.Join(names, ", "), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		fmt.Fprintln(w, "ready")
 	})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +29,10 @@ type storeFlags struct {
 	s3Endpoint     string
 	archiveBucket  string
 	archiveKMSKey  string
-	keys           keyFlags
+	// storeTimeout bounds each attempt of a store call (0: the stores'
+	// defaults, no Postgres bound).
+	storeTimeout time.Duration
+	keys         keyFlags
 }
 
 var knownSinks = []string{"postgres", "dynamo", "archive"}
@@ -43,6 +47,7 @@ func (f *storeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
 	fl.StringVar(&f.archiveBucket, "archive-bucket", "", "S3 bucket for the raw-message archive; empty: no archive")
 	fl.StringVar(&f.archiveKMSKey, "archive-kms-key-id", "", "KMS key for the archive's S3 server-side encryption (SSE-KMS); empty: SSE-S3")
+	fl.DurationVar(&f.storeTimeout, "store-timeout", defaultStoreTimeout, "deadline of each attempt of a store call (Postgres statement, DynamoDB request, S3 put): a frozen or unreachable store fails the attempt, which is retried")
 	f.keys.register(cmd)
 }
 
@@ -57,6 +62,9 @@ func (f *storeFlags) validate() error {
 	}
 	if slices.Contains(f.sinks, "archive") && f.archiveBucket == "" {
 		return errors.New("--sinks archive needs --archive-bucket")
+	}
+	if f.storeTimeout < 0 {
+		return errors.New("--store-timeout must be >= 0")
 	}
 	if f.pgURL == "" {
 		return errors.New("--pg-url (or RESINGEST_PG_URL) is required: the audit trail and dead letters live in Postgres")
@@ -99,7 +107,7 @@ func (s *openStores) processorConfig(parser pipeline.Parser, metrics *pipeline.M
 
 func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, error) {
 	st := &openStores{names: f.sinks}
-	pg, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: f.pgMaxConns})
+	pg, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: f.pgMaxConns, AttemptTimeout: f.storeTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -118,12 +126,12 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, e
 			st.Close()
 			return nil, err
 		}
-		st.dyn = dynamo.New(client, dynamo.Options{Table: f.dynamoTable, Logger: log})
+		st.dyn = dynamo.New(client, dynamo.Options{Table: f.dynamoTable, Logger: log, AttemptTimeout: f.storeTimeout, MaxAttempts: f.dynamoAttempts()})
 		st.closers = append(st.closers, func() { _ = st.dyn.Close() })
 		st.stores = append(st.stores, pipeline.NamedSink{Name: "dynamo", Sink: st.dyn})
 	}
 	if slices.Contains(f.sinks, "archive") {
-		opts := archive.Options{Bucket: f.archiveBucket, KMSKeyID: f.archiveKMSKey}
+		opts := archive.Options{Bucket: f.archiveBucket, KMSKeyID: f.archiveKMSKey, AttemptTimeout: f.storeTimeout}
 		if st.keyring != nil {
 			opts.Sealer = st.keyring
 		}

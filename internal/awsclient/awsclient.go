@@ -47,12 +47,13 @@ func Config(ctx context.Context, endpoint string, optFns ...func(*config.LoadOpt
 // TransportRetryer retries connection errors only, without the SDK's
 // client-side retry quota: under sustained throttling that quota would turn
 // retries into hard failures, and our callers already pace themselves.
-func TransportRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
+// service names the client in the retry metrics and logs (ObserveRetries).
+func TransportRetryer(service string) aws.Retryer {
+	return &observedRetryer{service: service, RetryerV2: retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = transportAttempts
 		o.RateLimiter = ratelimit.None
 		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
-	})
+	})}
 }
 
 // TransientTransport reports whether err is a failure that may go away on

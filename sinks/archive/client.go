@@ -27,6 +27,6 @@ func NewClient(ctx context.Context, endpoint string, optFns ...func(*config.Load
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
 		}
-		o.Retryer = awsclient.TransportRetryer()
+		o.Retryer = awsclient.TransportRetryer("archive")
 	}), nil
 }

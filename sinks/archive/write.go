@@ -159,17 +159,20 @@ func (s *Sink) writeGroup(ctx context.Context, grp *group) sinks.Result {
 	body, raw, err := encode(grp.entries)
 	n := len(grp.entries)
 	grp.seen, grp.raws, grp.entries = nil, nil, nil // all in body now
-	if err == nil && s.opts.Sealer != nil {
-		body, err = s.opts.Sealer.SealBlob(sealPurpose(grp.key), body)
-	}
 	if err != nil {
 		return sinks.Result{Outcome: sinks.Failed, Err: err}
+	}
+	if s.opts.Sealer != nil {
+		if body, err = s.opts.Sealer.SealBlob(sealPurpose(grp.key), body); err != nil {
+			// Sealing fails for want of a key, never for the record.
+			return sinks.Result{Outcome: sinks.Failed, Err: sinks.NewStoreError(storeName, sinks.ClassKMS, "", fmt.Errorf("archive: seal %s: %w", grp.key, err))}
+		}
 	}
 	perr := &PutError{Bucket: s.opts.Bucket, Key: grp.key}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			s.retries.Add(1)
-			s.opts.Logger.Warn("archive: retrying put", "key", grp.key, "attempt", attempt+1, "error", perr.Err)
+			s.opts.Logger.Debug("archive: retrying put", "key", grp.key, "attempt", attempt+1, "error", perr.Err)
 			if err := s.opts.Backoff.Wait(ctx, attempt-1); err != nil {
 				return sinks.Result{Outcome: sinks.Failed, Err: sinks.Retryable(perr)}
 			}
@@ -184,11 +187,19 @@ func (s *Sink) writeGroup(ctx context.Context, grp *group) sinks.Result {
 			return sinks.Result{Outcome: sinks.Stored}
 		}
 		perr.Err = err
+		class, fix, store := classify(ctx, s.opts.Bucket, err)
 		switch {
-		case !transient(ctx, err) && !cancelled(ctx, err):
-			return sinks.Result{Outcome: sinks.Failed, Err: perr}
-		case cancelled(ctx, err), perr.Attempts >= s.opts.MaxAttempts:
+		case cancelled(ctx, err):
 			return sinks.Result{Outcome: sinks.Failed, Err: sinks.Retryable(perr)}
+		case store && !class.Transient():
+			// The bucket, credentials or key, not this record: fail it
+			// as the store's failure, at once (retrying here cannot help;
+			// the pipeline retries the batch with backoff).
+			return sinks.Result{Outcome: sinks.Failed, Err: sinks.NewStoreError(storeName, class, fix, perr)}
+		case !store:
+			return sinks.Result{Outcome: sinks.Failed, Err: perr}
+		case perr.Attempts >= s.opts.MaxAttempts:
+			return sinks.Result{Outcome: sinks.Failed, Err: sinks.NewStoreError(storeName, class, fix, perr)}
 		}
 	}
 }

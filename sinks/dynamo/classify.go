@@ -3,11 +3,12 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/resingest/resingest/internal/awsclient"
+	"github.com/resingest/resingest/sinks"
 )
 
 // ErrStoreUnavailable is wrapped by Write's error when DynamoDB refused the
@@ -17,24 +18,25 @@ import (
 // reason.
 var ErrStoreUnavailable = errors.New("dynamo: store unavailable")
 
-// storeErrorCodes are DynamoDB's error codes for requests refused whatever
-// the record (the SDK has no typed errors for the access ones).
-var storeErrorCodes = map[string]bool{
-	"AccessDeniedException":               true,
-	"UnrecognizedClientException":         true,
-	"InvalidSignatureException":           true,
-	"MissingAuthenticationTokenException": true,
-	"ExpiredTokenException":               true,
-}
-
-// storeLevel reports whether err refuses the store rather than a record.
-func storeLevel(err error) bool {
+// storeFailure classifies err as a refusal of the store itself, whatever
+// the record: a missing table (ResourceNotFoundException), refused
+// credentials or a KMS key (awsclient.Classify). ok is false for other
+// errors, transient ones included (they are retried per record).
+func storeFailure(ctx context.Context, table string, err error) (class sinks.StoreClass, fix string, ok bool) {
 	var notFound *types.ResourceNotFoundException
 	if errors.As(err, &notFound) {
-		return true
+		return sinks.ClassMissing, fmt.Sprintf("table %s does not exist: create it with `resingest db migrate` or fix --dynamo-table", table), true
 	}
-	var api smithy.APIError
-	return errors.As(err, &api) && storeErrorCodes[api.ErrorCode()]
+	class, ok = awsclient.Classify(ctx, err)
+	switch {
+	case !ok || class.Transient():
+		return "", "", false
+	case class == sinks.ClassPermission:
+		fix = fmt.Sprintf("the worker's credentials may not write to table %s: fix its role or policy", table)
+	case class == sinks.ClassKMS:
+		fix = fmt.Sprintf("the KMS key of table %s is missing, disabled or not allowed", table)
+	}
+	return class, fix, true
 }
 
 // transient reports whether err may go away on its own: DynamoDB's
@@ -57,3 +59,6 @@ func transient(ctx context.Context, err error) bool {
 	}
 	return awsclient.TransientTransport(ctx, err)
 }
+
+// storeName names DynamoDB in store errors, logs and metrics.
+const storeName = "dynamo"

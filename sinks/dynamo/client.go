@@ -26,6 +26,6 @@ func NewClient(ctx context.Context, endpoint string, optFns ...func(*config.Load
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-		o.Retryer = awsclient.TransportRetryer()
+		o.Retryer = awsclient.TransportRetryer("dynamo")
 	}), nil
 }

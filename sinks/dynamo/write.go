@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/resingest/resingest/internal/awsclient"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 )
@@ -32,7 +33,8 @@ const putCondition = "attribute_not_exists(#pk) OR #v < :v"
 // The error is ErrClosed after Close, ctx.Err() when ctx ended before
 // every record had an outcome, and nil otherwise; the results are
 // complete in those cases. When DynamoDB refuses the store itself (a
-// missing table, refused credentials) the error wraps ErrStoreUnavailable
+// missing table, refused credentials, a KMS key) the error is a
+// *sinks.StoreError and wraps ErrStoreUnavailable
 // and no results are returned: no record is at fault.
 func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, error) {
 	results := make([]sinks.Result, len(recs))
@@ -73,8 +75,11 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, 
 	}
 	_ = g.Wait() // writeOne reports through results, never an error
 	for i := range results {
-		if results[i].Outcome == sinks.Failed && storeLevel(results[i].Err) {
-			return results[:0], storeError(s.opts.Table, results[i].Err)
+		if results[i].Outcome != sinks.Failed {
+			continue
+		}
+		if class, fix, ok := storeFailure(ctx, s.opts.Table, results[i].Err); ok {
+			return results[:0], sinks.NewStoreError(storeName, class, fix, storeError(s.opts.Table, results[i].Err))
 		}
 	}
 
@@ -138,7 +143,13 @@ func (s *Sink) writeOne(ctx context.Context, rec *sinks.Record) sinks.Result {
 			return failed(key, err, cancelled(ctx, err))
 		}
 		if s.opts.MaxAttempts > 0 && attempt+1 >= s.opts.MaxAttempts {
-			return failed(key, err, true)
+			class, ok := awsclient.Classify(ctx, err)
+			if !ok {
+				return failed(key, err, true)
+			}
+			// Throttled or unreachable after every attempt: the store's
+			// failure, retried later by the caller.
+			return sinks.Result{Outcome: sinks.Failed, Err: sinks.NewStoreError(storeName, class, "", fmt.Errorf("dynamo: put %s: %w", key, err))}
 		}
 		s.retries.Add(1)
 		s.opts.Logger.DebugContext(ctx, "dynamo: retrying write", "key", key.String(), "attempt", attempt+1, "err", err)

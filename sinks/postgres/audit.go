@@ -56,6 +56,8 @@ func (s *Sink) WriteAudit(ctx context.Context, rows []AuditRow) error {
 		}
 		outcomes[i], errs[i], latencies[i] = r.Outcome, r.Error, r.Latency
 	}
+	ctx, cancel := s.attempt(ctx)
+	defer cancel()
 	if _, err := s.pool.Exec(ctx, writeAuditSQL, msgIDs, sources, partitions, positions,
 		received, stored, outcomes, errs, latencies); err != nil {
 		return fmt.Errorf("postgres: write %d audit rows: %w", n, classify(err))

@@ -92,6 +92,8 @@ func (s *Sink) WriteDeadLetters(ctx context.Context, letters []DeadLetter) error
 			messages[i] = []byte{} // the column is NOT NULL; an empty message is still a letter
 		}
 	}
+	ctx, cancel := s.attempt(ctx)
+	defer cancel()
 	if _, err := s.pool.Exec(ctx, writeDeadLettersSQL, sources, partitions, positions, msgIDs,
 		messages, reasons, received); err != nil {
 		return fmt.Errorf("postgres: store %d dead letters: %w", n, classify(err))

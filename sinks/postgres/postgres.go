@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -29,6 +30,13 @@ type Options struct {
 	// no key is in two of them (default: GOMAXPROCS, at most 4; never more
 	// than the pool's connections).
 	WriteConcurrency int
+	// AttemptTimeout bounds each write attempt (Write's transactions,
+	// WriteAudit, WriteDeadLetters) with a context deadline, and every
+	// statement of the pool's sessions with statement_timeout, and each
+	// connect: a frozen or unreachable server fails the attempt (a
+	// transient *sinks.StoreError) instead of hanging. 0: no bound (bulk
+	// loads and migrations, whose statements may run long).
+	AttemptTimeout time.Duration
 }
 
 // maxDefaultWriters caps the default WriteConcurrency: past a few
@@ -42,9 +50,11 @@ var ErrInvalidURL = errors.New("postgres: invalid connection URL")
 // Sink stores reservations, audit rows and dead letters in Postgres.
 // It is safe for concurrent use; concurrency is bounded by the pool.
 type Sink struct {
-	pool      *pgxpool.Pool
-	writers   int // WriteConcurrency, resolved
-	closeOnce sync.Once
+	pool    *pgxpool.Pool
+	writers int // WriteConcurrency, resolved
+	// attemptTimeout is Options.AttemptTimeout.
+	attemptTimeout time.Duration
+	closeOnce      sync.Once
 }
 
 // New opens a pool on url (a postgres:// URL or a key=value DSN) and checks
@@ -68,6 +78,14 @@ func New(ctx context.Context, url string, opts Options) (*Sink, error) {
 	if opts.MaxConnIdleTime > 0 {
 		cfg.MaxConnIdleTime = opts.MaxConnIdleTime
 	}
+	if opts.AttemptTimeout > 0 {
+		if cfg.ConnConfig.ConnectTimeout <= 0 || cfg.ConnConfig.ConnectTimeout > opts.AttemptTimeout {
+			cfg.ConnConfig.ConnectTimeout = opts.AttemptTimeout
+		}
+		if _, set := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !set {
+			cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.AttemptTimeout.Milliseconds(), 10)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", classify(err))
@@ -80,7 +98,7 @@ func New(ctx context.Context, url string, opts Options) (*Sink, error) {
 	if writers <= 0 {
 		writers = min(runtime.GOMAXPROCS(0), maxDefaultWriters)
 	}
-	return &Sink{pool: pool, writers: max(1, min(writers, int(cfg.MaxConns)))}, nil
+	return &Sink{pool: pool, writers: max(1, min(writers, int(cfg.MaxConns))), attemptTimeout: opts.AttemptTimeout}, nil
 }
 
 // Pool returns the sink's connection pool, for readers (the API) that share
@@ -96,3 +114,11 @@ func (s *Sink) Close() {
 // Migrate applies the embedded migrations through the sink's pool; see the
 // package function Migrate.
 func (s *Sink) Migrate(ctx context.Context) ([]Migration, error) { return Migrate(ctx, s.pool) }
+
+// attempt bounds one write attempt by Options.AttemptTimeout (when set).
+func (s *Sink) attempt(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.attemptTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.attemptTimeout)
+}

@@ -58,6 +58,50 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestClassifyStoreFailures: a missing schema, refused credentials or
+// privileges and an unreachable or overloaded server are failures of the
+// store (never of a record); data errors are not.
+func TestClassifyStoreFailures(t *testing.T) {
+	pg := func(code string) error { return fmt.Errorf("exec: %w", &pgconn.PgError{Code: code}) }
+	tests := []struct {
+		name  string
+		err   error
+		class sinks.StoreClass // "": not a store failure
+	}{
+		{"undefined table", pg("42P01"), sinks.ClassMissing},
+		{"undefined column", pg("42703"), sinks.ClassMissing},
+		{"invalid catalog name", pg("3D000"), sinks.ClassMissing},
+		{"invalid schema name", pg("3F000"), sinks.ClassMissing},
+		{"insufficient privilege", pg("42501"), sinks.ClassPermission},
+		{"invalid password", pg("28P01"), sinks.ClassPermission},
+		{"invalid authorization", pg("28000"), sinks.ClassPermission},
+		{"statement timeout", pg("57014"), sinks.ClassUnavailable},
+		{"admin shutdown", pg("57P01"), sinks.ClassUnavailable},
+		{"disk full", pg("53100"), sinks.ClassUnavailable},
+		{"read-only after fail-over", pg("25006"), sinks.ClassUnavailable},
+		{"connection failure", pg("08006"), sinks.ClassUnavailable},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, sinks.ClassUnavailable},
+		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), sinks.ClassUnavailable},
+		{"serialization failure", pg("40001"), ""},
+		{"unique violation", pg("23505"), ""},
+		{"numeric overflow", pg("22003"), ""},
+		{"unknown", errors.New("x"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			se, ok := sinks.AsStoreError(classify(tt.err))
+			switch {
+			case tt.class == "" && ok:
+				t.Errorf("classify(%v) = store error %q, want none", tt.err, se.Class)
+			case tt.class != "" && (!ok || se.Class != tt.class || se.Store != "postgres"):
+				t.Errorf("classify(%v) = %v, want a postgres store error of class %s", tt.err, classify(tt.err), tt.class)
+			case tt.class == sinks.ClassMissing && se.Fix == "":
+				t.Errorf("classify(%v): a missing schema names no fix", tt.err)
+			}
+		})
+	}
+}
+
 func TestNewUnreachableIsRetryable(t *testing.T) {
 	t.Parallel()
 	// A loopback port that nobody listens on (any more).

@@ -168,6 +168,8 @@ func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []
 	}
 	outcomes := make(map[int]sinks.Outcome, len(winners))
 	var unknown []int
+	ctx, cancel := s.attempt(ctx)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		clear(outcomes)
 		unknown = unknown[:0]
