@@ -75,6 +75,13 @@ type Config struct {
 	// then carry blind indexes) and the messages of dead letters. When nil
 	// they are stored plain.
 	Sealer Sealer
+	// MaxBytes is the largest message accepted (default: the parser's
+	// limit, see Processor.MaxBytes); a larger one is dead-lettered as too large
+	// without being parsed (see deadletter.go).
+	MaxBytes int
+	// DeadLetterArchive, when set, keeps the whole redacted message of a
+	// dead letter larger than DeadLetterPrefixBytes.
+	DeadLetterArchive DeadLetterArchive
 }
 
 // Processor parses a batch of messages and writes it to every sink. It is
@@ -152,18 +159,11 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 		switch {
 		case it.reason != "":
 			outcomes[i] = OutcomeDeadLettered
-			body := parse.Redact(m.Value)
-			if p.cfg.Sealer != nil {
-				sealed, err := p.cfg.Sealer.SealBlob(DeadLetterPurpose, body)
-				if err != nil {
-					return nil, fmt.Errorf("pipeline: seal dead letter: %w", err)
-				}
-				body = sealed
+			d, err := p.deadLetter(ctx, &msgs[i], it) // deadletter.go
+			if err != nil {
+				return nil, err
 			}
-			letters = append(letters, postgres.DeadLetter{
-				Source: m.Source, Partition: m.Partition, Position: m.Position, MessageID: it.msgID,
-				Message: body, Reason: it.reason, ReceivedAt: m.ReceivedAt,
-			})
+			letters = append(letters, d)
 			p.cfg.Metrics.deadLetter(it.class)
 		case best[i] == sinks.Stored:
 			outcomes[i] = OutcomeStored
@@ -210,6 +210,9 @@ func (p *Processor) parseAll(ctx context.Context, msgs []Message) []parsed {
 
 func (p *Processor) parseOne(m *Message) parsed {
 	p.cfg.Metrics.in(m.Source)
+	if it, ok := p.refuseOversized(m); ok {
+		return it
+	}
 	res, err := p.cfg.Parser.Parse(m.Value)
 	if err != nil {
 		return parsed{reason: err.Error(), class: reasonClass(err)}

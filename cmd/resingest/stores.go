@@ -70,6 +70,9 @@ type openStores struct {
 	pg      *postgres.Sink
 	dyn     *dynamo.Sink
 	archive *pipeline.NamedSink
+	// deadLetters keeps the whole message of large dead letters (the
+	// archive, when on).
+	deadLetters pipeline.DeadLetterArchive
 	stores  []pipeline.NamedSink
 	ledger  pipeline.Ledger
 	keyring *pii.Keyring // nil: PII stored plain
@@ -89,7 +92,7 @@ func (s *openStores) Close() {
 func (s *openStores) processorConfig(parser pipeline.Parser, metrics *pipeline.Metrics, log *slog.Logger) pipeline.Config {
 	cfg := pipeline.Config{
 		Parser: parser, Archive: s.archive, Stores: s.stores, Ledger: s.ledger,
-		Metrics: metrics, Logger: log,
+		Metrics: metrics, Logger: log, DeadLetterArchive: s.deadLetters,
 	}
 	if s.keyring != nil {
 		cfg.Sealer = s.keyring
@@ -133,6 +136,7 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, e
 			return nil, err
 		}
 		st.archive = &pipeline.NamedSink{Name: "archive", Sink: a}
+		st.deadLetters = a
 		st.closers = append(st.closers, closeArchive)
 	}
 	return st, nil
