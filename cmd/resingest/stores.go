@@ -73,10 +73,10 @@ type openStores struct {
 	// deadLetters keeps the whole message of large dead letters (the
 	// archive, when on).
 	deadLetters pipeline.DeadLetterArchive
-	stores  []pipeline.NamedSink
-	ledger  pipeline.Ledger
-	keyring *pii.Keyring // nil: PII stored plain
-	closers []func()
+	stores      []pipeline.NamedSink
+	ledger      pipeline.Ledger
+	keyring     *pii.Keyring // nil: PII stored plain
+	closers     []func()
 }
 
 // Close closes every sink; it may be called more than once.

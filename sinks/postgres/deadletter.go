@@ -12,11 +12,11 @@ import (
 // replay. Message must already be redacted (no card numbers, CVVs or
 // passwords); Reason must hold no personal data.
 type DeadLetter struct {
-	ID         int64 // set by the store
-	Source     string
-	Partition  string
-	Position   string
-	MessageID  string
+	ID        int64 // set by the store
+	Source    string
+	Partition string
+	Position  string
+	MessageID string
 	// Message is the (redacted, possibly sealed) message, or only its
 	// first bytes when Truncated.
 	Message []byte
