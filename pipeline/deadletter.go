@@ -12,8 +12,7 @@ import (
 )
 
 // DeadLetterPrefixBytes bounds the message a dead letter keeps in Postgres:
-// a larger message keeps its first bytes only (cut back to the end of an
-// element, so that no half of a secret is kept), and the whole redacted
+// a larger message keeps its first bytes only, and the whole redacted
 // message goes to the archive when there is one.
 const DeadLetterPrefixBytes = 64 << 10
 
@@ -96,9 +95,9 @@ func (p *Processor) deadLetter(ctx context.Context, m *Message, it *parsed) (pos
 	switch {
 	case size > len(m.Value) || size > p.maxBytes():
 		// Refused as too large: never held whole, never archived.
-		d.Message, d.Truncated = prefixOf(redacted), true
+		d.Message, d.Truncated = prefixOf(redacted, size == len(m.Value)), true
 	case len(redacted) > DeadLetterPrefixBytes:
-		d.Message, d.Truncated = prefixOf(redacted), true
+		d.Message, d.Truncated = prefixOf(redacted, true), true
 		if a := p.cfg.DeadLetterArchive; a != nil {
 			err := p.retry(ctx, "archive dead letter", func() error {
 				key, err := a.PutDeadLetter(ctx, m.Source, redacted)
@@ -123,15 +122,19 @@ func (p *Processor) deadLetter(ctx context.Context, m *Message, it *parsed) (pos
 }
 
 // prefixOf returns a copy of the first DeadLetterPrefixBytes of a redacted
-// message, cut back to just after the last '>' so that no element's text or
-// attribute is kept in part (half a card number passes no Luhn check and so
-// is not masked by Redact). Without any '>' trailing digits, spaces and
-// dashes are dropped instead.
-func prefixOf(redacted []byte) []byte {
+// message. whole says the message was redacted whole: the cut is then
+// safe anywhere. A message a source cut short was redacted as a prefix, so
+// a secret running past the source's cut may have escaped redaction (half
+// a card number passes no Luhn check, an element's text may lack its end
+// tag): such a prefix is cut back to just after its last '>', or without
+// any '>' trailing digits, spaces and dashes are dropped.
+func prefixOf(redacted []byte, whole bool) []byte {
 	b := redacted[:min(len(redacted), DeadLetterPrefixBytes)]
-	if i := bytes.LastIndexByte(b, '>'); i >= 0 {
+	switch i := bytes.LastIndexByte(b, '>'); {
+	case whole:
+	case i >= 0:
 		b = b[:i+1]
-	} else {
+	default:
 		b = bytes.TrimRight(b, "0123456789 -")
 	}
 	return bytes.Clone(b) // not a window on the whole message

@@ -137,8 +137,8 @@ func TestDeadLetterPrefixAndArchive(t *testing.T) {
 				t.Errorf("large letter: truncated=%v bytes=%d row=%d, want truncated, %d, <= %d",
 					bigL.Truncated, bigL.MessageBytes, len(bigL.Message), len(big), DeadLetterPrefixBytes)
 			}
-			if !bytes.HasSuffix(bigL.Message, []byte(">")) || bytes.Contains(bigL.Message, []byte(replayPAN)) {
-				t.Errorf("large letter's prefix does not end after an element or holds the card number: ...%q", tail(bigL.Message))
+			if !bytes.Equal(bigL.Message, parse.Redact(big)[:DeadLetterPrefixBytes]) || bytes.Contains(bigL.Message, []byte(replayPAN)) {
+				t.Errorf("large letter's row is not the first %d bytes of the redacted message, or holds the card number: ...%q", DeadLetterPrefixBytes, tail(bigL.Message))
 			}
 			if withArchive {
 				if !strings.Contains(bigL.ArchiveKey, archive.DeadLetterFolder+"/") {
@@ -208,25 +208,30 @@ func TestDeadLetterPrefixAndArchive(t *testing.T) {
 
 func tail(b []byte) []byte { return b[max(0, len(b)-40):] }
 
-// TestPrefixOf: the prefix never ends inside an element's text or
-// attribute, and is a copy.
+// TestPrefixOf: a prefix of a message redacted whole is cut anywhere; one
+// of a message a source cut short never ends inside an element's text or
+// attribute. Either is a copy.
 func TestPrefixOf(t *testing.T) {
 	long := bytes.Repeat([]byte("<a>x</a>"), DeadLetterPrefixBytes/8)
 	head := long[:DeadLetterPrefixBytes-10] // ends inside "</a>"
 	headCut := head[:bytes.LastIndexByte(head, '>')+1]
+	attr := append(append([]byte{}, head...), []byte(`<P C="41111111111111111111`)...)
 	cases := []struct {
-		name string
-		in   []byte
-		want []byte
+		name  string
+		in    []byte
+		whole bool
+		want  []byte
 	}{
-		{"short: text after the last element dropped", []byte("<a>1</a><b>4111 11"), []byte("<a>1</a><b>")},
-		{"whole element kept", []byte("<a>1</a>"), []byte("<a>1</a>")},
-		{"cut inside an attribute", append(append([]byte{}, head...), []byte(`<P C="41111111111111111111`)...), headCut},
-		{"no element: digits dropped", append(bytes.Repeat([]byte("z"), 10), []byte("4111 1111-1111")...), bytes.Repeat([]byte("z"), 10)},
+		{"cut short: text after the last element dropped", []byte("<a>1</a><b>4111 11"), false, []byte("<a>1</a><b>")},
+		{"cut short: whole element kept", []byte("<a>1</a>"), false, []byte("<a>1</a>")},
+		{"cut short: cut inside an attribute", attr, false, headCut},
+		{"cut short: no element, digits dropped", append(bytes.Repeat([]byte("z"), 10), []byte("4111 1111-1111")...), false, bytes.Repeat([]byte("z"), 10)},
+		{"redacted whole: cut at the bound", attr, true, attr[:DeadLetterPrefixBytes]},
+		{"redacted whole: short kept whole", []byte("<a>1</a><b>4111 11"), true, []byte("<a>1</a><b>4111 11")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := prefixOf(c.in)
+			got := prefixOf(c.in, c.whole)
 			if !bytes.Equal(got, c.want) {
 				t.Errorf("prefixOf = ...%q (%d bytes), want ...%q (%d bytes)", tail(got), len(got), tail(c.want), len(c.want))
 			}

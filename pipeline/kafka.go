@@ -129,8 +129,8 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(reset),
 		kgo.FetchMaxWait(500 * time.Millisecond),
-		kgo.FetchMaxBytes(fetchMaxBytes(cfg.MaxBytes)),
-		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes(cfg.MaxBytes)),
+		kgo.FetchMaxBytes(kafkaFetchMaxBytes), // kafka_limits.go
+		kgo.FetchMaxPartitionBytes(kafkaFetchMaxPartitionBytes),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			log.Info("partitions assigned", "partitions", m[cfg.Topic])
 			// Waiting for a group join is not idleness: restart the clock.

@@ -10,25 +10,16 @@ import (
 
 // kafkaFetchMaxBytes bounds one fetch response (franz-go's default is 50
 // MiB; the client buffers one fetch per broker while a batch is processed).
-// 16 MiB still holds thousands of ordinary messages.
-const kafkaFetchMaxBytes = 16 << 20
+// It counts compressed bytes: a snappy-compressed fetch of XML holds
+// several times as much once decompressed (a well-compressing storm of 5
+// MB messages in a 16 MiB fetch decompressed to 125 MB), so it is kept
+// small. 4 MiB still holds thousands of ordinary messages. A record batch
+// larger than it is still returned, alone, so nothing is ever stuck.
+const kafkaFetchMaxBytes = 4 << 20
 
-// fetchMaxBytes is the fetch bound for messages of at most maxBytes: room
-// for at least two of them.
-func fetchMaxBytes(maxBytes int) int32 {
-	if maxBytes <= 0 {
-		maxBytes = parse.DefaultMaxBytes
-	}
-	return int32(min(max(kafkaFetchMaxBytes, 2*maxBytes), 1<<30))
-}
-
-// fetchMaxPartitionBytes is the per-partition fetch bound: one message of
-// maxBytes, and no less than franz-go's default 1 MiB. A record batch
-// larger than it is still returned alone, so an oversized record never
-// blocks its partition.
-func fetchMaxPartitionBytes(maxBytes int) int32 {
-	return int32(min(max(maxBytes, 1<<20), 1<<30))
-}
+// kafkaFetchMaxPartitionBytes bounds one partition's share of a fetch
+// (franz-go's default); the same rule lets a larger batch through.
+const kafkaFetchMaxPartitionBytes = 1 << 20
 
 // cutOversizedRecords replaces the value of every record over maxBytes by
 // a copy of its first bytes (CutOversized) and returns, per record, the
