@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/resingest/resingest/pipeline"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/archive"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // Storm sizes: stormLarge poison messages of stormLargeBytes (under
@@ -35,9 +37,10 @@ const (
 	stormHuge       = 5
 	stormHugeBytes  = 7 << 20
 	stormMaxBytes   = 6 << 20
-	// stormRSSBound is the worker's peak RSS allowed in the storm (the
-	// baseline run measures ~80 MiB; see the test log). Before bounded dead
-	// letters ten 5 MB poison messages took it to ~390 MB.
+	// stormRSSBound is the worker's peak RSS allowed in the storm: the
+	// baseline run measures ~60-65 MiB and the storm ~120-130 MiB (both in
+	// the test log). Before bounded dead letters and fetches, ten 5 MB
+	// poison messages took it to ~390 MB.
 	stormRSSBound = 200 << 20
 	stormPAN      = "4111111111111111"
 )
@@ -70,19 +73,23 @@ func stormMessage(i, size int) []byte {
     </HotelReservation>
   </HotelReservations>
 </OTA_HotelResSyncRQ>`, i, stormPAN)
-	// Padding that compresses like XML does (snappy ~3x), not like one
-	// repeated word: the worker's fetch bound counts compressed bytes.
-	var b bytes.Buffer
-	b.WriteString(head)
-	rng := rand.New(rand.NewPCG(uint64(i), 7))
-	for b.Len() < size-len(tail)-80 {
+	pad := stormPadding()[:max(0, size-len(head)-len(tail))]
+	return []byte(head + pad + tail)
+}
+
+// stormPadding is text of stormHugeBytes that compresses like XML does
+// (snappy ~3x), not like one repeated word: the worker's fetch bound counts
+// compressed bytes. Made once: snappy's window is far smaller than a
+// message, so sharing it between messages compresses nothing more.
+var stormPadding = sync.OnceValue(func() string {
+	var b strings.Builder
+	rng := rand.New(rand.NewPCG(13, 7))
+	for b.Len() < stormHugeBytes {
 		fmt.Fprintf(&b, "guest %d of room %d paid %d.%02d on 2026-%02d-%02d; ",
 			rng.IntN(100000), rng.IntN(1000), rng.IntN(10000), rng.IntN(100), 1+rng.IntN(12), 1+rng.IntN(28))
 	}
-	b.WriteString(strings.Repeat(" ", max(0, size-len(tail)-b.Len())))
-	b.WriteString(tail)
-	return b.Bytes()
-}
+	return b.String()
+})
 
 // stormMapping writes ota2003.yaml with OTA_HotelResSyncRQ added to its
 // roots: the fixed mapping the replay uses.
@@ -225,6 +232,8 @@ func runWorker(t *testing.T, env *e2e.Stores, total int, extra ...string) int64 
 // storm) and of the storm.
 func TestLargeMessageStorm(t *testing.T) {
 	t.Parallel()
+	began := time.Now()
+	step := func(what string) { t.Logf("%s done at %v", what, time.Since(began).Round(time.Millisecond)) }
 	c := e2e.WriteCorpus(t, t.TempDir(), 400, 13, 10)
 	want := c.Expected(t)
 	var normal [][]byte
@@ -243,7 +252,9 @@ func TestLargeMessageStorm(t *testing.T) {
 	base := e2e.Env(t)
 	produceStorm(t, base.Brokers, base.Topic, normal)
 	baseBucket, _ := stormBucket(t)
+	step("setup")
 	baseRSS := runWorker(t, base, len(normal), bucketArgs(baseBucket)...)
+	step("baseline")
 
 	// Storm: the same corpus with the large messages spread through it.
 	env := e2e.Env(t)
@@ -265,8 +276,10 @@ func TestLargeMessageStorm(t *testing.T) {
 		t.Fatalf("harness: %d large messages, want %d", len(large), stormLarge+stormHuge)
 	}
 	produceStorm(t, env.Brokers, env.Topic, values)
+	step("produce")
 	bucket, s3c := stormBucket(t)
 	stormRSS := runWorker(t, env, len(values), bucketArgs(bucket)...)
+	step("storm")
 	t.Logf("peak RSS (VmHWM) of the worker: baseline %d MiB (%d messages), storm %d MiB (%d more messages: %d of %d MB, %d of %d MB over --max-bytes %d MiB); bound %d MiB",
 		baseRSS>>20, len(normal), stormRSS>>20, len(large), stormLarge, stormLargeBytes>>20, stormHuge, stormHugeBytes>>20, stormMaxBytes>>20, stormRSSBound>>20)
 	if stormRSS > stormRSSBound {
@@ -292,6 +305,7 @@ func TestLargeMessageStorm(t *testing.T) {
 	}
 	a := archive.New(s3c, archive.Options{Bucket: bucket})
 	archived, refused := 0, 0
+	var firstLarge, firstHuge postgres.DeadLetter
 	for _, d := range letters {
 		if d.MessageBytes < pipeline.DeadLetterPrefixBytes {
 			if d.Truncated || d.ArchiveKey != "" {
@@ -305,6 +319,9 @@ func TestLargeMessageStorm(t *testing.T) {
 		switch d.MessageBytes {
 		case stormHugeBytes:
 			refused++
+			if firstHuge.ID == 0 {
+				firstHuge = d
+			}
 			wantReason := fmt.Sprintf("message too large: %d bytes, limit %d", stormHugeBytes, stormMaxBytes)
 			if !strings.HasPrefix(d.Reason, wantReason) || d.ArchiveKey != "" {
 				t.Errorf("too-large letter %d: reason %q, key %q; want %q..., no archive copy", d.ID, d.Reason, d.ArchiveKey, wantReason)
@@ -315,13 +332,9 @@ func TestLargeMessageStorm(t *testing.T) {
 			if err != nil {
 				t.Fatalf("letter %d: %v", d.ID, err)
 			}
-			// The prefix names the message: EchoToken="storm-K".
-			k := -1
-			if m := stormToken.FindSubmatch(d.Message); m != nil {
-				k, _ = strconv.Atoi(string(m[1]))
-			}
-			if large[k] == nil {
-				t.Fatalf("letter %d: its prefix names no storm message", d.ID)
+			k := stormIndex(t, &d)
+			if firstLarge.ID == 0 {
+				firstLarge = d
 			}
 			if !bytes.Equal(whole, parse.Redact(large[k])) {
 				t.Errorf("letter %d: the archived message (%d bytes) is not a redacted storm message", d.ID, len(whole))
@@ -339,25 +352,39 @@ func TestLargeMessageStorm(t *testing.T) {
 	if n := env.Count(t, "audit"); n != len(values) {
 		t.Errorf("%d audit rows, want one per message: %d", n, len(values))
 	}
+	step("letters")
 	e2e.AssertStores(t, env, want)
+	step("stores")
 
-	// Replay with the fixed mapping: the 5 MB letters from the archive.
-	args := []string{"dlq", "replay", "--source", "kafka", "--mapping", stormMapping(t),
-		"--pg-url", env.PostgresURL, "--dynamo-endpoint", env.DynamoEndpoint, "--dynamo-table", env.DynamoTable}
-	stdout, stderr, err := e2e.Run(t, 2*time.Minute, append(args, bucketArgs(bucket)...)...)
-	if err == nil {
-		t.Errorf("dlq replay exited 0 although letters still fail")
+	// Replay with the fixed mapping: a 5 MB letter from its archive copy;
+	// a too-large one cannot be replayed from its prefix.
+	replay := func(id int64) (string, error) {
+		args := []string{"dlq", "replay", "--id", strconv.FormatInt(id, 10), "--mapping", stormMapping(t),
+			"--pg-url", env.PostgresURL, "--dynamo-endpoint", env.DynamoEndpoint, "--dynamo-table", env.DynamoTable}
+		stdout, stderr, err := e2e.Run(t, 2*time.Minute, append(args, bucketArgs(bucket)...)...)
+		return string(stdout) + string(stderr), err
 	}
-	summary := fmt.Sprintf("%d dead letters: %d replayed (stored %d), %d still failing", len(letters), stormLarge, stormLarge, len(letters)-stormLarge)
-	if !strings.Contains(string(stdout), summary) || strings.Count(string(stdout), "cannot be replayed from the prefix") != stormHuge {
-		t.Errorf("dlq replay output does not say %q with %d letters that cannot be replayed from the prefix:\n%s\n%s", summary, stormHuge, stdout, stderr)
+	if out, err := replay(firstLarge.ID); err != nil || !strings.Contains(out, "1 dead letters: 1 replayed (stored 1), 0 still failing") {
+		t.Errorf("dlq replay --id %d (archived): %v\n%s", firstLarge.ID, err, out)
 	}
-	for k, m := range large {
-		if len(m) > stormMaxBytes {
-			continue
-		}
-		if _, _, err := env.Postgres(t).Get(ctx, reservation.Key{HotelCode: "STORM", Confirmation: "STORM-" + strconv.Itoa(k)}); err != nil {
-			t.Errorf("storm message %d not stored by the replay: %v", k, err)
-		}
+	k := stormIndex(t, &firstLarge)
+	if _, _, err := env.Postgres(t).Get(ctx, reservation.Key{HotelCode: "STORM", Confirmation: "STORM-" + strconv.Itoa(k)}); err != nil {
+		t.Errorf("storm message %d not stored by the replay from the archive: %v", k, err)
 	}
+	if out, err := replay(firstHuge.ID); err == nil || !strings.Contains(out, "cannot be replayed from the prefix") {
+		t.Errorf("dlq replay --id %d (too large) did not fail saying it cannot be replayed from the prefix: %v\n%s", firstHuge.ID, err, out)
+	}
+	step("replay")
+}
+
+// stormIndex returns the storm index the prefix of d names
+// (EchoToken="storm-K").
+func stormIndex(t *testing.T, d *postgres.DeadLetter) int {
+	t.Helper()
+	m := stormToken.FindSubmatch(d.Message)
+	if m == nil {
+		t.Fatalf("letter %d: its prefix names no storm message", d.ID)
+	}
+	k, _ := strconv.Atoi(string(m[1]))
+	return k
 }
