@@ -292,3 +292,36 @@ func TestCutOversizedRecords(t *testing.T) {
 		t.Error("a batch without oversized records was copied")
 	}
 }
+
+// TestDeadLetterArchiveMissingBucket: when the archive cannot keep a large
+// letter's whole message (its bucket is gone), the batch is not
+// acknowledged: no dead letter and no audit row are written, so the
+// message is redelivered once the bucket is back.
+func TestDeadLetterArchiveMissingBucket(t *testing.T) {
+	t.Parallel()
+	ctx := replayContext(t)
+	pg := replayPostgres(t, ctx)
+	client, err := archive.NewClient(ctx, testenv.S3Endpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := testenv.UniqueName("missing") // never created
+	a := archive.New(client, archive.Options{Bucket: bucket, MaxAttempts: 1})
+	proc := letterProcessor(t, pg, a, parse.AutoMapping, 2<<20)
+	big := largeMessage("OTA_HotelResSyncRQ", "BIG1", "BIG-1", 200_000)
+	// Whether a missing bucket fails at once or is retried until the
+	// deadline, the batch must end unacknowledged.
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = proc.Process(pctx, []Message{{Value: big, Source: "kafka", Partition: "t/0", Position: "1", ReceivedAt: time.Now()}})
+	if err == nil || !strings.Contains(err.Error(), bucket) {
+		t.Fatalf("Process: %v, want an error naming bucket %s", err, bucket)
+	}
+	var rows int
+	if err := pg.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM dead_letters) + (SELECT count(*) FROM audit)`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Errorf("%d dead-letter and audit rows written for an unacknowledged batch, want none", rows)
+	}
+}
