@@ -66,10 +66,15 @@ func S3Messages(ctx context.Context, client S3API, u S3URL, batch, maxBytes int,
 				if err != nil {
 					return fmt.Errorf("migrate: read s3://%s/%s: %w", u.Bucket, key, err)
 				}
-				// A message over maxBytes is passed on truncated past the
-				// limit: the parser rejects it (a dead letter), as the
-				// stream does.
-				msgs = append(msgs, pipeline.Message{Value: value, Source: MessageSource, Partition: partition,
+				// A message over maxBytes is passed on cut to its first
+				// bytes, with its size: the pipeline dead-letters it as too
+				// large, as the stream does.
+				size := len(value)
+				if obj.ContentLength != nil && *obj.ContentLength > int64(size) {
+					size = int(*obj.ContentLength)
+				}
+				value, whole := pipeline.CutOversized(value, size, maxBytes)
+				msgs = append(msgs, pipeline.Message{Value: value, Size: whole, Source: MessageSource, Partition: partition,
 					Position: messagePosition(key), ReceivedAt: now})
 			} else {
 				body, err := io.ReadAll(obj.Body)

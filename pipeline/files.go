@@ -37,16 +37,17 @@ func RunFiles(ctx context.Context, dir string, batchSize, maxBytes int, proc *Pr
 	sort.Strings(names)
 	drain, cancelDrain := drainContext(ctx, opts.ShutdownTimeout)
 	defer cancelDrain()
-	for start := 0; start < len(names) && ctx.Err() == nil; start += batchSize {
-		end := min(start+batchSize, len(names))
-		msgs := make([]Message, 0, end-start)
+	for start, end := 0, 0; start < len(names) && ctx.Err() == nil; start = end {
+		msgs := make([]Message, 0, min(batchSize, len(names)-start))
 		now := time.Now()
-		for i := start; i < end; i++ {
-			value, err := readLimited(names[i], maxBytes)
+		held := 0 // bytes of the batch: it ends at batchSize files or FileBatchMaxBytes
+		for end = start; end < len(names) && len(msgs) < batchSize && held < FileBatchMaxBytes; end++ {
+			value, size, err := readLimited(names[end], maxBytes)
 			if err != nil {
 				return fmt.Errorf("file source: %w", err)
 			}
-			msgs = append(msgs, Message{Value: value, Source: "file", Partition: dir, Position: filePosition(names[i]), ReceivedAt: now})
+			held += len(value)
+			msgs = append(msgs, Message{Value: value, Size: size, Source: "file", Partition: dir, Position: filePosition(names[end]), ReceivedAt: now})
 		}
 		outcomes, err := proc.Process(drain, msgs)
 		if err != nil {
@@ -59,23 +60,43 @@ func RunFiles(ctx context.Context, dir string, batchSize, maxBytes int, proc *Pr
 	return nil
 }
 
-// readLimited reads at most maxBytes+1 bytes of a file: enough for the
-// parser to reject an oversized message without reading all of it.
-func readLimited(name string, maxBytes int) ([]byte, error) {
+// FileBatchMaxBytes bounds the bytes of the messages one file batch holds:
+// a batch ends early once its files reach it.
+const FileBatchMaxBytes = 32 << 20
+
+// readLimited reads a file of at most maxBytes whole. A larger one is not
+// read whole: only its first DeadLetterPrefixBytes, with size set to its
+// whole size (see CutOversized); size is 0 otherwise.
+func readLimited(name string, maxBytes int) (value []byte, size int, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	if maxBytes <= 0 {
 		maxBytes = 1 << 20
 	}
-	buf := make([]byte, maxBytes+1)
-	n, err := f.ReadAt(buf, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
 	}
-	return buf[:n], nil
+	n := maxBytes + 1 // a file growing while read still stops here
+	if st.Size() > int64(maxBytes) {
+		n = DeadLetterPrefixBytes
+	}
+	buf := make([]byte, min(int64(n), st.Size()+1))
+	k, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	value = buf[:k]
+	if st.Size() > int64(maxBytes) {
+		return value, int(st.Size()), nil
+	}
+	if k > maxBytes { // grew past the limit since the stat
+		value, size = CutOversized(value, k, maxBytes)
+	}
+	return value, size, nil
 }
 
 // filePosition is the decimal FNV-1a hash of a file's base name.

@@ -34,6 +34,11 @@ type KafkaConfig struct {
 	// back at once instead of waiting for its old session to expire. Each
 	// worker of a group needs its own id.
 	InstanceID string
+	// MaxBytes is the largest message accepted (0: the Processor's, see
+	// Processor.MaxBytes): a larger
+	// record is cut to its first bytes at once and dead-lettered as too
+	// large, and fetches are bounded by it (see kafka_limits.go).
+	MaxBytes int
 }
 
 func (c *KafkaConfig) validate() error {
@@ -100,6 +105,9 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = proc.maxBytes()
+	}
 	opts.defaults()
 	log := opts.Logger.With("source", "kafka", "topic", cfg.Topic, "group", cfg.Group)
 	// lastActive is when a record last arrived or partitions were last
@@ -121,6 +129,8 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(reset),
 		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.FetchMaxBytes(kafkaFetchMaxBytes), // kafka_limits.go
+		kgo.FetchMaxPartitionBytes(kafkaFetchMaxPartitionBytes),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			log.Info("partitions assigned", "partitions", m[cfg.Topic])
 			// Waiting for a group join is not idleness: restart the clock.
@@ -190,9 +200,10 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 			}
 		})
 		msgs := make([]Message, len(records))
+		sizes := cutOversizedRecords(records, cfg.MaxBytes) // kafka_limits.go
 		for i, r := range records {
 			msgs[i] = Message{
-				Value: r.Value, Source: "kafka",
+				Value: r.Value, Size: sizes[i], Source: "kafka",
 				Partition:  r.Topic + "/" + strconv.Itoa(int(r.Partition)),
 				Position:   strconv.FormatInt(r.Offset, 10),
 				ReceivedAt: received,

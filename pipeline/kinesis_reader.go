@@ -161,7 +161,8 @@ func (r *shardReader) process(ctx, drain context.Context, recs []types.Record) e
 		size += len(rec.Data)
 		// Partition is the bare shard id, as the Lambda handler writes it:
 		// a stream read by either path keeps one audit row per record.
-		msgs[i] = Message{Value: rec.Data, Source: "kinesis", Partition: r.shard,
+		value, whole := CutOversized(rec.Data, len(rec.Data), r.w.proc.maxBytes())
+		msgs[i] = Message{Value: value, Size: whole, Source: "kinesis", Partition: r.shard,
 			Position: aws.ToString(rec.SequenceNumber), ReceivedAt: received}
 	}
 	r.w.lastActive.Store(received.UnixNano())

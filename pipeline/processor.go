@@ -81,6 +81,13 @@ type Config struct {
 	// LedgerName names the Ledger's store in stall reports ("postgres"
 	// when empty).
 	LedgerName string
+	// MaxBytes is the largest message accepted (default: the parser's
+	// limit, see Processor.MaxBytes); a larger one is dead-lettered as too large
+	// without being parsed (see deadletter.go).
+	MaxBytes int
+	// DeadLetterArchive, when set, keeps the whole redacted message of a
+	// dead letter larger than DeadLetterPrefixBytes.
+	DeadLetterArchive DeadLetterArchive
 }
 
 // Processor parses a batch of messages and writes it to every sink. It is
@@ -162,18 +169,11 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 		switch {
 		case it.reason != "":
 			outcomes[i] = OutcomeDeadLettered
-			body := parse.Redact(m.Value)
-			if p.cfg.Sealer != nil {
-				sealed, err := p.cfg.Sealer.SealBlob(DeadLetterPurpose, body)
-				if err != nil {
-					return nil, fmt.Errorf("pipeline: seal dead letter: %w", err)
-				}
-				body = sealed
+			d, err := p.deadLetter(ctx, &msgs[i], it) // deadletter.go
+			if err != nil {
+				return nil, err
 			}
-			letters = append(letters, postgres.DeadLetter{
-				Source: m.Source, Partition: m.Partition, Position: m.Position, MessageID: it.msgID,
-				Message: body, Reason: it.reason, ReceivedAt: m.ReceivedAt,
-			})
+			letters = append(letters, d)
 			p.cfg.Metrics.deadLetter(it.class)
 		case best[i] == sinks.Stored:
 			outcomes[i] = OutcomeStored
@@ -220,6 +220,9 @@ func (p *Processor) parseAll(ctx context.Context, msgs []Message) []parsed {
 
 func (p *Processor) parseOne(m *Message) parsed {
 	p.cfg.Metrics.in(m.Source)
+	if it, ok := p.refuseOversized(m); ok {
+		return it
+	}
 	res, err := p.cfg.Parser.Parse(m.Value)
 	if err != nil {
 		return parsed{reason: err.Error(), class: reasonClass(err)}
@@ -397,12 +400,18 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 
 // retry runs a ledger write until it succeeds, fails for good, or ctx ends.
 func (p *Processor) retry(ctx context.Context, what string, write func() error) error {
-	p.watch.begin(p.cfg.LedgerName)
-	defer p.watch.end(p.cfg.LedgerName)
+	return p.retryStore(ctx, p.cfg.LedgerName, what, write)
+}
+
+// retryStore is retry for a write to the store named store (in stall
+// reports and metrics).
+func (p *Processor) retryStore(ctx context.Context, store, what string, write func() error) error {
+	p.watch.begin(store)
+	defer p.watch.end(store)
 	for attempt := 0; ; attempt++ {
 		err := write()
 		if err == nil {
-			p.watch.progressed(p.cfg.LedgerName)
+			p.watch.progressed(store)
 			return nil
 		}
 		if !shouldRetry(err) || ctx.Err() != nil {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/sinks/postgres"
 )
 
@@ -182,21 +181,28 @@ func findPending(ctx context.Context, store ReplayStore, id int64, source string
 // replayBatch replays (or, in a dry run, parses) one page of letters.
 func (p *Processor) replayBatch(ctx context.Context, store ReplayStore, letters []postgres.DeadLetter, ledger *replayLedger, rep *ReplayReport) error {
 	now := time.Now()
-	msgs := make([]Message, len(letters))
-	for i, d := range letters {
-		value := d.Message
-		if p.cfg.Sealer != nil {
-			var err error
-			if value, err = p.cfg.Sealer.OpenBlob(ctx, DeadLetterPurpose, value); err != nil {
-				return fmt.Errorf("replay: dead letter %d: %w", d.ID, err)
-			}
-		} else if pii.IsSealedBlob(value) {
-			return fmt.Errorf("replay: dead letter %d is encrypted: configure --kek-file or --kms-key-id", d.ID)
+	msgs := make([]Message, 0, len(letters))
+	kept := letters[:0:0]
+	for i := range letters {
+		// A truncated letter is replayed from its archived copy
+		// (deadletter.go); without one it stays pending, reported.
+		value, unreplayable, err := p.letterValue(ctx, &letters[i])
+		if err != nil {
+			return err
 		}
-		msgs[i] = Message{
+		if unreplayable != "" {
+			rep.Letters++
+			rep.fail(&letters[i], unreplayable)
+			continue
+		}
+		kept = append(kept, letters[i])
+		msgs = append(msgs, Message{
 			Value: value, Source: ReplaySource, Partition: ReplayPartition,
-			Position: strconv.FormatInt(d.ID, 10), ReceivedAt: now,
-		}
+			Position: strconv.FormatInt(letters[i].ID, 10), ReceivedAt: now,
+		})
+	}
+	if letters = kept; len(letters) == 0 {
+		return nil
 	}
 	if rep.DryRun {
 		rep.Letters += len(letters)

@@ -102,12 +102,19 @@ type dlqLetterJSON struct {
 	ReceivedAt string `json:"received_at"`
 	CreatedAt  string `json:"created_at"`
 	ReplayedAt string `json:"replayed_at"`
+	// MessageBytes is the size of the whole message; Truncated says the
+	// row keeps only its first bytes; ArchiveKey is where the whole
+	// redacted message is in the archive bucket ("" when nowhere).
+	MessageBytes int64  `json:"message_bytes"`
+	Truncated    bool   `json:"truncated"`
+	ArchiveKey   string `json:"archive_key"`
 }
 
 func letterJSON(d *postgres.DeadLetter) dlqLetterJSON {
 	return dlqLetterJSON{
 		ID: d.ID, Source: d.Source, Partition: d.Partition, Position: d.Position, MessageID: d.MessageID,
 		Reason: d.Reason, ReceivedAt: dlqTime(d.ReceivedAt), CreatedAt: dlqTime(d.CreatedAt), ReplayedAt: dlqTime(d.ReplayedAt),
+		MessageBytes: d.MessageBytes, Truncated: d.Truncated, ArchiveKey: d.ArchiveKey,
 	}
 }
 
@@ -228,14 +235,21 @@ func newDLQShowCmd() *cobra.Command {
 	var pgURL string
 	var asJSON bool
 	var keys keyFlags
+	var arch dlqArchiveFlags
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Print one dead letter, including its redacted message",
 		Long: `show prints everything about one dead letter, including its message as stored:
 redacted (card numbers keep their last four digits, CVVs and passwords are
 masked) but still holding guests' names and contacts. Handle the output as
-personal data.`,
+personal data.
+
+A dead letter keeps at most the first 64 KiB of its message in Postgres
+("truncated"); the whole redacted message of a larger one is in the archive
+(archive_key), which show reads with --archive-bucket. A message refused as
+too large (over --max-bytes) was never held whole: only its prefix exists.`,
 		Example: `  resingest dlq show 42
+  resingest dlq show 42 --archive-bucket resingest-archive
   resingest dlq show 42 --json | jq -r .message > letter-42.xml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -255,23 +269,34 @@ personal data.`,
 			if err != nil {
 				return fmt.Errorf("dlq show: %w", err)
 			}
-			if pii.IsSealedBlob(d.Message) {
-				if !keys.enabled() {
-					return fmt.Errorf("dlq show: letter %d is encrypted: set --kek-file or --kms-key-id", id)
-				}
-				kr, err := keys.keyring(cmd.Context(), pg, slog.Default())
-				if err != nil {
+			var kr *pii.Keyring
+			if keys.enabled() {
+				if kr, err = keys.keyring(cmd.Context(), pg, slog.Default()); err != nil {
 					return fmt.Errorf("dlq show: %w", err)
+				}
+			}
+			if pii.IsSealedBlob(d.Message) {
+				if kr == nil {
+					return fmt.Errorf("dlq show: letter %d is encrypted: set --kek-file or --kms-key-id", id)
 				}
 				if d.Message, err = kr.OpenBlob(cmd.Context(), pipeline.DeadLetterPurpose, d.Message); err != nil {
 					return fmt.Errorf("dlq show: letter %d: %w", id, err)
 				}
+			}
+			note, err := arch.wholeLetter(cmd.Context(), &d, kr) // dlq_archive.go
+			if err != nil {
+				return fmt.Errorf("dlq show: %w", err)
+			}
+			if note != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "dlq show: letter", id, note)
 			}
 			return printLetter(cmd.OutOrStdout(), &d, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&pgURL, "pg-url", "", "Postgres URL (env RESINGEST_PG_URL)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object, the message as a string")
+	cmd.Flags().StringVar(&arch.bucket, "archive-bucket", "", "archive bucket holding the whole message of truncated letters")
+	cmd.Flags().StringVar(&arch.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL; empty: AWS's (env RESINGEST_S3_ENDPOINT)")
 	keys.register(cmd)
 	return cmd
 }
@@ -301,7 +326,11 @@ func printLetter(w io.Writer, d *postgres.DeadLetter, asJSON bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "message (redacted, %d bytes):\n%s\n", len(d.Message), strings.TrimRight(string(d.Message), "\n"))
+	what := fmt.Sprintf("redacted, %d bytes", len(d.Message))
+	if d.Truncated && int64(len(d.Message)) < d.MessageBytes {
+		what = fmt.Sprintf("redacted, TRUNCATED: first %d of %d bytes", len(d.Message), d.MessageBytes)
+	}
+	_, err := fmt.Fprintf(w, "message (%s):\n%s\n", what, strings.TrimRight(string(d.Message), "\n"))
 	return err
 }
 

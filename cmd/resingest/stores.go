@@ -78,10 +78,13 @@ type openStores struct {
 	pg      *postgres.Sink
 	dyn     *dynamo.Sink
 	archive *pipeline.NamedSink
-	stores  []pipeline.NamedSink
-	ledger  pipeline.Ledger
-	keyring *pii.Keyring // nil: PII stored plain
-	closers []func()
+	// deadLetters keeps the whole message of large dead letters (the
+	// archive, when on).
+	deadLetters pipeline.DeadLetterArchive
+	stores      []pipeline.NamedSink
+	ledger      pipeline.Ledger
+	keyring     *pii.Keyring // nil: PII stored plain
+	closers     []func()
 }
 
 // Close closes every sink; it may be called more than once.
@@ -97,7 +100,7 @@ func (s *openStores) Close() {
 func (s *openStores) processorConfig(parser pipeline.Parser, metrics *pipeline.Metrics, log *slog.Logger) pipeline.Config {
 	cfg := pipeline.Config{
 		Parser: parser, Archive: s.archive, Stores: s.stores, Ledger: s.ledger,
-		Metrics: metrics, Logger: log,
+		Metrics: metrics, Logger: log, DeadLetterArchive: s.deadLetters,
 	}
 	if s.keyring != nil {
 		cfg.Sealer = s.keyring
@@ -141,6 +144,7 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, e
 			return nil, err
 		}
 		st.archive = &pipeline.NamedSink{Name: "archive", Sink: a}
+		st.deadLetters = a
 		st.closers = append(st.closers, closeArchive)
 	}
 	return st, nil

@@ -12,12 +12,22 @@ import (
 // replay. Message must already be redacted (no card numbers, CVVs or
 // passwords); Reason must hold no personal data.
 type DeadLetter struct {
-	ID         int64 // set by the store
-	Source     string
-	Partition  string
-	Position   string
-	MessageID  string
-	Message    []byte
+	ID        int64 // set by the store
+	Source    string
+	Partition string
+	Position  string
+	MessageID string
+	// Message is the (redacted, possibly sealed) message, or only its
+	// first bytes when Truncated.
+	Message []byte
+	// MessageBytes is the size of the whole message as received (0: the
+	// size of Message).
+	MessageBytes int64
+	// Truncated says Message holds only a prefix of the message.
+	Truncated bool
+	// ArchiveKey is the S3 key, in the archive bucket, of the whole
+	// redacted message ("" when none was archived).
+	ArchiveKey string
 	Reason     string
 	ReceivedAt time.Time
 	CreatedAt  time.Time // set by the store
@@ -34,20 +44,23 @@ type DeadLetterFilter struct {
 
 const (
 	insertDeadLetterSQL = `
-INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at,
+	message_bytes, truncated, archive_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (source, partition, position) WHERE position <> ''
 	DO UPDATE SET position = EXCLUDED.position
 RETURNING id`
 
 	writeDeadLettersSQL = `
-INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at)
+INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at,
+	message_bytes, truncated, archive_key)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[],
-	$7::timestamptz[])
+	$7::timestamptz[], $8::bigint[], $9::boolean[], $10::text[])
 ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
 
 	listDeadLettersSQL = `
-SELECT id, source, partition, position, message_id, message, reason, received_at, created_at, replayed_at
+SELECT id, source, partition, position, message_id, message, reason, received_at, created_at, replayed_at,
+	message_bytes, truncated, archive_key
 FROM dead_letters
 WHERE ($1 = '' OR source = $1) AND (NOT $2 OR replayed_at IS NULL) AND id > $3
 ORDER BY id LIMIT $4`
@@ -67,7 +80,7 @@ func (s *Sink) DeadLetter(ctx context.Context, d DeadLetter) (int64, error) {
 	}
 	var id int64
 	err := s.pool.QueryRow(ctx, insertDeadLetterSQL, d.Source, d.Partition, d.Position,
-		d.MessageID, msg, d.Reason, d.ReceivedAt).Scan(&id)
+		d.MessageID, msg, d.Reason, d.ReceivedAt, letterBytes(&d), d.Truncated, d.ArchiveKey).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: store dead letter: %w", classify(err))
 	}
@@ -85,9 +98,12 @@ func (s *Sink) WriteDeadLetters(ctx context.Context, letters []DeadLetter) error
 	n := len(letters)
 	sources, partitions, positions, msgIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	messages, reasons, received := make([][]byte, n), make([]string, n), make([]time.Time, n)
-	for i, d := range letters {
+	sizes, truncated, keys := make([]int64, n), make([]bool, n), make([]string, n)
+	for i := range letters {
+		d := &letters[i]
 		sources[i], partitions[i], positions[i], msgIDs[i] = d.Source, d.Partition, d.Position, d.MessageID
 		messages[i], reasons[i], received[i] = d.Message, d.Reason, d.ReceivedAt
+		sizes[i], truncated[i], keys[i] = letterBytes(d), d.Truncated, d.ArchiveKey
 		if messages[i] == nil {
 			messages[i] = []byte{} // the column is NOT NULL; an empty message is still a letter
 		}
@@ -95,10 +111,19 @@ func (s *Sink) WriteDeadLetters(ctx context.Context, letters []DeadLetter) error
 	ctx, cancel := s.attempt(ctx)
 	defer cancel()
 	if _, err := s.pool.Exec(ctx, writeDeadLettersSQL, sources, partitions, positions, msgIDs,
-		messages, reasons, received); err != nil {
+		messages, reasons, received, sizes, truncated, keys); err != nil {
 		return fmt.Errorf("postgres: store %d dead letters: %w", n, classify(err))
 	}
 	return nil
+}
+
+// letterBytes is the size recorded for d: MessageBytes, or the size of
+// Message when it is unset.
+func letterBytes(d *DeadLetter) int64 {
+	if d.MessageBytes > 0 {
+		return d.MessageBytes
+	}
+	return int64(len(d.Message))
 }
 
 // ListDeadLetters returns the dead letters f selects, in id order.
@@ -116,7 +141,8 @@ func (s *Sink) ListDeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadL
 	var d DeadLetter
 	var replayed *time.Time
 	_, err = pgx.ForEachRow(rows, []any{&d.ID, &d.Source, &d.Partition, &d.Position, &d.MessageID,
-		&d.Message, &d.Reason, &d.ReceivedAt, &d.CreatedAt, &replayed}, func() error {
+		&d.Message, &d.Reason, &d.ReceivedAt, &d.CreatedAt, &replayed,
+		&d.MessageBytes, &d.Truncated, &d.ArchiveKey}, func() error {
 		d.ReplayedAt = time.Time{}
 		if replayed != nil {
 			d.ReplayedAt = *replayed
