@@ -75,6 +75,9 @@ type Config struct {
 	// then carry blind indexes) and the messages of dead letters. When nil
 	// they are stored plain.
 	Sealer Sealer
+	// Resolver, when set, resolves the hotel code of records that carry
+	// none (see resolve.go); when nil such records are dead-lettered.
+	Resolver KeyResolver
 }
 
 // Processor parses a batch of messages and writes it to every sink. It is
@@ -113,6 +116,9 @@ type parsed struct {
 	// err is a failure that is not the message's fault (sealing its guests
 	// failed): the batch is not acknowledged, nothing is dead-lettered.
 	err error
+	// held: records without a hotel code wait for their reservation;
+	// resolved: such a record got its hotel code (resolve.go).
+	held, resolved bool
 }
 
 // Process handles a batch. It returns one Outcome per message, in order,
@@ -128,6 +134,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 			return nil, items[i].err
 		}
 	}
+	if err := p.resolveKeys(ctx, msgs, items); err != nil {
+		return nil, err
+	}
 
 	// Flatten the records of every good message; owner maps back.
 	var recs []sinks.Record
@@ -140,6 +149,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 	}
 	best := make([]sinks.Outcome, len(msgs)) // best outcome per message
 	if err := p.writeSinks(ctx, msgs, items, recs, owner, best); err != nil {
+		return nil, err
+	}
+	if err := p.releaseStored(ctx, recs); err != nil {
 		return nil, err
 	}
 
@@ -165,6 +177,10 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 				Message: body, Reason: it.reason, ReceivedAt: m.ReceivedAt,
 			})
 			p.cfg.Metrics.deadLetter(it.class)
+		case it.held:
+			outcomes[i] = OutcomeHeld
+		case best[i] == sinks.Stored && it.resolved:
+			outcomes[i] = OutcomeResolved
 		case best[i] == sinks.Stored:
 			outcomes[i] = OutcomeStored
 		case best[i] == sinks.Duplicate:

@@ -39,6 +39,8 @@ type consumeFlags struct {
 	mapping         string
 	maxBytes        int
 	cpuProfile      string
+	pendingTTL      time.Duration
+	pendingSweep    time.Duration
 	stores          storeFlags
 	kinesis         kinesisFlags
 }
@@ -137,6 +139,9 @@ func (f *consumeFlags) validate() error {
 	if f.batchSize <= 0 {
 		return fmt.Errorf("--batch-size %d: must be positive", f.batchSize)
 	}
+	if f.pendingTTL <= 0 || f.pendingSweep <= 0 {
+		return errors.New("--pending-ttl and --pending-sweep-interval must be positive")
+	}
 	if f.exitWhenIdle < 0 || f.shutdownTimeout <= 0 {
 		return errors.New("--exit-when-idle must be >= 0 and --shutdown-timeout > 0")
 	}
@@ -201,6 +206,8 @@ RESINGEST_KAFKA_BROKERS).`,
 	fl.StringVar(&f.mapping, "mapping", parse.AutoMapping, "parser mapping: auto, a built-in name, or a YAML file")
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for performance work; see bench/e2e)")
+	fl.DurationVar(&f.pendingTTL, "pending-ttl", pipeline.DefaultPendingTTL, "a record without a hotel code waits this long for a reservation with its confirmation, then is dead-lettered as unresolved")
+	fl.DurationVar(&f.pendingSweep, "pending-sweep-interval", time.Minute, "how often the worker dead-letters held records older than --pending-ttl")
 	f.stores.register(cmd)
 	f.kinesis.register(cmd)
 	return cmd
@@ -242,6 +249,9 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 	if err != nil {
 		return err
 	}
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go proc.RunPendingSweeper(sweepCtx, f.pendingTTL, f.pendingSweep)
 	var total, dead atomic.Int64
 	var lastBatch atomic.Int64 // unix nanos of the last acknowledged batch
 	started := time.Now()
