@@ -161,6 +161,12 @@ them with the parser, writes every reservation to each configured store, and
 records an audit row per message.
 Poison messages go, redacted, to the dead_letters table.
 
+A record without a hotel code (a vendor's cancel with only the confirmation
+number) is applied to the one reservation stored in Postgres with that
+confirmation; while there is none it is held (audit outcome "held") and
+applied when the booking is stored; held longer than --pending-ttl it is
+dead-lettered as unresolved, and with several candidate hotels as ambiguous.
+
 Kafka offsets and Kinesis checkpoints move only past records that every sink
 acknowledged; a batch that cannot be stored is never committed, so a restart
 redelivers it and the version guard makes the repetition harmless.
