@@ -40,7 +40,7 @@ func TestKafkaKeyResolution(t *testing.T) {
 	t.Parallel()
 	started := time.Now()
 	env := e2e.Env(t)
-	c := e2e.WriteCorpus(t, t.TempDir(), 2000, 21, 0)
+	c := e2e.WriteCorpus(t, t.TempDir(), 1200, 21, 0)
 	want := c.Expected(t) // from the unstripped messages
 
 	parser, err := parse.New(parse.Options{})
