@@ -88,6 +88,9 @@ type Config struct {
 	// DeadLetterArchive, when set, keeps the whole redacted message of a
 	// dead letter larger than DeadLetterPrefixBytes.
 	DeadLetterArchive DeadLetterArchive
+	// Resolver, when set, resolves the hotel code of records that carry
+	// none (see resolve.go); when nil such records are dead-lettered.
+	Resolver KeyResolver
 }
 
 // Processor parses a batch of messages and writes it to every sink. It is
@@ -130,6 +133,9 @@ type parsed struct {
 	// err is a failure that is not the message's fault (sealing its guests
 	// failed): the batch is not acknowledged, nothing is dead-lettered.
 	err error
+	// held: records without a hotel code wait for their reservation;
+	// resolved: such a record got its hotel code (resolve.go).
+	held, resolved bool
 }
 
 // Process handles a batch. It returns one Outcome per message, in order,
@@ -145,6 +151,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 			return nil, items[i].err
 		}
 	}
+	if err := p.resolveKeys(ctx, msgs, items); err != nil {
+		return nil, err
+	}
 
 	// Flatten the records of every good message; owner maps back.
 	var recs []sinks.Record
@@ -157,6 +166,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 	}
 	best := make([]sinks.Outcome, len(msgs)) // best outcome per message
 	if err := p.writeSinks(ctx, msgs, items, recs, owner, best); err != nil {
+		return nil, err
+	}
+	if err := p.releaseStored(ctx, recs); err != nil {
 		return nil, err
 	}
 
@@ -175,6 +187,10 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 			}
 			letters = append(letters, d)
 			p.cfg.Metrics.deadLetter(it.class)
+		case it.held:
+			outcomes[i] = OutcomeHeld
+		case best[i] == sinks.Stored && it.resolved:
+			outcomes[i] = OutcomeResolved
 		case best[i] == sinks.Stored:
 			outcomes[i] = OutcomeStored
 		case best[i] == sinks.Duplicate:

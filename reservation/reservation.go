@@ -167,18 +167,31 @@ func (e *FieldError) Error() string {
 // Unwrap lets errors.Is(err, ErrInvalid) match.
 func (e *FieldError) Unwrap() error { return ErrInvalid }
 
-// Validate checks what every store needs: an identity and a known action.
+// Validate checks what the pipeline needs of a record: a confirmation
+// number and a known action. An empty hotel code is valid here: the
+// pipeline resolves it from the confirmation (DESIGN.md, key resolution);
+// a store requires it (ValidateKeyed).
 func (r *Reservation) Validate() error {
-	switch {
-	case r.Confirmation == "":
+	if r.Confirmation == "" {
 		return &FieldError{Field: "confirmation", Reason: "missing confirmation number"}
-	case r.HotelCode == "":
-		return &FieldError{Field: "hotel_code", Reason: "missing hotel code"}
 	}
 	switch r.Action {
 	case ActionCreate, ActionModify, ActionCancel:
 	default:
 		return &FieldError{Field: "action", Reason: "unknown action"}
+	}
+	return nil
+}
+
+// ValidateKeyed checks what every store needs: Validate, and a hotel code,
+// so that the record has its full key. No row or item is ever stored with
+// an empty hotel code.
+func (r *Reservation) ValidateKeyed() error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if r.HotelCode == "" {
+		return &FieldError{Field: "hotel_code", Reason: "missing hotel code"}
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid", func(*reservation.Reservation) {}, ""},
 		{"no confirmation", func(r *reservation.Reservation) { r.Confirmation = "" }, "confirmation"},
-		{"no hotel", func(r *reservation.Reservation) { r.HotelCode = "" }, "hotel_code"},
+		{"no hotel", func(r *reservation.Reservation) { r.HotelCode = "" }, ""},
 		{"unknown action", func(r *reservation.Reservation) { r.Action = "delete" }, "action"},
 	}
 	for _, tc := range cases {
@@ -59,6 +59,32 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate: %v", err)
 			case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, reservation.ErrInvalid)):
 				t.Errorf("Validate = %v, want a FieldError on %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// TestValidateKeyed: a store needs the hotel code that Validate lets
+// through for key resolution.
+func TestValidateKeyed(t *testing.T) {
+	cases := []struct {
+		name  string
+		r     reservation.Reservation
+		field string
+	}{
+		{"keyed", reservation.Reservation{Confirmation: "C", HotelCode: "H", Action: reservation.ActionCancel}, ""},
+		{"no hotel", reservation.Reservation{Confirmation: "C", Action: reservation.ActionCancel}, "hotel_code"},
+		{"no confirmation", reservation.Reservation{HotelCode: "H", Action: reservation.ActionCancel}, "confirmation"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.r.ValidateKeyed()
+			var fe *reservation.FieldError
+			switch {
+			case tc.field == "" && err != nil:
+				t.Errorf("ValidateKeyed: %v", err)
+			case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
+				t.Errorf("ValidateKeyed = %v, want a FieldError on %s", err, tc.field)
 			}
 		})
 	}

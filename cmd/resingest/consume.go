@@ -40,6 +40,8 @@ type consumeFlags struct {
 	maxBytes        int
 	stallTimeout    time.Duration
 	cpuProfile      string
+	pendingTTL      time.Duration
+	pendingSweep    time.Duration
 	stores          storeFlags
 	kinesis         kinesisFlags
 }
@@ -141,6 +143,9 @@ func (f *consumeFlags) validate() error {
 	if f.stallTimeout <= 0 {
 		return errors.New("--stall-timeout must be positive")
 	}
+	if f.pendingTTL <= 0 || f.pendingSweep <= 0 {
+		return errors.New("--pending-ttl and --pending-sweep-interval must be positive")
+	}
 	if f.exitWhenIdle < 0 || f.shutdownTimeout <= 0 {
 		return errors.New("--exit-when-idle must be >= 0 and --shutdown-timeout > 0")
 	}
@@ -159,6 +164,12 @@ shards through leases in DynamoDB) or from a folder of XML files, extracts
 them with the parser, writes every reservation to each configured store, and
 records an audit row per message.
 Poison messages go, redacted, to the dead_letters table.
+
+A record without a hotel code (a vendor's cancel with only the confirmation
+number) is applied to the one reservation stored in Postgres with that
+confirmation; while there is none it is held (audit outcome "held") and
+applied when the booking is stored; held longer than --pending-ttl it is
+dead-lettered as unresolved, and with several candidate hotels as ambiguous.
 
 Kafka offsets and Kinesis checkpoints move only past records that every sink
 acknowledged; a batch that cannot be stored is never committed, so a restart
@@ -206,6 +217,8 @@ RESINGEST_KAFKA_BROKERS).`,
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
 	fl.DurationVar(&f.stallTimeout, "stall-timeout", pipeline.DefaultStallTimeout, "/readyz answers 503 (and resingest_sink_stalled{sink} is 1) while a store write makes no progress for this long")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for performance work; see bench/e2e)")
+	fl.DurationVar(&f.pendingTTL, "pending-ttl", pipeline.DefaultPendingTTL, "a record without a hotel code waits this long for a reservation with its confirmation, then is dead-lettered as unresolved")
+	fl.DurationVar(&f.pendingSweep, "pending-sweep-interval", time.Minute, "how often the worker dead-letters held records older than --pending-ttl")
 	f.stores.register(cmd)
 	f.kinesis.register(cmd)
 	return cmd
@@ -251,6 +264,9 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 		return err
 	}
 	defer watchStores(ctx, proc, &watched, log, reg)()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go proc.RunPendingSweeper(sweepCtx, f.pendingTTL, f.pendingSweep)
 	var total, dead atomic.Int64
 	var lastBatch atomic.Int64 // unix nanos of the last acknowledged batch
 	started := time.Now()

@@ -105,6 +105,10 @@ func (s *openStores) processorConfig(parser pipeline.Parser, metrics *pipeline.M
 	if s.keyring != nil {
 		cfg.Sealer = s.keyring
 	}
+	if slices.Contains(s.names, "postgres") {
+		// Key resolution looks reservations up where Postgres stores them.
+		cfg.Resolver = s.pg
+	}
 	return cfg
 }
 

@@ -50,7 +50,7 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, 
 	var order []int
 	for i := range recs {
 		r := &recs[i].Reservation
-		if err := r.Validate(); err != nil {
+		if err := sinks.CheckKeyed(&recs[i]); err != nil {
 			results[i] = sinks.Result{Outcome: sinks.Failed, Err: fmt.Errorf("dynamo: %w", err)}
 			continue
 		}

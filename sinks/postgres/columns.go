@@ -157,7 +157,7 @@ var decimalPattern = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$`)
 // The error names the field, never its value.
 func check(rec *sinks.Record) error {
 	r := &rec.Reservation
-	if err := r.Validate(); err != nil {
+	if err := sinks.CheckKeyed(rec); err != nil {
 		return err
 	}
 	var errs fieldChecks

@@ -1,0 +1,314 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/resingest/resingest/pii"
+	"github.com/resingest/resingest/reservation"
+)
+
+// Key resolution (DESIGN.md): the store side. The pipeline decides; these
+// methods look stored reservations up by confirmation and keep the
+// records held until their reservation arrives (table pending_records,
+// migration 0009).
+
+// Candidate is a stored reservation that a record without a hotel code may
+// belong to: one with the record's confirmation number.
+type Candidate struct {
+	HotelCode string
+	ChainCode string
+	// IDs are the values of the reservation's external ids other than the
+	// confirmation itself (itinerary, CRS, channel numbers...).
+	IDs []string
+}
+
+// PendingRecord is a record held until a reservation with its confirmation
+// is stored.
+type PendingRecord struct {
+	ID int64 // set by the store
+	// Reservation has an empty hotel code; guests are as a store keeps them
+	// (sealed when the pipeline seals).
+	Reservation  reservation.Reservation
+	Version      string // reservation.Version.String()
+	GuestIndexes []pii.GuestIndex
+	ArchiveKey   string
+	Source       string
+	Partition    string
+	Position     string
+	Ordinal      int // the record's place in its message
+	MessageID    string
+	ReceivedAt   time.Time
+	HeldAt       time.Time // set by the store
+	// Message, MessageBytes, Truncated and LetterKey are the body of the
+	// dead letter if the record is never resolved (DeadLetter's fields of
+	// the same names; LetterKey is DeadLetter.ArchiveKey).
+	Message      []byte
+	MessageBytes int64
+	Truncated    bool
+	LetterKey    string
+}
+
+// PendingDone is what became of a held record: it is deleted, its message's
+// audit row gets Outcome and Error, and Letter, when set, is stored.
+type PendingDone struct {
+	Record  *PendingRecord
+	Outcome string
+	Error   string
+	Letter  *DeadLetter
+}
+
+const candidatesSQL = `
+SELECT r.confirmation, r.hotel_code, r.chain_code,
+	coalesce((SELECT array_agg(e.id_value ORDER BY e.ordinal) FROM reservation_external_ids e
+		WHERE e.hotel_code = r.hotel_code AND e.confirmation = r.confirmation
+			AND e.id_value <> '' AND e.id_value <> r.confirmation), '{}')
+FROM reservations r
+WHERE r.confirmation = ANY($1::text[])
+ORDER BY r.confirmation, r.hotel_code`
+
+// Candidates returns, per confirmation of confs, the stored reservations
+// with that confirmation (none: no entry). Safe for concurrent use.
+func (s *Sink) Candidates(ctx context.Context, confs []string) (map[string][]Candidate, error) {
+	out := make(map[string][]Candidate)
+	if len(confs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, candidatesSQL, confs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: look up confirmations: %w", classify(err))
+	}
+	var conf string
+	var c Candidate
+	_, err = pgx.ForEachRow(rows, []any{&conf, &c.HotelCode, &c.ChainCode, &c.IDs}, func() error {
+		out[conf] = append(out[conf], c)
+		c = Candidate{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: look up confirmations: %w", classify(err))
+	}
+	return out, nil
+}
+
+const holdSQL = `
+INSERT INTO pending_records (confirmation, version, record, guest_indexes, archive_key,
+	source, partition, position, ordinal, message_id, received_at, message,
+	message_bytes, truncated, letter_key)
+SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[],
+	$6::text[], $7::text[], $8::text[], $9::int4[], $10::text[], $11::timestamptz[], $12::bytea[],
+	$13::int8[], $14::bool[], $15::text[])
+ON CONFLICT (source, partition, position, ordinal) WHERE position <> '' DO NOTHING`
+
+// Hold stores recs in pending_records in one statement: all or, on error,
+// none. A record whose (source, partition, position, ordinal) is already
+// held is skipped, so a redelivered message is held once. Safe for
+// concurrent use.
+func (s *Sink) Hold(ctx context.Context, recs []PendingRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	n := len(recs)
+	confs, versions, records, indexes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	keys, sources, partitions, positions := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ordinals, msgIDs := make([]int32, n), make([]string, n)
+	received, messages := make([]time.Time, n), make([][]byte, n)
+	sizes, truncated, letterKeys := make([]int64, n), make([]bool, n), make([]string, n)
+	for i := range recs {
+		r := &recs[i]
+		if r.Reservation.HotelCode != "" {
+			return fmt.Errorf("postgres: hold record %d: it has a hotel code; only records without one are held", i)
+		}
+		rec, err := json.Marshal(r.Reservation)
+		if err != nil {
+			return fmt.Errorf("postgres: hold record %d: %w", i, err)
+		}
+		idx := r.GuestIndexes
+		if idx == nil {
+			idx = []pii.GuestIndex{}
+		}
+		ix, err := json.Marshal(idx)
+		if err != nil {
+			return fmt.Errorf("postgres: hold record %d: %w", i, err)
+		}
+		confs[i], versions[i], records[i], indexes[i] = r.Reservation.Confirmation, r.Version, string(rec), string(ix)
+		keys[i], sources[i], partitions[i], positions[i] = r.ArchiveKey, r.Source, r.Partition, r.Position
+		ordinals[i], msgIDs[i], received[i], messages[i] = int32(r.Ordinal), r.MessageID, r.ReceivedAt, r.Message
+		if messages[i] == nil {
+			messages[i] = []byte{}
+		}
+		sizes[i], truncated[i], letterKeys[i] = r.MessageBytes, r.Truncated, r.LetterKey
+	}
+	if _, err := s.pool.Exec(ctx, holdSQL, confs, versions, records, indexes, keys, sources,
+		partitions, positions, ordinals, msgIDs, received, messages, sizes, truncated, letterKeys); err != nil {
+		return fmt.Errorf("postgres: hold %d records: %w", n, classify(err))
+	}
+	return nil
+}
+
+const pendingConfirmationsSQL = `
+SELECT DISTINCT confirmation FROM pending_records WHERE confirmation = ANY($1::text[])`
+
+// PendingConfirmations returns the confirmations of confs that have held
+// records. It is what every stored batch asks, so it reads an index only.
+// Safe for concurrent use.
+func (s *Sink) PendingConfirmations(ctx context.Context, confs []string) ([]string, error) {
+	if len(confs) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, pendingConfirmationsSQL, confs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: look up held records: %w", classify(err))
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: look up held records: %w", classify(err))
+	}
+	return out, nil
+}
+
+const pendingColumns = `id, record, version, guest_indexes, archive_key, source, partition, position,
+	ordinal, message_id, received_at, held_at, message, message_bytes, truncated, letter_key`
+
+const pendingForSQL = `
+SELECT ` + pendingColumns + `
+FROM pending_records WHERE confirmation = ANY($1::text[])
+ORDER BY confirmation, version, id`
+
+// PendingFor returns the records held for confs, by confirmation and, for
+// each, in version order. Safe for concurrent use.
+func (s *Sink) PendingFor(ctx context.Context, confs []string) ([]PendingRecord, error) {
+	if len(confs) == 0 {
+		return nil, nil
+	}
+	return s.queryPending(ctx, pendingForSQL, confs)
+}
+
+const expiredPendingSQL = `
+SELECT ` + pendingColumns + `
+FROM pending_records WHERE held_at < $1
+ORDER BY held_at, id LIMIT $2`
+
+// ExpiredPending returns up to limit records held since before cutoff,
+// oldest first. Safe for concurrent use.
+func (s *Sink) ExpiredPending(ctx context.Context, cutoff time.Time, limit int) ([]PendingRecord, error) {
+	return s.queryPending(ctx, expiredPendingSQL, cutoff, limit)
+}
+
+func (s *Sink) queryPending(ctx context.Context, sql string, args ...any) ([]PendingRecord, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read held records: %w", classify(err))
+	}
+	var out []PendingRecord
+	var p PendingRecord
+	var rec, idx []byte
+	var ordinal int32
+	_, err = pgx.ForEachRow(rows, []any{&p.ID, &rec, &p.Version, &idx, &p.ArchiveKey, &p.Source,
+		&p.Partition, &p.Position, &ordinal, &p.MessageID, &p.ReceivedAt, &p.HeldAt, &p.Message,
+		&p.MessageBytes, &p.Truncated, &p.LetterKey}, func() error {
+		q := p
+		q.Reservation, q.GuestIndexes = reservation.Reservation{}, nil
+		if err := json.Unmarshal(rec, &q.Reservation); err != nil {
+			return fmt.Errorf("held record %d: %w", p.ID, err)
+		}
+		if err := json.Unmarshal(idx, &q.GuestIndexes); err != nil {
+			return fmt.Errorf("held record %d: guest indexes: %w", p.ID, err)
+		}
+		if len(q.GuestIndexes) == 0 {
+			q.GuestIndexes = nil
+		}
+		q.Ordinal = int(ordinal)
+		q.Message = append([]byte(nil), p.Message...)
+		out = append(out, q)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read held records: %w", classify(err))
+	}
+	return out, nil
+}
+
+const (
+	deletePendingSQL = `DELETE FROM pending_records WHERE id = $1`
+
+	// finishAuditSQL sets the outcome of a held message's audit row, or
+	// writes the row when the message's own audit write has not happened
+	// yet (the record was released within the batch that held it): that
+	// later write then finds the row and leaves it (ON CONFLICT DO NOTHING).
+	// Only a row still "held" is changed, so a message keeps one row.
+	finishAuditSQL = `
+WITH updated AS (
+	UPDATE audit SET outcome = $6, error = $7, stored_at = now()
+	WHERE source = $2 AND partition = $3 AND position = $4
+		AND ($4 <> '' OR message_id = $1) AND outcome = 'held'
+	RETURNING id
+), present AS (
+	SELECT 1 FROM audit WHERE source = $2 AND partition = $3 AND position = $4
+		AND ($4 <> '' OR message_id = $1)
+)
+INSERT INTO audit (message_id, source, partition, position, received_at, stored_at, outcome, error, latency)
+SELECT $1, $2, $3, $4, $5, now(), $6, $7, now() - $5::timestamptz
+WHERE NOT EXISTS (SELECT 1 FROM updated) AND NOT EXISTS (SELECT 1 FROM present)
+ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
+)
+
+// FinishPending settles held records in one transaction: each record of
+// done still held is deleted, its message's audit row takes the outcome
+// (see finishAuditSQL) and its dead letter, if any, is stored. A record
+// that is no longer held (another worker settled it first) is skipped
+// whole. It returns how many records it settled. Safe for concurrent use.
+func (s *Sink) FinishPending(ctx context.Context, done []PendingDone) (int, error) {
+	if len(done) == 0 {
+		return 0, nil
+	}
+	settled := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		settled = 0
+		for _, d := range done {
+			r := d.Record
+			tag, err := tx.Exec(ctx, deletePendingSQL, r.ID)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				continue
+			}
+			settled++
+			if _, err := tx.Exec(ctx, finishAuditSQL, r.MessageID, r.Source, r.Partition, r.Position,
+				r.ReceivedAt, d.Outcome, d.Error); err != nil {
+				return err
+			}
+			if l := d.Letter; l != nil {
+				msg := l.Message
+				if msg == nil {
+					msg = []byte{}
+				}
+				if _, err := tx.Exec(ctx, writeDeadLettersSQL, []string{l.Source}, []string{l.Partition},
+					[]string{l.Position}, []string{l.MessageID}, [][]byte{msg}, []string{l.Reason},
+					[]time.Time{l.ReceivedAt}, []int64{letterBytes(l)}, []bool{l.Truncated},
+					[]string{l.ArchiveKey}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: settle %d held records: %w", len(done), classify(err))
+	}
+	return settled, nil
+}
+
+// CountPending returns how many records are held (for tests and metrics).
+func (s *Sink) CountPending(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pending_records`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count held records: %w", classify(err))
+	}
+	return n, nil
+}
