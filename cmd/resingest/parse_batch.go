@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 
@@ -51,8 +50,9 @@ func parseFiles(p *parse.Parser, maxBytes int, files []string, workers int, stdo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // one message at a time, reused
 			for b := range jobs {
-				b.run(p, maxBytes)
+				buf = b.run(p, maxBytes, buf)
 				close(b.done)
 			}
 		}()
@@ -71,53 +71,24 @@ func parseFiles(p *parse.Parser, maxBytes int, files []string, workers int, stdo
 	return failed
 }
 
-func (b *parseBatch) run(p *parse.Parser, maxBytes int) {
+func (b *parseBatch) run(p *parse.Parser, maxBytes int, buf []byte) []byte {
 	for _, name := range b.files {
-		f, err := os.Open(name)
-		if err != nil {
+		var err error
+		if buf, err = readFileInto(buf, name, maxBytes); err != nil {
 			b.reject(name, err)
 			continue
 		}
-		msg, err := readMessage(f, maxBytes)
-		f.Close()
-		if err != nil {
-			b.reject(name, err)
-			continue
-		}
-		b.out, err = appendRecords(b.out, p, msg)
-		if err != nil {
+		// The records are encoded before buf is read into again.
+		if b.out, err = appendRecords(b.out, p, buf); err != nil {
 			b.reject(name, err)
 		}
 	}
+	return buf
 }
 
 func (b *parseBatch) reject(name string, err error) {
 	b.failed = true
 	b.errs = fmt.Appendf(b.errs, "%s: %v\n", name, err)
-}
-
-// readMessage reads a file whole, one byte past maxBytes at most, so that an
-// oversized message is reported as such without reading all of it.
-func readMessage(f *os.File, maxBytes int) ([]byte, error) {
-	size := 512
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = int(min(st.Size(), int64(maxBytes))) + 1
-	}
-	buf := make([]byte, 0, size)
-	r := io.LimitReader(f, int64(maxBytes)+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 // appendRecords parses one message and appends its records to out as JSON
