@@ -53,6 +53,7 @@ test: deps build
 bench: deps build
 	@echo "machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB; $$(uptime)"
 	$(call with_services,$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./parse/ ./sinks/... ./pii/ && \
+		$(GO) test -run '^$$' -bench ParseCommand -benchtime 1x -timeout $(TEST_TIMEOUT) ./cmd/resingest/ && \
 		$(GO) test -run '^$$' -bench KinesisWorker -benchtime 1x -timeout $(TEST_TIMEOUT) ./pipeline/ && \
 		$(GO) test -run '^$$' -bench Backfill -benchtime 1x -timeout $(TEST_TIMEOUT) ./migrate/ && \
 		$(GO) test -run '^$$' -bench APILatency -benchtime 1x -timeout $(TEST_TIMEOUT) ./api/ && \

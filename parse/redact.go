@@ -2,215 +2,378 @@ package parse
 
 import (
 	"bytes"
-	"slices"
 )
 
-// Local names (case-insensitive, any prefix) whose values are secrets. Card
-// and account numbers keep their last four digits; the others are masked
-// whole.
-var (
-	numberNames = []string{"cardnumber", "maskedcardnumber", "acctnumber", "bankacctnumber", "accountnumber"}
-	secretNames = []string{"seriescode", "cvv", "cvc", "cvv2", "password", "pin", "securitycode"}
-	// keywords are searched for; every name above contains one of them.
-	keywords = []string{"cardnumber", "acctnumber", "accountnumber", "seriescode", "cvv", "cvc", "password", "pin", "securitycode"}
-)
-
-// Redact returns a copy of a raw message with card numbers, CVVs, bank
-// account numbers and passwords masked, for archives and dead letters:
-// attributes and elements with the names above, any prefix, any case. It
-// works on bytes, so it also redacts messages that are not well-formed.
-// Masking keeps the message's length and markup, so a well-formed message
-// stays well-formed, and card numbers keep their last four digits so the
-// redacted message extracts the same record. Any other run of 13-19 digits
-// that passes the Luhn check is masked as well. Safe for concurrent use.
+// Redact returns a copy of a raw message with card and secret data masked,
+// for archives and dead letters. The archive is the replay source, so a
+// redacted message extracts exactly the same record as the original except
+// `payment` (whose last4 stays right):
+//
+//   - card and account numbers in their own attributes and elements
+//     (CardNumber, MaskedCardNumber, Token, BankAcctNumber, AccountNumber,
+//     any prefix, any case) keep their last four digits; CVVs (SeriesCode),
+//     passwords and PINs are masked whole, including the text of every
+//     element inside such an element (CardNumber/PlainText);
+//   - card-like runs (13-19 digits passing the Luhn check, digit groups
+//     joined across single spaces or dashes) are masked, keeping their last
+//     four digits, in free text only: comments, CDATA and text of elements
+//     that are not identifiers, and attributes that are neither identifiers
+//     nor fields the built-in mappings extract;
+//   - identifiers, phones, e-mails, loyalty and reservation numbers, message
+//     ids and timestamps in their own elements and attributes are never
+//     touched, even when they pass the Luhn check (see redactnames.go).
+//
+// It works on bytes in one pass, so it also redacts messages that are not
+// well-formed. Masking keeps the message's length and markup, so a
+// well-formed message stays well-formed. Safe for concurrent use.
 func Redact(msg []byte) []byte {
 	out := bytes.Clone(msg)
-	lower := bytes.ToLower(msg)
-	for _, kw := range keywords {
-		for from := 0; ; {
-			i := bytes.Index(lower[from:], []byte(kw))
-			if i < 0 {
-				break
-			}
-			from = redactAt(out, lower, from+i, len(kw))
-		}
-	}
-	maskCardRuns(out)
+	r := redactor{b: out, names: redactNames()}
+	r.stack = r.buf[:0]
+	r.run()
 	return out
 }
 
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == ':'
+// maxRedactDepth bounds the element stack; deeper elements count as free
+// text inheriting their ancestors' secrecy.
+const maxRedactDepth = 256
+
+// frame is one open element: whether its text is a secret (inherited from
+// the nearest secret ancestor) and whether it is an identifier.
+type frame struct {
+	secret    nameClass // classNone, classNumber or classSecret
+	protected bool
+}
+
+type redactor struct {
+	b     []byte
+	names *nameTable
+	stack []frame
+	extra int // open elements beyond maxRedactDepth
+	buf   [32]frame
+}
+
+func (r *redactor) run() {
+	b := r.b
+	for i := 0; i < len(b); {
+		lt := bytes.IndexByte(b[i:], '<')
+		if lt < 0 {
+			r.text(b[i:])
+			return
+		}
+		r.text(b[i : i+lt])
+		i += lt
+		rest := b[i:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			body, next := until(b, i+4, "-->")
+			maskCardRuns(body)
+			i = next
+		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+			body, next := until(b, i+9, "]]>")
+			r.text(body)
+			i = next
+		case bytes.HasPrefix(rest, []byte("<?")):
+			_, i = until(b, i+2, "?>")
+		case bytes.HasPrefix(rest, []byte("<!")):
+			// A DOCTYPE: the parser refuses it, but it may still hold a
+			// card in an entity value.
+			body, next := until(b, i+2, ">")
+			maskCardRuns(body)
+			i = next
+		case bytes.HasPrefix(rest, []byte("</")):
+			r.pop()
+			_, i = until(b, i+2, ">")
+		default:
+			i = r.tag(i)
+		}
+	}
+}
+
+// until returns b[from:] up to the terminator and the index after it (the
+// whole rest when there is no terminator).
+func until(b []byte, from int, term string) (body []byte, next int) {
+	if from > len(b) {
+		from = len(b)
+	}
+	k := bytes.Index(b[from:], []byte(term))
+	if k < 0 {
+		return b[from:], len(b)
+	}
+	return b[from : from+k], from + k + len(term)
+}
+
+// text masks a text node (or CDATA section) of the innermost open element.
+func (r *redactor) text(t []byte) {
+	if len(t) == 0 {
+		return
+	}
+	if len(r.stack) == 0 {
+		maskCardRuns(t)
+		return
+	}
+	top := r.stack[len(r.stack)-1]
+	switch {
+	case top.secret == classNumber:
+		maskDigits(t)
+	case top.secret == classSecret:
+		maskAll(t)
+	case top.protected && r.extra == 0:
+	default:
+		maskCardRuns(t)
+	}
+}
+
+func (r *redactor) pop() {
+	switch {
+	case r.extra > 0:
+		r.extra--
+	case len(r.stack) > 0:
+		r.stack = r.stack[:len(r.stack)-1]
+	}
+}
+
+func (r *redactor) push(f frame) {
+	if len(r.stack) >= maxRedactDepth || r.extra > 0 {
+		r.extra++
+		return
+	}
+	r.stack = append(r.stack, f)
+}
+
+// tag reads the start tag at b[i] == '<', masks its attribute values and
+// opens the element unless it closes itself. It returns where the scan
+// goes on.
+func (r *redactor) tag(i int) int {
+	b := r.b
+	j := i + 1
+	for j < len(b) && !isSpace(b[j]) && b[j] != '>' && b[j] != '/' && b[j] != '<' {
+		j++
+	}
+	name := b[i+1 : j]
+	selfClosing := false
+	for j < len(b) {
+		c := b[j]
+		switch {
+		case isSpace(c):
+			j++
+			continue
+		case c == '>':
+			j++
+		case c == '/' && j+1 < len(b) && b[j+1] == '>':
+			j += 2
+			selfClosing = true
+		case c == '<': // not well-formed: a new tag starts
+		default:
+			j = r.attribute(j)
+			continue
+		}
+		break
+	}
+	parent := frame{}
+	if len(r.stack) > 0 {
+		parent = r.stack[len(r.stack)-1]
+	}
+	if !selfClosing {
+		f := frame{secret: parent.secret}
+		switch cls := r.names.element(name); cls {
+		case classNumber, classSecret:
+			f.secret = cls
+		case classIdentifier:
+			f.protected = true
+		}
+		r.push(f)
+	}
+	return j
+}
+
+// attribute reads one attribute at b[j] and masks its value by its name; it
+// returns the index after it (always > j).
+func (r *redactor) attribute(j int) int {
+	b := r.b
+	s := j
+	for j < len(b) && !isSpace(b[j]) && b[j] != '=' && b[j] != '>' && b[j] != '<' && !(b[j] == '/' && j+1 < len(b) && b[j+1] == '>') {
+		j++
+	}
+	if j == s { // a stray '/' or '='
+		return j + 1
+	}
+	name := b[s:j]
+	for j < len(b) && isSpace(b[j]) {
+		j++
+	}
+	if j >= len(b) || b[j] != '=' {
+		return j
+	}
+	for j++; j < len(b) && isSpace(b[j]); j++ {
+	}
+	if j >= len(b) {
+		return j
+	}
+	var value []byte
+	next := 0
+	if q := b[j]; q == '"' || q == '\'' {
+		end := bytes.IndexByte(b[j+1:], q)
+		if end < 0 {
+			end = len(b) - j - 1
+		}
+		value, next = b[j+1:j+1+end], min(j+2+end, len(b))
+	} else { // unquoted: not well-formed
+		e := j
+		for e < len(b) && !isSpace(b[e]) && b[e] != '>' {
+			e++
+		}
+		value, next = b[j:e], e
+	}
+	switch r.names.attribute(name) {
+	case classNumber:
+		maskDigits(value)
+	case classSecret:
+		maskAll(value)
+	case classIdentifier:
+	default:
+		maskCardRuns(value)
+	}
+	return max(next, s+1)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// redactAt masks the value of the attribute or element whose name contains
-// the keyword found at k, if that name is a secret's, and returns where the
-// search goes on.
-func redactAt(out, lower []byte, k, n int) int {
-	s, e := k, k+n
-	for s > 0 && isNameByte(lower[s-1]) {
-		s--
-	}
-	for e < len(lower) && isNameByte(lower[e]) {
-		e++
-	}
-	name := lower[s:e]
-	local := name
-	if c := bytes.LastIndexByte(name, ':'); c >= 0 {
-		local = name[c+1:]
-	}
-	keepLast4 := slices.Contains(numberNames, string(local))
-	if !keepLast4 && !slices.Contains(secretNames, string(local)) {
-		return e
-	}
-	switch {
-	case s > 0 && lower[s-1] == '<': // an element: mask its content
-		gt := bytes.IndexByte(lower[e:], '>')
-		if gt < 0 {
-			return e
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// maskDigits masks every digit of a card or account number but the last
+// four.
+func maskDigits(b []byte) {
+	keep := 4
+	for i := len(b) - 1; i >= 0; i-- {
+		if isDigit(b[i]) {
+			if keep > 0 {
+				keep--
+			} else {
+				b[i] = 'X'
+			}
 		}
-		start := e + gt + 1
-		if lower[start-2] == '/' { // <Name ... />
-			return start
-		}
-		end := len(lower)
-		if c := bytes.Index(lower[start:], append([]byte("</"), name...)); c >= 0 {
-			end = start + c
-		}
-		maskRange(out[start:end], keepLast4)
-		return end
-	default: // an attribute: Name = "value"
-		j := e
-		for j < len(lower) && isSpace(lower[j]) {
-			j++
-		}
-		if j >= len(lower) || lower[j] != '=' {
-			return e
-		}
-		for j++; j < len(lower) && isSpace(lower[j]); j++ {
-		}
-		if j >= len(lower) || (lower[j] != '"' && lower[j] != '\'') {
-			return e
-		}
-		q := lower[j]
-		end := bytes.IndexByte(lower[j+1:], q)
-		if end < 0 {
-			end = len(lower) - j - 1
-		}
-		maskRange(out[j+1:j+1+end], keepLast4)
-		return j + 1 + end
 	}
 }
 
-// maskRange masks text outside markup in place: every digit but the last
-// four when keepLast4, else every character but whitespace.
-func maskRange(b []byte, keepLast4 bool) {
-	keep := 0
-	if keepLast4 {
-		keep = 4
-	}
-	inTag := false
-	for i := len(b) - 1; i >= 0; i-- {
-		c := b[i]
-		switch {
-		case c == '>':
-			inTag = true
-		case c == '<':
-			inTag = false
-		case inTag || isSpace(c):
-		case keepLast4:
-			if c >= '0' && c <= '9' {
-				if keep > 0 {
-					keep--
-				} else {
-					b[i] = 'X'
-				}
-			}
-		default:
+// maskAll masks every character of a secret but whitespace.
+func maskAll(b []byte) {
+	for i, c := range b {
+		if !isSpace(c) {
 			b[i] = 'X'
 		}
 	}
 }
 
-// maskCardRuns masks, in place, every run of 13-19 digits that passes the
-// Luhn check, keeping its last four digits. Digits may be grouped by single
-// spaces or dashes ("4111 1111 1111 1111", "4111-1111-1111-1111").
+// Card-like runs: 13-19 digits in all; groups holds that many groups of a
+// chain at a time (a chain of more is checked in slices).
+const (
+	minCardDigits = 13
+	maxCardDigits = 19
+	maxRunGroups  = 64
+)
+
+// span is one group of digits, b[start:end].
+type span struct{ start, end int }
+
+// maskCardRuns masks, in place, every card-like run of free text: 13-19
+// digits passing the Luhn check, contiguous or in groups joined by single
+// spaces or dashes ("4111 1111 1111 1111", "3782-822463-10005"), keeping
+// the last four digits. In a longer chain of groups every window of
+// consecutive groups is checked, the longest first.
 func maskCardRuns(b []byte) {
-	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	var groups [maxRunGroups]span
 	for i := 0; i < len(b); {
 		if !isDigit(b[i]) {
 			i++
 			continue
 		}
-		// Extend over digits and single separators between digits.
-		j, digits := i, make([]byte, 0, 19)
-		for j < len(b) {
-			if isDigit(b[j]) {
-				digits = append(digits, b[j])
+		n, j := 0, i
+		for {
+			s := j
+			for j < len(b) && isDigit(b[j]) {
 				j++
-				continue
 			}
-			if (b[j] == ' ' || b[j] == '-') && j+1 < len(b) && isDigit(b[j+1]) {
+			if n == len(groups) {
+				// Windows starting in the older groups lie wholly in the
+				// buffer; check them and keep the last window's worth.
+				keep := maxCardDigits - 1
+				checkWindows(b, groups[:n], n-keep)
+				n = copy(groups[:], groups[n-keep:n])
+			}
+			groups[n] = span{s, j}
+			n++
+			if j+1 < len(b) && (b[j] == ' ' || b[j] == '-') && isDigit(b[j+1]) {
 				j++
 				continue
 			}
 			break
 		}
-		if n := len(digits); n >= 13 && n <= 19 && luhn(digits) {
-			keep := 4
-			for k := j - 1; k >= i; k-- {
-				if isDigit(b[k]) {
-					if keep > 0 {
-						keep--
-					} else {
-						b[k] = 'X'
-					}
+		checkWindows(b, groups[:n], n)
+		i = j
+	}
+}
+
+// checkWindows masks Luhn-valid windows of consecutive groups that start in
+// groups[:starts]. A group masked already ends a window.
+func checkWindows(b []byte, groups []span, starts int) {
+	for a := 0; a < starts; a++ {
+		// The longest window from a within the digit limit.
+		digits, e := 0, a
+		for ; e < len(groups); e++ {
+			g := groups[e]
+			if d := g.end - g.start; digits+d > maxCardDigits || !allDigits(b[g.start:g.end]) {
+				break
+			} else {
+				digits += d
+			}
+		}
+		for e--; e >= a && digits >= minCardDigits; e-- {
+			if luhnGroups(b, groups[a:e+1]) {
+				maskGroups(b, groups[a:e+1])
+				a = e
+				break
+			}
+			digits -= groups[e].end - groups[e].start
+		}
+	}
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func luhnGroups(b []byte, groups []span) bool {
+	sum, double := 0, false
+	for g := len(groups) - 1; g >= 0; g-- {
+		for i := groups[g].end - 1; i >= groups[g].start; i-- {
+			n := int(b[i] - '0')
+			if double {
+				if n *= 2; n > 9 {
+					n -= 9
 				}
 			}
-		} else if n > 19 {
-			// A longer run may hold a card number inside; check each
-			// contiguous part alone.
-			maskContiguous(b[i:j])
+			sum += n
+			double = !double
 		}
-		i = j
-	}
-}
-
-// maskContiguous masks Luhn-valid 13-19 digit runs without separators.
-func maskContiguous(b []byte) {
-	for i := 0; i < len(b); {
-		if b[i] < '0' || b[i] > '9' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if n := j - i; n >= 13 && n <= 19 && luhn(b[i:j]) {
-			for k := i; k < j-4; k++ {
-				b[k] = 'X'
-			}
-		}
-		i = j
-	}
-}
-
-// luhn reports whether a digit string passes the Luhn checksum.
-func luhn(d []byte) bool {
-	sum, double := 0, false
-	for i := len(d) - 1; i >= 0; i-- {
-		n := int(d[i] - '0')
-		if double {
-			n *= 2
-			if n > 9 {
-				n -= 9
-			}
-		}
-		sum += n
-		double = !double
 	}
 	return sum%10 == 0
+}
+
+func maskGroups(b []byte, groups []span) {
+	keep := 4
+	for g := len(groups) - 1; g >= 0; g-- {
+		for i := groups[g].end - 1; i >= groups[g].start; i-- {
+			if keep > 0 {
+				keep--
+			} else {
+				b[i] = 'X'
+			}
+		}
+	}
 }

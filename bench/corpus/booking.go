@@ -73,7 +73,7 @@ func (g *Generator) newBooking() *booking {
 		comment:   -1,
 	}
 	if channels[b.channel].idSource != "" {
-		b.chanID = digits(g.r, 10)
+		b.chanID = newChannelID(g.r)
 	}
 	b.created = g.eventTime(time.Time{})
 	b.updated = b.created
@@ -171,17 +171,10 @@ func (g *Generator) newGuest(h hotel, primary bool) guest {
 	default:
 		gu.email = sur + "_" + given + n + "@" + dom
 	}
-	switch g.r.IntN(3) {
-	case 0:
-		gu.phone = "+" + c.phoneCC + " " + digits(g.r, 3) + " " + digits(g.r, 7)
-	case 1:
-		gu.phone = "+" + c.phoneCC + digits(g.r, 10)
-	default:
-		gu.phone = "00" + c.phoneCC + "-" + digits(g.r, 3) + "-" + digits(g.r, 6)
-	}
+	gu.phone = newPhone(g.r, c.phoneCC)
 	if primary && g.r.IntN(100) < 35 {
 		gu.program = chains[h.chain].program
-		gu.member = digits(g.r, 9)
+		gu.member = newMemberNumber(g.r)
 		gu.profileID = base32ID(g, 8)
 	}
 	return gu

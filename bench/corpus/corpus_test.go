@@ -51,7 +51,7 @@ func TestWellFormedAndAsIntended(t *testing.T) {
 			if s.envelopeNS != NamespaceSOAP12 || s.rootNS != NamespaceOTA || s.rootName != e.MessageType {
 				t.Errorf("envelope %q root {%s}%s, want SOAP 1.2 and {%s}%s", s.envelopeNS, s.rootNS, s.rootName, NamespaceOTA, e.MessageType)
 			}
-			if s.messageID != e.MessageID || !regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(s.messageID) {
+			if s.messageID != e.MessageID || !regexp.MustCompile(`^(urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|urn:msg:[0-9]{19})$`).MatchString(s.messageID) {
 				t.Errorf("MessageID %q (expected %q)", s.messageID, e.MessageID)
 			}
 			if s.confirmation != e.Confirmation || m.Key != e.Confirmation || !regexp.MustCompile(`^[1-9][0-9]{9}$`).MatchString(m.Key) {

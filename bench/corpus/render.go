@@ -78,7 +78,7 @@ func (g *Generator) render(b *booking, k kind) Message {
 	// Most senders send one long line; some indent with tabs or spaces.
 	w.reset([]string{"  ", "  ", "  ", "\t", "\t", "\t", "\t", "\t", "", "", "", "", "", "", "", "", "", "", "", ""}[g.r.IntN(20)])
 
-	msgID := "urn:uuid:" + g.uuid()
+	msgID := g.newMessageID()
 	echo := digits(g.r, 9)
 	if g.r.IntN(4) == 0 {
 		echo = g.uuid()

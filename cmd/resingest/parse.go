@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,46 +80,25 @@ func runParse(p *parse.Parser, maxBytes int, args []string, stdin io.Reader, std
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriter(stdout)
+	out := bufio.NewWriterSize(stdout, 1<<16)
 	defer out.Flush()
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
 	failed := false
-	handle := func(name string, r io.Reader) {
+	if len(files) == 0 {
 		// Read one byte past the limit so an oversized message is reported
 		// as such without reading all of it.
-		msg, err := io.ReadAll(io.LimitReader(r, int64(maxBytes)+1))
+		msg, err := io.ReadAll(io.LimitReader(stdin, int64(maxBytes)+1))
+		var recs []byte
+		if err == nil {
+			recs, err = appendRecords(nil, p, msg)
+		}
+		out.Write(recs)
 		if err != nil {
 			failed = true
-			fmt.Fprintf(stderr, "%s: %v\n", name, err)
-			return
+			out.Flush()
+			fmt.Fprintf(stderr, "%s: %v\n", "<stdin>", err)
 		}
-		recs, err := p.Parse(msg)
-		if err != nil {
-			failed = true
-			fmt.Fprintf(stderr, "%s: %v\n", name, err)
-			return
-		}
-		for i := range recs {
-			if err := enc.Encode(recs[i]); err != nil {
-				failed = true
-				fmt.Fprintf(stderr, "%s: %v\n", name, err)
-				return
-			}
-		}
-	}
-	if len(files) == 0 {
-		handle("<stdin>", stdin)
-	}
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			failed = true
-			fmt.Fprintf(stderr, "%s: %v\n", name, err)
-			continue
-		}
-		handle(name, f)
-		f.Close()
+	} else {
+		failed = parseFiles(p, maxBytes, files, 0, out, stderr)
 	}
 	if failed {
 		out.Flush()
