@@ -23,7 +23,7 @@ func runDryRun(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error {
 		return cannotRun(stderr, err)
 	}
 	kind, name := f.sourceName()
-	slog.Info("dry run: nothing is stored or committed", "source", kind, "name", name, "mapping", mappingNames(p))
+	slog.Info("dry run: nothing is stored or committed", "source", kind, "source_name", name, "mapping", mappingNames(p))
 	report := coverage.New()
 	check := func(msgName string, msg []byte) { report.Check(p, msgName, msg) }
 	switch f.source {
