@@ -91,7 +91,9 @@ func testVendorDialects(t *testing.T) {
 // TestMissingHotelCodeIsNotRejected: the parser prints a record without a
 // hotel code (key resolution decides downstream); record validation still
 // names the field, so no store ever keeps it as it is.
-func TestMissingHotelCodeIsNotRejected(t *testing.T) { eachEngine(t, testMissingHotelCodeIsNotRejected) }
+func TestMissingHotelCodeIsNotRejected(t *testing.T) {
+	eachEngine(t, testMissingHotelCodeIsNotRejected)
+}
 
 func testMissingHotelCodeIsNotRejected(t *testing.T) {
 	r := one(t, `<OTA_CancelRQ xmlns="`+otaNS+`"><UniqueID Type="14" ID="R-90"/></OTA_CancelRQ>`)
