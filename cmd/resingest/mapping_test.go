@@ -76,7 +76,7 @@ func TestMappingCheck(t *testing.T) {
 	}{
 		{"public samples", []string{publicSamples}, exitChecked, []string{
 			"mapping auto (ota2003, ota2001)",
-			"11 messages: 11 parsed into 11 records, 0 rejected; 3 records held for key resolution (no hotel code)",
+			"12 messages: 12 parsed into 12 records, 0 rejected; 3 records held for key resolution (no hotel code)",
 			"OTA_CancelRS: 2 messages, 2 records, 1 held for key resolution; actions: cancel 2",
 			"  hotel_code                 1/2    50%",
 		}, ""},
