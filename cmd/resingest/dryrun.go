@@ -39,6 +39,9 @@ func runDryRun(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error {
 		err = peek.Kinesis(ctx, peek.KinesisConfig{Client: client, Stream: f.kinesis.stream,
 			StartPosition: f.kinesis.startPosition, StartTimestamp: f.kinesis.startTime}, f.exitWhenIdle, check)
 	}
+	if err != nil && report.Totals().Messages == 0 {
+		return cannotRun(stderr, err)
+	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "dry run of %s %s with mapping %s (nothing stored or committed)\n", kind, name, mappingNames(p))
 	if werr := report.Write(out); werr != nil {

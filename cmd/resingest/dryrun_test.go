@@ -118,6 +118,13 @@ func TestConsumeDryRunKafka(t *testing.T) {
 			"OTA_CancelRQ: 2 messages, 2 records, 1 held for key resolution; actions: cancel 2",
 			"  1  not XML (e.g. "+topic+"/")
 	}
+	// A topic that does not exist is an error, not an empty report.
+	missing := testenv.UniqueName("dryrun-missing")
+	stdout, stderr, code := runCLIOut(t, "consume", "--dry-run", "--source", "kafka", "--brokers", strings.Join(brokers, ","),
+		"--topic", missing, "--exit-when-idle", "1s")
+	if code != exitCannotRun || stdout != "" || !strings.Contains(stderr, `topic "`+missing+`" does not exist`) {
+		t.Errorf("missing topic: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
 	offsets, err := adm.FetchOffsets(ctx, group)
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		return // the group was never created: nothing committed

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -88,6 +89,14 @@ func Kafka(ctx context.Context, cfg KafkaConfig, idle time.Duration, fn Handler)
 		return fmt.Errorf("peek: kafka: %w", err)
 	}
 	defer cl.Close()
+	// A missing topic would read as an empty one: say so instead.
+	topics, err := kadm.NewClient(cl).ListTopics(ctx, cfg.Topic)
+	if err != nil {
+		return fmt.Errorf("peek: kafka: metadata of %s: %w", cfg.Topic, err)
+	}
+	if td, ok := topics[cfg.Topic]; !ok || td.Err != nil {
+		return fmt.Errorf("peek: kafka: topic %q does not exist", cfg.Topic)
+	}
 	last := time.Now()
 	for ctx.Err() == nil {
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
