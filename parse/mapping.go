@@ -38,6 +38,7 @@ type guestCountSpec struct {
 type mappingFile struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
+	Extends     string `yaml:"extends"`
 	Match       struct {
 		Namespaces []string `yaml:"namespaces"`
 		Roots      []string `yaml:"roots"`
@@ -88,19 +89,76 @@ func (m *Mapping) Fallbacks() []string { return slices.Clone(m.fallbacks) }
 
 // LoadMapping reads a mapping: the name of an embedded mapping (ota2003,
 // ota2001) or the path of a YAML file.
+//
+// A mapping may start from another one with "extends: NAME|PATH" (a
+// built-in name, or a file path relative to the extending file): the base
+// is read first, then every key the file gives replaces the base's. Field
+// lists (reservation, message, the fields of property, room_stays, ...)
+// are merged field by field; any other list (node expressions, roots,
+// external_ids, action lists) is replaced whole. A vendor mapping is then
+// only what differs from ota2003, and needs a name of its own.
 func LoadMapping(nameOrPath string) (*Mapping, error) {
-	data, err := embeddedMappings.ReadFile("mappings/" + nameOrPath + ".yaml")
-	source := nameOrPath
+	f, source, err := decodeMapping(nameOrPath, 0)
 	if err != nil {
-		if !strings.ContainsAny(nameOrPath, `/\.`) {
-			return nil, fmt.Errorf("%w: no built-in mapping %q (built in: %s)", ErrMapping, nameOrPath, strings.Join(BuiltinMappings(), ", "))
-		}
-		if data, err = os.ReadFile(nameOrPath); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMapping, err)
-		}
-		source = filepath.Base(nameOrPath)
+		return nil, err
 	}
-	return parseMapping(source, data)
+	return newMapping(source, f)
+}
+
+// maxExtends bounds a chain of "extends" (and so ends a cycle).
+const maxExtends = 4
+
+// readMappingData returns a mapping's YAML, the name errors give it, and
+// the directory its relative "extends" paths start from ("" for built-ins).
+func readMappingData(nameOrPath string) (data []byte, source, dir string, err error) {
+	data, err = embeddedMappings.ReadFile("mappings/" + nameOrPath + ".yaml")
+	if err == nil {
+		return data, nameOrPath, "", nil
+	}
+	if !strings.ContainsAny(nameOrPath, `/\.`) {
+		return nil, "", "", fmt.Errorf("%w: no built-in mapping %q (built in: %s)", ErrMapping, nameOrPath, strings.Join(BuiltinMappings(), ", "))
+	}
+	if data, err = os.ReadFile(nameOrPath); err != nil {
+		return nil, "", "", fmt.Errorf("%w: %w", ErrMapping, err)
+	}
+	return data, filepath.Base(nameOrPath), filepath.Dir(nameOrPath), nil
+}
+
+// decodeMapping reads a mapping file, on top of its base when it extends
+// one.
+func decodeMapping(nameOrPath string, depth int) (mappingFile, string, error) {
+	var f mappingFile
+	data, source, dir, err := readMappingData(nameOrPath)
+	if err != nil {
+		return f, "", err
+	}
+	var probe struct {
+		Name    string `yaml:"name"`
+		Extends string `yaml:"extends"`
+	}
+	if err := yaml.Unmarshal(data, &probe); err != nil {
+		return f, "", fmt.Errorf("%w: %s: %w", ErrMapping, source, err)
+	}
+	if base := probe.Extends; base != "" {
+		switch {
+		case depth >= maxExtends:
+			return f, "", fmt.Errorf("%w: %s: extends more than %d mappings deep (a cycle?)", ErrMapping, source, maxExtends)
+		case probe.Name == "":
+			return f, "", fmt.Errorf("%w: %s: name is missing (a mapping that extends another needs its own)", ErrMapping, source)
+		}
+		if strings.ContainsAny(base, `/\.`) && !filepath.IsAbs(base) && dir != "" {
+			base = filepath.Join(dir, base)
+		}
+		if f, _, err = decodeMapping(base, depth+1); err != nil {
+			return f, "", fmt.Errorf("%w (extended by %s)", err, source)
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return f, "", fmt.Errorf("%w: %s: %w", ErrMapping, source, err)
+	}
+	return f, source, nil
 }
 
 // BuiltinMappings lists the embedded mapping names.
@@ -114,13 +172,7 @@ func BuiltinMappings() []string {
 	return names
 }
 
-func parseMapping(source string, data []byte) (*Mapping, error) {
-	var f mappingFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrMapping, source, err)
-	}
+func newMapping(source string, f mappingFile) (*Mapping, error) {
 	m := &Mapping{Name: f.Name, Description: f.Description, namespaces: f.Match.Namespaces, roots: f.Match.Roots, file: f}
 	if err := m.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMapping, source, err)

@@ -37,6 +37,8 @@ type consumeFlags struct {
 	shutdownTimeout time.Duration
 	metricsAddr     string
 	mapping         string
+	mappingSources  string // --mapping-per-source (mapping_source.go)
+	dryRun          bool   // --dry-run (dryrun.go)
 	maxBytes        int
 	stallTimeout    time.Duration
 	cpuProfile      string
@@ -149,6 +151,12 @@ func (f *consumeFlags) validate() error {
 	if f.exitWhenIdle < 0 || f.shutdownTimeout <= 0 {
 		return errors.New("--exit-when-idle must be >= 0 and --shutdown-timeout > 0")
 	}
+	if err := f.resolveMapping(); err != nil {
+		return err
+	}
+	if f.dryRun {
+		return nil // a dry run opens no store
+	}
 	return f.stores.validate()
 }
 
@@ -183,6 +191,18 @@ leases are released after the last checkpoint, for the others to take at
 once. With --exit-when-idle a Kinesis worker also waits while any lease is
 free or expired (a dead worker's shards), so keep it above --lease-duration.
 
+--dry-run reads the source without a trace (Kafka: no consumer group, so no
+offset commits; Kinesis: plain shard iterators, no leases or checkpoints;
+files: read only), parses and validates every message with the mapping, and
+prints the coverage report of 'resingest mapping check' when the source is
+idle for --exit-when-idle or on SIGINT/SIGTERM. Exit status 0, 1 when some
+messages were rejected, 2 when it could not run.
+
+--mapping-per-source gives each vendor's topic, stream or drop folder its own
+mapping in one setting shared by every worker (env
+RESINGEST_MAPPING_PER_SOURCE); a worker uses the entry of its own source, or
+--mapping when the list does not name it.
+
 SIGINT/SIGTERM stop polling, let the batch in flight finish and commit within
 --shutdown-timeout, and exit 0.
 
@@ -191,11 +211,16 @@ RESINGEST_KAFKA_BROKERS).`,
 		Example: `  eval "$(scripts/dev-services env)"
   resingest consume --source kafka --topic reservations --group resingest --exit-when-idle 10s
   resingest consume --source kinesis --stream reservations --lease-duration 10s
-  resingest consume --source file --path ./drop --sinks postgres`,
+  resingest consume --source file --path ./drop --sinks postgres
+  resingest consume --dry-run --source kafka --topic expedia-res --mapping ./expedia.yaml --exit-when-idle 5s
+  RESINGEST_MAPPING_PER_SOURCE=kafka:expedia-res=./expedia.yaml,file:/drop/legacy=ota2001 resingest consume ...`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.validate(); err != nil {
 				return err
+			}
+			if f.dryRun {
+				return runDryRun(cmd.Context(), &f, cmd)
 			}
 			return runConsume(cmd.Context(), &f, cmd)
 		},
@@ -214,6 +239,8 @@ RESINGEST_KAFKA_BROKERS).`,
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, time allowed to finish and commit the batch in flight")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9108)")
 	fl.StringVar(&f.mapping, "mapping", parse.AutoMapping, "parser mapping: auto, a built-in name, or a YAML file")
+	fl.StringVar(&f.mappingSources, "mapping-per-source", "", "mapping per source, KIND:NAME=MAPPING,... (kafka:TOPIC, kinesis:STREAM, file:DIR); the entry of this worker's source wins over --mapping")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "parse, validate and count what the source holds with the mapping; no store is opened or written, no offset, checkpoint or lease is taken; prints a coverage report at the end")
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
 	fl.DurationVar(&f.stallTimeout, "stall-timeout", pipeline.DefaultStallTimeout, "/readyz answers 503 (and resingest_sink_stalled{sink} is 1) while a store write makes no progress for this long")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for performance work; see bench/e2e)")
