@@ -91,25 +91,14 @@ func (s *DynamoStore) GuestReservations(ctx context.Context, guestID, from, to s
 	return fromItems(items), nil
 }
 
-// ByConfirmation implements Store with a query of the by_confirmation
-// index (keys in hotel order), then a consistent Get of each match.
-func (s *DynamoStore) ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error) {
+// KeysByConfirmation implements Store with a query of the
+// by_confirmation index.
+func (s *DynamoStore) KeysByConfirmation(ctx context.Context, confirmation string, limit int) ([]reservation.Key, error) {
 	keys, err := s.sink.KeysByConfirmation(ctx, confirmation, limit)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", asBadKey(err))
 	}
-	found := make([]Stored, 0, len(keys))
-	for _, k := range keys {
-		st, err := s.Get(ctx, k)
-		if errors.Is(err, ErrNotFound) {
-			continue // gone between the query and the read
-		}
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, st)
-	}
-	return found, nil
+	return keys, nil
 }
 
 // Ready implements Store.

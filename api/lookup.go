@@ -8,6 +8,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/resingest/resingest/reservation"
@@ -22,9 +23,9 @@ type LookupRequest struct {
 }
 
 // decoyHotel is the hotel code of the read a lookup makes when the
-// confirmation matched nothing, so that a miss asks the store as often as
-// a confirmation that exists under another surname. '~' is in no hotel
-// code of the data; whatever the read returns is discarded.
+// confirmation matched nothing before any lookup found a reservation to
+// read instead (see lookupCandidates). '~' is in no hotel code of the
+// data; whatever the read returns is discarded.
 const decoyHotel = "~decoy~"
 
 // decoySurname is compared when there is no guest to compare with, so a
@@ -124,30 +125,47 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// lookupCandidates reads the reservations a lookup compares with: the one
-// of (hotel, confirmation), or every hotel's with the confirmation. When
-// none exists it reads a decoy key instead, so that an unknown
-// confirmation costs the store calls a known one does.
+// lookupCandidates reads the reservations a lookup compares with: every
+// hotel's with the confirmation (or only the named hotel's). The work
+// does not depend on whether one exists: the keys are always found by one
+// query of the confirmation, and when none is there (or none in the named
+// hotel) a reservation that does exist, the last one a lookup read, is
+// read and discarded instead, so a miss costs the read, decoding and
+// decryption of a hit.
 func (s *Server) lookupCandidates(ctx context.Context, req *LookupRequest) ([]Stored, error) {
+	keys, err := s.opts.Store.KeysByConfirmation(ctx, req.Confirmation, maxLookupMatches)
+	if err != nil {
+		return nil, err
+	}
 	if req.HotelCode != "" {
-		st, err := s.opts.Store.Get(ctx, reservation.Key{HotelCode: req.HotelCode, Confirmation: req.Confirmation})
+		keys = slices.DeleteFunc(keys, func(k reservation.Key) bool { return k.HotelCode != req.HotelCode })
+	}
+	if len(keys) == 0 {
+		decoy := reservation.Key{HotelCode: decoyHotel, Confirmation: req.Confirmation}
+		if k := s.lastLookupKey.Load(); k != nil {
+			decoy = *k
+		}
+		if _, err := s.opts.Store.Get(ctx, decoy); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		return nil, nil
+	}
+	found := make([]Stored, 0, len(keys))
+	for _, k := range keys {
+		st, err := s.opts.Store.Get(ctx, k)
 		if errors.Is(err, ErrNotFound) {
-			return nil, nil
+			continue // gone between the query and the read
 		}
 		if err != nil {
 			return nil, err
 		}
-		return []Stored{st}, nil
+		found = append(found, st)
 	}
-	found, err := s.opts.Store.ByConfirmation(ctx, req.Confirmation, maxLookupMatches)
-	if err != nil || len(found) > 0 {
-		return found, err
+	if len(found) > 0 {
+		k := found[0].Reservation.Key()
+		s.lastLookupKey.Store(&k)
 	}
-	_, err = s.opts.Store.Get(ctx, reservation.Key{HotelCode: decoyHotel, Confirmation: req.Confirmation})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	return nil, nil
+	return found, nil
 }
 
 // allowLookup applies the lookup limits; ok is false when it answered

@@ -113,13 +113,13 @@ const confirmationSQL = `
 SELECT hotel_code, confirmation FROM reservations WHERE confirmation = $1
 ORDER BY hotel_code LIMIT $2`
 
-// ByConfirmation implements Store.
-func (s *PostgresStore) ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error) {
+// KeysByConfirmation implements Store.
+func (s *PostgresStore) KeysByConfirmation(ctx context.Context, confirmation string, limit int) ([]reservation.Key, error) {
 	keys, err := s.keys(ctx, confirmationSQL, confirmation, limit)
 	if err != nil {
 		return nil, fmt.Errorf("api: lookup: %w", asBadKey(err))
 	}
-	return s.getAll(ctx, keys)
+	return keys, nil
 }
 
 // Ready implements Store.

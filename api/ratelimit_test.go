@@ -145,3 +145,35 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestPartnerLookupLimit: a partner's lookups outside its hotels (no
+// hotel named, or another one) are limited like anonymous ones, per key;
+// lookups naming its own hotel are not.
+func TestPartnerLookupLimit(t *testing.T) {
+	t.Parallel()
+	ts, logs := newTestServer(t, newStore(t, "postgres", fixture(t)), func(o *Options) { o.LookupRateLimit = 2 })
+	h1, h2 := asPartner(partnerH1), asPartner(partnerH2)
+	lookup := func(c caller, body string) response {
+		return call(t, ts, c, "POST", "/v1/itineraries/lookup", []byte(body))
+	}
+	// Partner H2 probes H1's confirmations.
+	for i, body := range []string{`{"confirmation":"C101","surname":"Doe"}`, `{"confirmation":"C102","surname":"Zed","hotel_code":"H1"}`} {
+		if r := lookup(h2, body); r.status != 404 {
+			t.Fatalf("probe %d: status %d, want 404", i+1, r.status)
+		}
+	}
+	checkTooMany(t, lookup(h2, `{"confirmation":"C100","surname":"Zed"}`))
+	if !strings.Contains(logs.String(), "rate_limited=lookup_partner") {
+		t.Errorf("the partner's 429 is not logged as lookup_partner")
+	}
+	// In its own hotel it is not limited.
+	for i := range 5 {
+		if r := lookup(h2, `{"confirmation":"C200","surname":"Roe","hotel_code":"H2"}`); r.status != 200 {
+			t.Fatalf("own-hotel lookup %d: status %d, want 200", i+1, r.status)
+		}
+	}
+	// Another partner has its own budget.
+	if r := lookup(h1, `{"confirmation":"C101","surname":"Doe"}`); r.status != 200 {
+		t.Fatalf("partner H1: status %d, want 200", r.status)
+	}
+}

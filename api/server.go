@@ -9,9 +9,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/resingest/resingest/reservation"
 )
 
 // Defaults of Options.
@@ -85,6 +88,10 @@ type Server struct {
 	lookupByCallerConf *limiterSet // lookups per (address or key, confirmation)
 	lookupMissesByConf *limiterSet // misses per confirmation, for the anomaly metric only
 	failures           *limiterSet // failed attempts per address
+
+	// lastLookupKey is a reservation a lookup read; a lookup that finds
+	// nothing reads it instead (and discards it).
+	lastLookupKey atomic.Pointer[reservation.Key]
 }
 
 // New returns a server over opts.Store.

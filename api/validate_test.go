@@ -179,8 +179,8 @@ func (c corruptKeyStore) Get(ctx context.Context, k reservation.Key) (Stored, er
 	return c.Store.Get(ctx, k)
 }
 
-func (c corruptKeyStore) ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error) {
-	return c.Store.ByConfirmation(ctx, corruptKey(confirmation), limit)
+func (c corruptKeyStore) KeysByConfirmation(ctx context.Context, confirmation string, limit int) ([]reservation.Key, error) {
+	return c.Store.KeysByConfirmation(ctx, corruptKey(confirmation), limit)
 }
 
 // TestStoreRefusesKey checks that each store reports a key it cannot
@@ -203,9 +203,9 @@ func TestStoreRefusesKey(t *testing.T) {
 				if !errors.Is(err, ErrBadKey) && !errors.Is(err, ErrNotFound) {
 					t.Errorf("Get %s: %v, want ErrBadKey or ErrNotFound", name, err)
 				}
-				_, err = store.ByConfirmation(ctx, k.Confirmation, 5)
+				_, err = store.KeysByConfirmation(ctx, k.Confirmation, 5)
 				if err != nil && !errors.Is(err, ErrBadKey) {
-					t.Errorf("ByConfirmation %s: %v, want ErrBadKey or nothing", name, err)
+					t.Errorf("KeysByConfirmation %s: %v, want ErrBadKey or nothing", name, err)
 				}
 			}
 			ts, logs := newTestServer(t, corruptKeyStore{store}, nil)
