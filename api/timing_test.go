@@ -74,7 +74,7 @@ func TestLookupTiming(t *testing.T) {
 							}
 						}
 						mExists, mAbsent = median(exists), median(absent)
-						t.Logf("attempt %d: median 404 time, confirmation exists %v, absent %v (%d each)", attempt, mExists, mAbsent, n)
+						t.Logf("TIMING %s | %s | attempt %d | exists %v | absent %v | %d each", kind, pair.name, attempt, mExists, mAbsent, n)
 						if withinNoise(mExists, mAbsent) {
 							return
 						}
