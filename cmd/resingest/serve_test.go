@@ -244,11 +244,15 @@ func TestServe(t *testing.T) {
 			"bad admin addr":   {"serve", "--store", "dynamo", "--dynamo-endpoint", "http://127.0.0.1:1", "--addr", freeAddr(t), "--admin-addr", "256.0.0.1:x"},
 		} {
 			t.Run(name, func(t *testing.T) {
-				if name == "postgres, no url" {
+				if name == "postgres, no url" || name == "bad admin addr" {
 					t.Setenv("RESINGEST_PG_URL", "")
 				}
-				if _, err := tokenRun(t, args...); err == nil {
-					t.Error("accepted")
+				_, err := tokenRun(t, args...)
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				if name == "bad admin addr" && !strings.Contains(err.Error(), "--admin-addr") {
+					t.Errorf("error %q does not name --admin-addr", err)
 				}
 			})
 		}
