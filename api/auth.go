@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/resingest/resingest/sinks/dynamo"
 )
 
@@ -78,7 +80,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Caller, [
 		}
 		id, err := verifyGuestToken(r.Context(), strings.TrimSpace(h[7:]), s.opts.Guests, s.opts.JWKS)
 		if err != nil {
-			li.reason = err.Error()
+			li.reason = authReason(err)
 			return Caller{}, body, err
 		}
 		li.caller = "guest"
@@ -86,7 +88,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Caller, [
 	case strings.HasPrefix(h, sigV4Algo+" "):
 		p, err := s.sigv4.verify(r.Context(), r, body)
 		if err != nil {
-			li.reason = err.Error()
+			li.reason = authReason(err)
 			return Caller{}, body, err
 		}
 		li.caller, li.partner = "partner", p.AccessKeyID
@@ -128,4 +130,37 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, required bool
 		return Caller{}, nil, false
 	}
 	return c, body, true
+}
+
+// authReasons name why credentials were refused, for the access log. The
+// errors themselves may quote what the caller sent (a token's alg or kid),
+// so only these fixed words are logged.
+var authReasons = []struct {
+	err    error
+	reason string
+}{
+	{ErrReplay, "replayed request"},
+	{ErrBadSignature, "invalid signature"},
+	{ErrUnknownKey, "unknown token key"},
+	{jwt.ErrTokenMalformed, "malformed token"},
+	{jwt.ErrTokenExpired, "token expired"},
+	{jwt.ErrTokenNotValidYet, "token not valid yet"},
+	{jwt.ErrTokenUsedBeforeIssued, "token used before issued"},
+	{jwt.ErrTokenSignatureInvalid, "invalid token signature"},
+	{jwt.ErrTokenInvalidIssuer, "invalid token issuer"},
+	{jwt.ErrTokenInvalidAudience, "invalid token audience"},
+	{jwt.ErrTokenRequiredClaimMissing, "token claim missing"},
+	{jwt.ErrTokenUnverifiable, "unverifiable token"},
+	{errAlgNotAccepted, "token alg not accepted"},
+	{errBadSubject, "token subject is not a guest id"},
+}
+
+// authReason is the loggable reason of an authentication error.
+func authReason(err error) string {
+	for _, r := range authReasons {
+		if errors.Is(err, r.err) {
+			return r.reason
+		}
+	}
+	return "invalid token"
 }

@@ -17,8 +17,10 @@ import (
 var docsScript string
 
 // docsCSP allows the page's one inline script (by hash), its inline style
-// and fetching /openapi.json; nothing else, no other origin.
-var docsCSP = "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; script-src 'sha256-" +
+// and fetching /openapi.json; nothing else, no other origin, no framing,
+// no <base> and no form posts.
+var docsCSP = "default-src 'none'; style-src 'unsafe-inline'; connect-src 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'none'; script-src 'sha256-" +
 	func() string { s := sha256.Sum256([]byte(docsScript)); return base64.StdEncoding.EncodeToString(s[:]) }() + "'"
 
 // docsPage renders the page shell once (it is constant).

@@ -45,10 +45,10 @@ func NewDynamoStore(sink *dynamo.Sink, api DynamoAPI, table string) *DynamoStore
 func (s *DynamoStore) Get(ctx context.Context, k reservation.Key) (Stored, error) {
 	r, v, err := s.sink.Get(ctx, k)
 	if errors.Is(err, dynamo.ErrNotFound) {
-		return Stored{}, fmt.Errorf("%s: %w", k, ErrNotFound)
+		return Stored{}, ErrNotFound
 	}
 	if err != nil {
-		return Stored{}, err
+		return Stored{}, asBadKey(err)
 	}
 	return Stored{Reservation: r, Version: v}, nil
 }
@@ -73,7 +73,7 @@ func (s *DynamoStore) Arrivals(ctx context.Context, hotel, date string, limit in
 	case inner != "" && errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException":
 		return ArrivalsPage{}, fmt.Errorf("%w: %w", ErrBadCursor, err)
 	case err != nil:
-		return ArrivalsPage{}, err
+		return ArrivalsPage{}, asBadKey(err)
 	}
 	out := ArrivalsPage{Items: fromItems(page.Items)}
 	if page.Cursor != "" {
@@ -86,30 +86,19 @@ func (s *DynamoStore) Arrivals(ctx context.Context, hotel, date string, limit in
 func (s *DynamoStore) GuestReservations(ctx context.Context, guestID, from, to string) ([]Stored, error) {
 	items, err := s.sink.QueryGuest(ctx, guestID, from, to)
 	if err != nil {
-		return nil, err
+		return nil, asBadKey(err)
 	}
 	return fromItems(items), nil
 }
 
-// ByConfirmation implements Store with a query of the by_confirmation
-// index (keys in hotel order), then a consistent Get of each match.
-func (s *DynamoStore) ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error) {
+// KeysByConfirmation implements Store with a query of the
+// by_confirmation index.
+func (s *DynamoStore) KeysByConfirmation(ctx context.Context, confirmation string, limit int) ([]reservation.Key, error) {
 	keys, err := s.sink.KeysByConfirmation(ctx, confirmation, limit)
 	if err != nil {
-		return nil, fmt.Errorf("api: %w", err)
+		return nil, fmt.Errorf("api: %w", asBadKey(err))
 	}
-	found := make([]Stored, 0, len(keys))
-	for _, k := range keys {
-		st, err := s.Get(ctx, k)
-		if errors.Is(err, ErrNotFound) {
-			continue // gone between the query and the read
-		}
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, st)
-	}
-	return found, nil
+	return keys, nil
 }
 
 // Ready implements Store.

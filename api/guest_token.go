@@ -76,13 +76,23 @@ func (g *GuestTokens) Verify(token string) (string, error) {
 	return guestSubject(&claims)
 }
 
+// MaxGuestIDBytes bounds a token's subject (an e-mail address is at most
+// 254 bytes).
+const MaxGuestIDBytes = 320
+
+var (
+	errBadSubject     = errors.New("subject is not a normalised guest id")
+	errAlgNotAccepted = errors.New("the token's alg is not accepted")
+)
+
 // tokenLeeway is the clock skew allowed on exp and nbf.
 const tokenLeeway = 30 * time.Second
 
 // guestSubject is the guest id of verified claims.
 func guestSubject(claims *jwt.RegisteredClaims) (string, error) {
-	if claims.Subject == "" || claims.Subject != dynamo.NormalizeEmail(claims.Subject) {
-		return "", fmt.Errorf("%w: subject is not a normalised guest id", ErrBadToken)
+	if claims.Subject == "" || claims.Subject != dynamo.NormalizeEmail(claims.Subject) ||
+		checkText("sub", claims.Subject, MaxGuestIDBytes, true) != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadToken, errBadSubject)
 	}
 	return claims.Subject, nil
 }
@@ -101,6 +111,6 @@ func verifyGuestToken(ctx context.Context, token string, local *GuestTokens, jwk
 	case (alg == jwt.SigningMethodRS256.Alg() || alg == jwt.SigningMethodES256.Alg()) && jwks != nil:
 		return jwks.Verify(ctx, token)
 	default:
-		return "", fmt.Errorf("%w: alg %s is not accepted", ErrBadToken, alg)
+		return "", fmt.Errorf("%w: %w", ErrBadToken, errAlgNotAccepted)
 	}
 }

@@ -1,15 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/resingest/resingest/reservation"
@@ -34,9 +29,13 @@ func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	k := reservation.Key{HotelCode: r.PathValue("hotel_code"), Confirmation: r.PathValue("confirmation")}
+	if !checkValues(w, checkKeyPart("hotel_code", k.HotelCode, MaxHotelCodeBytes),
+		checkKeyPart("confirmation", k.Confirmation, MaxConfirmationBytes)) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
-	k := reservation.Key{HotelCode: r.PathValue("hotel_code"), Confirmation: r.PathValue("confirmation")}
 	// A partner outside the hotel is answered before reading, the same way
 	// as a missing reservation.
 	if c.Kind == PartnerCaller && !c.mayReadHotel(k.HotelCode) {
@@ -48,7 +47,7 @@ func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		writeProblem(w, http.StatusNotFound, ProblemNotFound, notFoundDetail)
 	case err != nil:
-		s.storeError(w, r, err)
+		s.storeError(w, r, err, k.HotelCode, k.Confirmation)
 	case !c.mayRead(&st):
 		writeProblem(w, http.StatusNotFound, ProblemNotFound, notFoundDetail)
 	default:
@@ -76,11 +75,15 @@ func (s *Server) arrivals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hotel := r.PathValue("hotel_code")
+	q := r.URL.Query()
+	if !checkValues(w, checkKeyPart("hotel_code", hotel, MaxHotelCodeBytes),
+		checkText("cursor", q.Get("cursor"), MaxCursorBytes, false)) {
+		return
+	}
 	if !c.mayReadHotel(hotel) {
 		writeProblem(w, http.StatusForbidden, ProblemForbidden, "this client may not read this hotel")
 		return
 	}
-	q := r.URL.Query()
 	date := q.Get("date")
 	if !validDate(date) {
 		writeProblem(w, http.StatusBadRequest, ProblemBadRequest, "date must be a YYYY-MM-DD date")
@@ -89,7 +92,7 @@ func (s *Server) arrivals(w http.ResponseWriter, r *http.Request) {
 	limit := DefaultPageSize
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxPageSize {
+		if err != nil || len(v) > 3 || n < 1 || n > MaxPageSize {
 			writeProblem(w, http.StatusBadRequest, ProblemBadRequest, "limit must be an integer from 1 to "+strconv.Itoa(MaxPageSize))
 			return
 		}
@@ -103,7 +106,7 @@ func (s *Server) arrivals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.storeError(w, r, err)
+		s.storeError(w, r, err, hotel, q.Get("cursor"))
 		return
 	}
 	resp := ArrivalsResponse{HotelCode: hotel, Date: date, Items: make([]Itinerary, 0, len(page.Items)), NextCursor: page.Cursor}
@@ -145,7 +148,7 @@ func (s *Server) guestItineraries(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	list, err := s.opts.Store.GuestReservations(ctx, c.GuestID, from, to)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.storeError(w, r, err, c.GuestID)
 		return
 	}
 	resp := ItinerariesResponse{Items: make([]Itinerary, 0, len(list))}
@@ -160,113 +163,6 @@ func (s *Server) guestItineraries(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// LookupRequest is the body of POST /v1/itineraries/lookup. HotelCode is
-// optional and narrows the search to one hotel.
-type LookupRequest struct {
-	Confirmation string `json:"confirmation"`
-	Surname      string `json:"surname"`
-	HotelCode    string `json:"hotel_code"`
-}
-
-// lookup finds itineraries by confirmation number and a guest's surname.
-// It needs no credentials (knowing both is the proof); a partner sees only
-// its hotels. "No such confirmation" and "wrong surname" give the same
-// 404, and surnames are compared in constant time.
-func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
-	c, body, ok := s.authorize(w, r, false)
-	if !ok {
-		return
-	}
-	if c.Kind != PartnerCaller {
-		// Before the body is checked, so that malformed probes count too.
-		if ok, wait := s.lookupByIP.allow(clientIP(r), s.opts.Now()); !ok {
-			s.writeRateLimited(w, r, "lookup_ip", wait)
-			return
-		}
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeProblem(w, http.StatusUnsupportedMediaType, ProblemMediaType, "the body must be application/json")
-			return
-		}
-	}
-	var req LookupRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || dec.More() {
-		writeProblem(w, http.StatusBadRequest, ProblemBadRequest, "the body must be one JSON object with confirmation and surname (and optionally hotel_code)")
-		return
-	}
-	if _, err := dec.Token(); err == nil {
-		writeProblem(w, http.StatusBadRequest, ProblemBadRequest, "the body must be one JSON object with confirmation and surname (and optionally hotel_code)")
-		return
-	}
-	req.Confirmation = strings.TrimSpace(req.Confirmation)
-	if req.Confirmation == "" || strings.TrimSpace(req.Surname) == "" || len(req.Confirmation) > 64 || len(req.Surname) > 256 {
-		writeProblem(w, http.StatusBadRequest, ProblemBadRequest, "confirmation and surname are required")
-		return
-	}
-	if c.Kind != PartnerCaller {
-		// Per confirmation too: guessing one guest's surname from many
-		// addresses is still bounded.
-		if ok, wait := s.lookupByConfN.allow(strings.ToUpper(req.Confirmation), s.opts.Now()); !ok {
-			s.writeRateLimited(w, r, "lookup_confirmation", wait)
-			return
-		}
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
-	defer cancel()
-	var found []Stored
-	var err error
-	if req.HotelCode != "" {
-		var st Stored
-		st, err = s.opts.Store.Get(ctx, reservation.Key{HotelCode: req.HotelCode, Confirmation: req.Confirmation})
-		if err == nil {
-			found = []Stored{st}
-		} else if errors.Is(err, ErrNotFound) {
-			err = nil
-		}
-	} else {
-		found, err = s.opts.Store.ByConfirmation(ctx, req.Confirmation, maxLookupMatches)
-	}
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	resp := ItinerariesResponse{Items: []Itinerary{}}
-	docs := s.newDocs(c, r)
-	want := foldSurname(req.Surname)
-	matched := 0
-	for i := range found {
-		// Every guest is compared, matched or not, so the time taken does
-		// not tell which guest (or whether any) matched.
-		hit := 0
-		for _, g := range found[i].Reservation.Guests {
-			hit |= subtle.ConstantTimeCompare(want, foldSurname(g.Surname))
-		}
-		if hit == 1 && (c.Kind != PartnerCaller || c.mayReadHotel(found[i].Reservation.HotelCode)) {
-			resp.Items = append(resp.Items, docs.add(&found[i]))
-			matched++
-		}
-	}
-	if matched == 0 {
-		if c.Kind != PartnerCaller {
-			s.recordFailure(r)
-		}
-		writeProblem(w, http.StatusNotFound, ProblemNotFound, notFoundDetail)
-		return
-	}
-	if docs.record(w) {
-		writeJSON(w, http.StatusOK, resp)
-	}
-}
-
-// foldSurname normalises a surname for comparison: trimmed, inner spaces
-// collapsed, case folded.
-func foldSurname(s string) []byte {
-	return []byte(strings.ToLower(strings.Join(strings.Fields(s), " ")))
-}
-
 func validDate(s string) bool {
 	if len(s) != len(time.DateOnly) {
 		return false
@@ -275,10 +171,30 @@ func validDate(s string) bool {
 	return err == nil
 }
 
-// storeError answers a failed read: 503 while the store is unreachable or
-// the read timed out, else 500. The error is logged, never shown.
-func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "store read failed", "request_id", requestIDFrom(r.Context()), "err", err)
+// checkValues answers 400 for the first error of errs (naming the field
+// and the rule, never the value); ok is false when it did.
+func checkValues(w http.ResponseWriter, errs ...error) (ok bool) {
+	for _, err := range errs {
+		if err != nil {
+			writeProblem(w, http.StatusBadRequest, ProblemBadRequest, badValueDetail(err))
+			return false
+		}
+	}
+	return true
+}
+
+// storeError answers a failed read: 400 when the store refused a value as
+// a key (ErrBadKey), 503 while the store is unreachable or the read timed
+// out, else 500. The error is logged with the caller's values cut to a
+// short prefix, never shown.
+func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error, values ...string) {
+	if errors.Is(err, ErrBadKey) {
+		// The store's message is about the key, so it is not logged.
+		s.log.WarnContext(r.Context(), "store refused a key", "request_id", requestIDFrom(r.Context()))
+		writeProblem(w, http.StatusBadRequest, ProblemBadRequest, "hotel_code or confirmation is not a valid key")
+		return
+	}
+	s.log.ErrorContext(r.Context(), "store read failed", "request_id", requestIDFrom(r.Context()), "err", redact(err.Error(), values...))
 	if errors.Is(err, context.DeadlineExceeded) || sinks.IsRetryable(err) {
 		writeProblem(w, http.StatusServiceUnavailable, ProblemUnavailable, "the store is unavailable; retry later")
 		return

@@ -216,6 +216,13 @@ func (b *logBuffer) String() string {
 // returned buffer holds its logs.
 func newTestServer(t testing.TB, store Store, mod func(*Options)) (*httptest.Server, *logBuffer) {
 	t.Helper()
+	return newTestServerWith(t, store, mod, nil)
+}
+
+// newTestServerWith is newTestServer that also returns the Server in
+// *out (when out is not nil).
+func newTestServerWith(t testing.TB, store Store, mod func(*Options), out **Server) (*httptest.Server, *logBuffer) {
+	t.Helper()
 	guests, err := NewGuestTokens(testSecret, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +240,9 @@ func newTestServer(t testing.TB, store Store, mod func(*Options)) (*httptest.Ser
 	srv, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if out != nil {
+		*out = srv
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
@@ -360,3 +370,10 @@ func jsonStrict(b []byte, v any) error {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Reset empties the buffer.
+func (b *logBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}

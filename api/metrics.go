@@ -17,7 +17,10 @@ type apiMetrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
-	handler     http.Handler
+	// lookupAnomalies counts lookups that matched nothing beyond the
+	// per-confirmation budget, from all addresses together.
+	lookupAnomalies prometheus.Counter
+	handler         http.Handler
 }
 
 // newAPIMetrics registers the API's metrics (and the Go and process
@@ -37,10 +40,14 @@ func newAPIMetrics(audit *AccessAudit) *apiMetrics {
 		}, []string{"route"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "resingest", Subsystem: "api", Name: "rate_limited_total",
-			Help: "Requests refused with 429, by limit (client, lookup_ip, lookup_confirmation, failed_auth).",
+			Help: "Requests refused with 429, by limit (client, lookup_ip, lookup_partner, lookup_confirmation, failed_auth).",
 		}, []string{"limit"}),
+		lookupAnomalies: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "resingest", Subsystem: "api", Name: "lookup_anomalies_total",
+			Help: "Lookups that matched nothing beyond --lookup-rate-limit a minute for one confirmation number, from all addresses together (someone guessing at one guest's surname; nobody is refused for it).",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.rateLimited,
+	reg.MustRegister(m.requests, m.duration, m.rateLimited, m.lookupAnomalies,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if audit != nil {
 		for name, help := range map[string]string{

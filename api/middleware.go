@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -110,7 +111,7 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.ErrorContext(r.Context(), "handler panic", "request_id", requestIDFrom(r.Context()), "panic", p)
+				s.log.ErrorContext(r.Context(), "handler panic", "request_id", requestIDFrom(r.Context()), "panic", redact(fmt.Sprint(p)))
 				if rec.status == 0 {
 					writeProblem(rec, http.StatusInternalServerError, ProblemInternal, "internal error")
 				}
@@ -121,7 +122,7 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 			s.metrics.observe(r.Pattern, rec.status, time.Since(start))
 			attrs := []any{
 				"request_id", requestIDFrom(r.Context()),
-				"method", r.Method,
+				"method", logMethod(r.Method),
 				"route", r.Pattern,
 				"status", rec.status,
 				"bytes", rec.bytes,
@@ -141,4 +142,15 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// logMethod is the request method as the access log shows it: a
+// standard method as is, anything else (the caller's bytes) as "other".
+func logMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
@@ -25,6 +27,38 @@ type Opener interface {
 type OpenedStore struct {
 	next Store
 	keys Opener
+
+	decoyOnce sync.Once
+	decoy     []reservation.Guest // sealed; opened when a Get finds nothing
+}
+
+// guestSealer seals guests (pii.Keyring does).
+type guestSealer interface {
+	SealGuests(guests []reservation.Guest) ([]reservation.Guest, []pii.GuestIndex, error)
+}
+
+// decoyGuests are sealed once and opened on every Get that finds nothing,
+// so that a miss costs the decryption a found reservation does (a lookup
+// must not tell by its time whether a confirmation exists).
+var decoyGuests = []reservation.Guest{
+	{Primary: true, GivenName: "Decoy", Surname: "Decoy-Surname", Email: "decoy@example.invalid", Phone: "+10000000000",
+		LoyaltyNumber: "0000000000", City: "Nowhere", PostalCode: "00000", Country: "ZZ"},
+	{GivenName: "Decoy", Surname: "Decoy-Surname", Email: "decoy2@example.invalid", City: "Nowhere", Country: "ZZ"},
+}
+
+// openDecoy opens the decoy guests (sealing them first, once, when the
+// Opener can seal) and discards them.
+func (s *OpenedStore) openDecoy(ctx context.Context) {
+	s.decoyOnce.Do(func() {
+		if sealer, ok := s.keys.(guestSealer); ok {
+			if g, _, err := sealer.SealGuests(decoyGuests); err == nil {
+				s.decoy = g
+			}
+		}
+	})
+	if s.decoy != nil {
+		_, _ = s.keys.OpenGuests(ctx, s.decoy)
+	}
 }
 
 // NewOpenedStore wraps next.
@@ -50,9 +84,13 @@ func (s *OpenedStore) openAll(ctx context.Context, list []Stored) ([]Stored, err
 	return list, nil
 }
 
-// Get implements Store.
+// Get implements Store. A miss opens decoy guests, so that it takes as
+// long as a hit.
 func (s *OpenedStore) Get(ctx context.Context, k reservation.Key) (Stored, error) {
 	st, err := s.next.Get(ctx, k)
+	if errors.Is(err, ErrNotFound) {
+		s.openDecoy(ctx)
+	}
 	if err != nil {
 		return st, err
 	}
@@ -79,13 +117,9 @@ func (s *OpenedStore) GuestReservations(ctx context.Context, guestID, from, to s
 	return s.openAll(ctx, list)
 }
 
-// ByConfirmation implements Store.
-func (s *OpenedStore) ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error) {
-	list, err := s.next.ByConfirmation(ctx, confirmation, limit)
-	if err != nil {
-		return nil, err
-	}
-	return s.openAll(ctx, list)
+// KeysByConfirmation implements Store.
+func (s *OpenedStore) KeysByConfirmation(ctx context.Context, confirmation string, limit int) ([]reservation.Key, error) {
+	return s.next.KeysByConfirmation(ctx, confirmation, limit)
 }
 
 // Ready implements Store.

@@ -119,7 +119,8 @@ func TestPIIScopes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ts, _ := newTestServer(t, store, func(o *Options) { o.Audit, o.Partners = audit, partners })
+			var srv *Server
+			ts, _ := newTestServerWith(t, store, func(o *Options) { o.Audit, o.Partners = audit, partners }, &srv)
 			noAudit, _ := newTestServer(t, store, func(o *Options) { o.Partners = partners })
 
 			annFull := Guest{Primary: true, GivenName: "Ann", Surname: "Zed", Email: "Ann@Example.com", Phone: "+1 555 010 1234",
@@ -217,9 +218,9 @@ func TestPIIScopes(t *testing.T) {
 				if st := audit.Stats(); st.Written != 4 || st.Lost != 0 || st.Refused != 0 {
 					t.Errorf("stats %+v, want 4 written", st)
 				}
-				m := call(t, ts, callers(t)["none"], "GET", "/metrics", nil)
+				m := scrape(t, srv) // the admin listener's /metrics
 				for _, want := range []string{"resingest_api_pii_audit_written_total 4", "resingest_api_pii_audit_lost_total 0", "resingest_api_pii_audit_refused_total 0"} {
-					if !strings.Contains(string(m.body), want+"\n") {
+					if !strings.Contains(m, want+"\n") {
 						t.Errorf("/metrics lacks %q", want)
 					}
 				}

@@ -34,10 +34,10 @@ func NewPostgresStore(sink *postgres.Sink) *PostgresStore { return &PostgresStor
 func (s *PostgresStore) Get(ctx context.Context, k reservation.Key) (Stored, error) {
 	r, v, err := s.sink.Get(ctx, k)
 	if errors.Is(err, postgres.ErrNotFound) {
-		return Stored{}, fmt.Errorf("%s: %w", k, ErrNotFound)
+		return Stored{}, ErrNotFound
 	}
 	if err != nil {
-		return Stored{}, err
+		return Stored{}, asBadKey(err)
 	}
 	return Stored{Reservation: r, Version: v}, nil
 }
@@ -76,7 +76,7 @@ func (s *PostgresStore) Arrivals(ctx context.Context, hotel, date string, limit 
 	// One row more than the page tells whether there is a next page.
 	confs, err := s.keys(ctx, arrivalsSQL, hotel, date, after, limit+1)
 	if err != nil {
-		return ArrivalsPage{}, fmt.Errorf("api: arrivals: %w", err)
+		return ArrivalsPage{}, fmt.Errorf("api: arrivals: %w", asBadKey(err))
 	}
 	var page ArrivalsPage
 	if len(confs) > limit {
@@ -104,7 +104,7 @@ LIMIT $4`
 func (s *PostgresStore) GuestReservations(ctx context.Context, guestID, from, to string) ([]Stored, error) {
 	keys, err := s.keys(ctx, guestSQL, guestID, nullable(from), nullable(to), maxGuestReservations)
 	if err != nil {
-		return nil, fmt.Errorf("api: guest reservations: %w", err)
+		return nil, fmt.Errorf("api: guest reservations: %w", asBadKey(err))
 	}
 	return s.getAll(ctx, keys)
 }
@@ -113,13 +113,13 @@ const confirmationSQL = `
 SELECT hotel_code, confirmation FROM reservations WHERE confirmation = $1
 ORDER BY hotel_code LIMIT $2`
 
-// ByConfirmation implements Store.
-func (s *PostgresStore) ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error) {
+// KeysByConfirmation implements Store.
+func (s *PostgresStore) KeysByConfirmation(ctx context.Context, confirmation string, limit int) ([]reservation.Key, error) {
 	keys, err := s.keys(ctx, confirmationSQL, confirmation, limit)
 	if err != nil {
-		return nil, fmt.Errorf("api: lookup: %w", err)
+		return nil, fmt.Errorf("api: lookup: %w", asBadKey(err))
 	}
-	return s.getAll(ctx, keys)
+	return keys, nil
 }
 
 // Ready implements Store.

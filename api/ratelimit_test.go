@@ -90,12 +90,23 @@ func TestRateLimits(t *testing.T) {
 			}
 		}
 		checkTooMany(t, lookup("10.0.0.1", "X9"))
-		// Per confirmation, whatever the address.
-		lookup("10.0.0.2", "SAME")
-		lookup("10.0.0.3", "SAME")
-		checkTooMany(t, lookup("10.0.0.4", "SAME"))
-		if r := lookup("10.0.0.5", "OTHER"); r.status != 404 {
-			t.Fatalf("a fresh address and confirmation: %d, want 404", r.status)
+		// One confirmation guessed at from many addresses locks nobody
+		// out (the guest's own lookup still works); it counts as an
+		// anomaly instead.
+		for i := range 6 {
+			if r := lookup("10.0.1."+strconv.Itoa(i), "SAME"); r.status != 404 {
+				t.Fatalf("address %d: %d, want 404 (no global lockout)", i, r.status)
+			}
+		}
+		goodReq := httptest.NewRequest("POST", "/v1/itineraries/lookup", strings.NewReader(`{"confirmation":"C101","surname":"Doe"}`))
+		goodReq.RemoteAddr = "10.0.2.1:1"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, goodReq)
+		if rec.Code != 200 {
+			t.Fatalf("the guest's own lookup after others' guesses: %d, want 200", rec.Code)
+		}
+		if m := scrape(t, srv); !strings.Contains(m, "resingest_api_lookup_anomalies_total 4\n") {
+			t.Errorf("lookup anomalies not 4 (6 misses of one confirmation, budget 2):\n%s", grepLines(m, "anomal"))
 		}
 	})
 }
@@ -110,5 +121,59 @@ func checkTooMany(t *testing.T, r response) {
 	}
 	if p := checkProblem(t, r); p.Type != ProblemRateLimited {
 		t.Errorf("problem type %q, want %q", p.Type, ProblemRateLimited)
+	}
+}
+
+// scrape returns what the admin listener's /metrics shows.
+func scrape(t testing.TB, srv *Server) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	srv.AdminHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("admin /metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
+
+// grepLines returns the lines of s containing sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestPartnerLookupLimit: a partner's lookups outside its hotels (no
+// hotel named, or another one) are limited like anonymous ones, per key;
+// lookups naming its own hotel are not.
+func TestPartnerLookupLimit(t *testing.T) {
+	t.Parallel()
+	ts, logs := newTestServer(t, newStore(t, "postgres", fixture(t)), func(o *Options) { o.LookupRateLimit = 2 })
+	h1, h2 := asPartner(partnerH1), asPartner(partnerH2)
+	lookup := func(c caller, body string) response {
+		return call(t, ts, c, "POST", "/v1/itineraries/lookup", []byte(body))
+	}
+	// Partner H2 probes H1's confirmations.
+	for i, body := range []string{`{"confirmation":"C101","surname":"Doe"}`, `{"confirmation":"C102","surname":"Zed","hotel_code":"H1"}`} {
+		if r := lookup(h2, body); r.status != 404 {
+			t.Fatalf("probe %d: status %d, want 404", i+1, r.status)
+		}
+	}
+	checkTooMany(t, lookup(h2, `{"confirmation":"C100","surname":"Zed"}`))
+	if !strings.Contains(logs.String(), "rate_limited=lookup_partner") {
+		t.Errorf("the partner's 429 is not logged as lookup_partner")
+	}
+	// In its own hotel it is not limited.
+	for i := range 5 {
+		if r := lookup(h2, `{"confirmation":"C200","surname":"Roe","hotel_code":"H2"}`); r.status != 200 {
+			t.Fatalf("own-hotel lookup %d: status %d, want 200", i+1, r.status)
+		}
+	}
+	// Another partner has its own budget.
+	if r := lookup(h1, `{"confirmation":"C101","surname":"Doe"}`); r.status != 200 {
+		t.Fatalf("partner H1: status %d, want 200", r.status)
 	}
 }

@@ -10,7 +10,12 @@ import (
 // cache holds; the request is refused rather than let through unchecked.
 var ErrReplayCacheFull = errors.New("api: too many signed requests in the replay window")
 
-// replayCache remembers the signatures accepted within the skew window.
+// replayCache remembers the signatures accepted within the skew window,
+// each with the address that first sent it. The same signature again
+// from that address is the client's own retry (SigV4 signatures have a
+// one-second resolution, so an immediate retry of the same request is
+// byte-for-byte the same) and is accepted; from any other address it is a
+// captured request replayed by someone else, and is refused.
 // Entries expire roughly in insertion order (signing time plus the window,
 // and accepted signing times are near now), so a FIFO queue prunes them; an
 // entry queued behind a later-expiring one is only removed a little late.
@@ -21,8 +26,13 @@ var ErrReplayCacheFull = errors.New("api: too many signed requests in the replay
 type replayCache struct {
 	mu    sync.Mutex
 	max   int
-	seen  map[string]time.Time
+	seen  map[string]replaySeen
 	queue []replayEntry
+}
+
+type replaySeen struct {
+	expires time.Time
+	addr    string
 }
 
 type replayEntry struct {
@@ -31,27 +41,31 @@ type replayEntry struct {
 }
 
 func newReplayCache(max int) *replayCache {
-	return &replayCache{max: max, seen: make(map[string]time.Time)}
+	return &replayCache{max: max, seen: make(map[string]replaySeen)}
 }
 
-// add records sig until expires; ErrReplay if it is already there.
-func (c *replayCache) add(sig string, expires, now time.Time) error {
+// add records sig, sent from addr, until expires; ErrReplay if it is
+// already there from another address.
+func (c *replayCache) add(sig, addr string, expires, now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.queue) > 0 && !c.queue[0].expires.After(now) {
 		e := c.queue[0]
 		c.queue = c.queue[1:]
-		if exp, ok := c.seen[e.sig]; ok && exp.Equal(e.expires) {
+		if seen, ok := c.seen[e.sig]; ok && seen.expires.Equal(e.expires) {
 			delete(c.seen, e.sig)
 		}
 	}
-	if exp, ok := c.seen[sig]; ok && exp.After(now) {
+	if seen, ok := c.seen[sig]; ok && seen.expires.After(now) {
+		if seen.addr == addr {
+			return nil // the client's own retry
+		}
 		return ErrReplay
 	}
 	if len(c.seen) >= c.max {
 		return ErrReplayCacheFull
 	}
-	c.seen[sig] = expires
+	c.seen[sig] = replaySeen{expires: expires, addr: addr}
 	c.queue = append(c.queue, replayEntry{sig: sig, expires: expires})
 	return nil
 }

@@ -9,9 +9,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/resingest/resingest/reservation"
 )
 
 // Defaults of Options.
@@ -50,10 +53,13 @@ type Options struct {
 	// partner key, else an address) may make, with bursts of twice that;
 	// 0 is no limit.
 	RateLimit float64
-	// LookupRateLimit is how many lookups per minute one address, and one
-	// confirmation number, may take (partners excepted: they have
-	// RateLimit); 0 is no limit. Lookups need no credentials, so this is
-	// what stops guessing surnames.
+	// LookupRateLimit is how many lookups per minute one address may
+	// take, and how many of one confirmation number one address may take;
+	// 0 is no limit. Partners are limited the same way (per access key)
+	// unless they name one of their own hotels. Lookups need no
+	// credentials, so this is what stops guessing surnames. Misses of one
+	// confirmation from all addresses together past this rate count in
+	// the lookup anomaly metric; they refuse nobody.
 	LookupRateLimit float64
 	// FailedAuthLimit is how many failed attempts (requests with invalid
 	// credentials, lookups that match nothing) one address may make per
@@ -75,12 +81,17 @@ type Server struct {
 	log    *slog.Logger
 	routes http.Handler
 
-	metrics       *apiMetrics
-	docs          []byte      // the /docs page
-	limits        *limiterSet // per client
-	lookupByIP    *limiterSet // per address, lookups only
-	lookupByConfN *limiterSet // per confirmation number, lookups only
-	failures      *limiterSet // failed attempts per address
+	metrics            *apiMetrics
+	docs               []byte      // the /docs page
+	limits             *limiterSet // per client
+	lookupByCaller     *limiterSet // lookups per address (partners: per key)
+	lookupByCallerConf *limiterSet // lookups per (address or key, confirmation)
+	lookupMissesByConf *limiterSet // misses per confirmation, for the anomaly metric only
+	failures           *limiterSet // failed attempts per address
+
+	// lastLookupKey is a reservation a lookup read; a lookup that finds
+	// nothing reads it instead (and discards it).
+	lastLookupKey atomic.Pointer[reservation.Key]
 }
 
 // New returns a server over opts.Store.
@@ -116,11 +127,12 @@ func New(opts Options) (*Server, error) {
 			partners: opts.Partners, region: opts.Region, skew: opts.Skew, now: opts.Now,
 			signer: v4.NewSigner(), seen: newReplayCache(defaultReplayEntries),
 		},
-		metrics:       newAPIMetrics(opts.Audit),
-		limits:        newLimiterSet(opts.RateLimit, int(math.Ceil(2*opts.RateLimit)), defaultLimiterKeys),
-		lookupByIP:    newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
-		lookupByConfN: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
-		failures:      newFailureSet(opts.FailedAuthLimit, opts.FailedAuthWindow),
+		metrics:            newAPIMetrics(opts.Audit),
+		limits:             newLimiterSet(opts.RateLimit, int(math.Ceil(2*opts.RateLimit)), defaultLimiterKeys),
+		lookupByCaller:     newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
+		lookupByCallerConf: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
+		lookupMissesByConf: newLimiterSet(opts.LookupRateLimit/60, int(math.Ceil(opts.LookupRateLimit)), defaultLimiterKeys),
+		failures:           newFailureSet(opts.FailedAuthLimit, opts.FailedAuthWindow),
 	}
 	docs, err := docsPage()
 	if err != nil {
@@ -149,7 +161,6 @@ func (s *Server) routeTable() []route {
 	return []route{
 		{"GET /healthz", http.HandlerFunc(s.healthz)},
 		{"GET /readyz", http.HandlerFunc(s.readyz)},
-		{"GET /metrics", s.metrics.handler},
 		{"GET /openapi.json", http.HandlerFunc(serveOpenAPI)},
 		{"GET /docs", http.HandlerFunc(s.serveDocs)},
 		{"GET /v1/reservations/{hotel_code}/{confirmation}", http.HandlerFunc(s.getReservation)},
@@ -159,10 +170,46 @@ func (s *Server) routeTable() []route {
 	}
 }
 
-// Handler returns the API with its request-id, access-log, recovery and
-// ETag/gzip middleware.
+// Handler returns the API with its security-header, request-id,
+// access-log, recovery and ETag/gzip middleware.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withAccessLog(withEncoding(s.routes)))
+	return withSecurityHeaders(s.withRequestID(s.withAccessLog(withEncoding(s.routes))))
+}
+
+// AdminHandler serves the operators' endpoints, which the public
+// listener does not: GET /metrics (Prometheus: per-route and per-status
+// counts, rate-limit and lookup-anomaly counters, the PII audit's
+// counters). Serve it on a listener only operators reach (serve
+// --admin-addr, loopback by default).
+func (s *Server) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler)
+	return withSecurityHeaders(mux)
+}
+
+// ServeAdmin serves AdminHandler on ln until ctx ends.
+func (s *Server) ServeAdmin(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.AdminHandler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("api: serve admin: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api: serve admin: %w", err)
+	}
+	return nil
 }
 
 // Serve serves on ln until ctx ends, then stops accepting connections and

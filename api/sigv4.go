@@ -127,7 +127,7 @@ func (v *sigV4Verifier) verify(ctx context.Context, r *http.Request, body []byte
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}
 	if err := v.signer.SignHTTP(ctx, creds, clone, hex.EncodeToString(sum[:]), SigV4Service, v.region, at); err != nil {
-		return partnerEntry{}, fmt.Errorf("%w: %w", ErrBadSignature, err)
+		return partnerEntry{}, fmt.Errorf("%w: the request cannot be signed", ErrBadSignature)
 	}
 	want, err := parseSigV4(clone.Header.Get("Authorization"))
 	if err != nil {
@@ -139,7 +139,8 @@ func (v *sigV4Verifier) verify(ctx context.Context, r *http.Request, body []byte
 	}
 	// Only a verified signature enters the cache, so nobody can block a
 	// partner's request by sending its signature first with a wrong body.
-	if err := v.seen.add(a.signature, at.Add(v.skew), now); err != nil {
+	// The same signature from the same address is the partner's retry.
+	if err := v.seen.add(a.signature, clientIP(r), at.Add(v.skew), now); err != nil {
 		return partnerEntry{}, err
 	}
 	return p, nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,31 +97,6 @@ func TestSigV4(t *testing.T) {
 		})
 	}
 
-	// Requests identical to those above within the same second would be
-	// replays of them: these use bodies and paths of their own.
-	t.Run("replay", func(t *testing.T) {
-		for _, body := range [][]byte{nil, []byte(`{"confirmation":"C101","surname":"Doe","hotel_code":"H1"}`)} {
-			method, path := "GET", "/v1/reservations/H1/C102"
-			if body != nil {
-				method, path = "POST", "/v1/itineraries/lookup"
-			}
-			req := newReq(t, method, path, body)
-			signAt(t, req, body, partnerH1, time.Now())
-			auth, date := req.Header.Get("Authorization"), req.Header.Get("X-Amz-Date")
-			if r := do(t, req); r.status != 200 {
-				t.Fatalf("%s first: status %d: %s", method, r.status, r.body)
-			}
-			again := newReq(t, method, path, body)
-			again.Header.Set("Authorization", auth)
-			again.Header.Set("X-Amz-Date", date)
-			r := do(t, again)
-			if r.status != 401 {
-				t.Fatalf("%s replay: status %d, want 401: %s", method, r.status, r.body)
-			}
-			checkProblem(t, r)
-		}
-	})
-
 	t.Run("a refused signature does not block the real request", func(t *testing.T) {
 		body := []byte(`{"confirmation":"C101","surname":"DOE"}`)
 		req := newReq(t, "POST", "/v1/itineraries/lookup", body)
@@ -141,22 +118,78 @@ func TestReplayCache(t *testing.T) {
 	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
 	c := newReplayCache(2)
 	steps := []struct {
-		sig     string
-		expires time.Time
-		now     time.Time
-		want    error
+		sig, addr string
+		expires   time.Time
+		now       time.Time
+		want      error
 	}{
-		{"a", now.Add(time.Minute), now, nil},
-		{"a", now.Add(time.Minute), now.Add(time.Second), ErrReplay},
-		{"b", now.Add(2 * time.Minute), now, nil},
-		{"c", now.Add(2 * time.Minute), now, ErrReplayCacheFull},
-		{"c", now.Add(3 * time.Minute), now.Add(61 * time.Second), nil}, // a expired
-		{"a", now.Add(4 * time.Minute), now.Add(62 * time.Second), ErrReplayCacheFull},
-		{"a", now.Add(5 * time.Minute), now.Add(121 * time.Second), nil}, // b expired
+		{"a", "x", now.Add(time.Minute), now, nil},
+		{"a", "x", now.Add(time.Minute), now.Add(time.Second), nil}, // the same client's retry
+		{"a", "y", now.Add(time.Minute), now.Add(time.Second), ErrReplay},
+		{"a", "x", now.Add(time.Minute), now.Add(2 * time.Second), nil}, // still the first sender's
+		{"b", "x", now.Add(2 * time.Minute), now, nil},
+		{"c", "x", now.Add(2 * time.Minute), now, ErrReplayCacheFull},
+		{"c", "x", now.Add(3 * time.Minute), now.Add(61 * time.Second), nil}, // a expired
+		{"a", "y", now.Add(4 * time.Minute), now.Add(62 * time.Second), ErrReplayCacheFull},
+		{"a", "y", now.Add(5 * time.Minute), now.Add(121 * time.Second), nil}, // b expired
 	}
 	for i, s := range steps {
-		if err := c.add(s.sig, s.expires, s.now); err != s.want {
+		if err := c.add(s.sig, s.addr, s.expires, s.now); err != s.want {
 			t.Fatalf("step %d (%s): %v, want %v", i, s.sig, err, s.want)
 		}
+	}
+}
+
+// TestReplayPolicy: a signed request sent again from the address that
+// first sent it (the partner's own retry, identical within the same
+// second) is served and never counts as a failed attempt; the same
+// request from another address (a captured request replayed by someone
+// else) is refused with 401 and counts against that address only.
+func TestReplayPolicy(t *testing.T) {
+	t.Parallel()
+	store := newStore(t, "postgres", fixture(t))
+	for _, tc := range []struct {
+		method, path string
+		body         []byte
+	}{
+		{"GET", "/v1/reservations/H1/C102", nil},
+		{"POST", "/v1/itineraries/lookup", []byte(`{"confirmation":"C101","surname":"Doe","hotel_code":"H1"}`)},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			ts, logs := newTestServer(t, store, func(o *Options) { o.FailedAuthLimit = 3 })
+			h := ts.Config.Handler
+			signed := httptest.NewRequest(tc.method, ts.URL+tc.path, nil)
+			signAt(t, signed, tc.body, partnerH1, time.Now())
+			send := func(ip string) response {
+				req := httptest.NewRequest(tc.method, ts.URL+tc.path, bytes.NewReader(tc.body))
+				req.Header = signed.Header.Clone()
+				req.RemoteAddr = ip + ":5555"
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+			}
+			// The partner sends, then retries (say its connection dropped)
+			// more often than the failed-attempt limit.
+			for i := range 6 {
+				if r := send("10.7.0.1"); r.status != 200 {
+					t.Fatalf("send %d from the partner's address: status %d, want 200: %s", i+1, r.status, r.body)
+				}
+			}
+			// Someone else replays the captured request.
+			for i := range 3 {
+				r := send("10.7.0.2")
+				if r.status != 401 {
+					t.Fatalf("replay %d from another address: status %d, want 401", i+1, r.status)
+				}
+				checkProblem(t, r)
+			}
+			checkTooMany(t, send("10.7.0.2")) // the replayer used up its attempts
+			if r := send("10.7.0.1"); r.status != 200 {
+				t.Fatalf("the partner after the replays: status %d, want 200", r.status)
+			}
+			if !strings.Contains(logs.String(), `auth_error="replayed request"`) {
+				t.Errorf("the replay is not in the access log")
+			}
+		})
 	}
 }

@@ -43,9 +43,10 @@ type Store interface {
 	// OpenedStore) arriving in [from, to] (either "" for no bound),
 	// ordered by arrival.
 	GuestReservations(ctx context.Context, guestID, from, to string) ([]Stored, error)
-	// ByConfirmation returns the reservations with this confirmation
-	// number in any hotel, at most limit of them.
-	ByConfirmation(ctx context.Context, confirmation string, limit int) ([]Stored, error)
+	// KeysByConfirmation returns the keys of the reservations with this
+	// confirmation number in any hotel, at most limit of them, in hotel
+	// order.
+	KeysByConfirmation(ctx context.Context, confirmation string, limit int) ([]reservation.Key, error)
 	// Ready reports whether the store answers.
 	Ready(ctx context.Context) error
 }

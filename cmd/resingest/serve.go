@@ -22,6 +22,7 @@ func init() { addCommand(newServeCmd) }
 // storeFlags is about writing (and always needs Postgres for the audit).
 type serveFlags struct {
 	addr           string
+	adminAddr      string
 	store          string
 	jwtSecret      string
 	jwksURL        string
@@ -53,8 +54,15 @@ func newServeCmd() *cobra.Command {
   GET  /v1/hotels/{hotel_code}/arrivals?date=YYYY-MM-DD[&limit=N&cursor=C]
   GET  /v1/guests/me/itineraries[?from=YYYY-MM-DD&to=YYYY-MM-DD]
   POST /v1/itineraries/lookup  {"confirmation": "...", "surname": "..."}
-  GET  /healthz, /readyz, /metrics (Prometheus)
+  GET  /healthz, /readyz
   GET  /openapi.json (OpenAPI 3.1), /docs (the same as an HTML page)
+
+Prometheus metrics are not on --addr: GET /metrics is served on --admin-addr
+(loopback by default; empty: no admin listener).
+
+Every value in a path, query or lookup body is checked before any store is
+asked: hotel codes at most 64 bytes, confirmation numbers 128, surnames 256,
+page cursors 1024; valid UTF-8 without control characters. Otherwise: 400.
 
 Guests send 'Authorization: Bearer <JWT>': HS256 with --jwt-secret (make one
 with 'resingest token guest'), or RS256/ES256 signed by an identity provider
@@ -96,6 +104,7 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9109", "address of the admin listener (GET /metrics); keep it unreachable from outside; empty: none")
 	fl.StringVar(&f.store, "store", "dynamo", "store to read: dynamo or postgres")
 	fl.StringVar(&f.jwtSecret, "jwt-secret", "", "HS256 secret of guest tokens, at least 32 bytes (env RESINGEST_JWT_SECRET); empty: guests cannot sign in")
 	fl.StringVar(&f.jwksURL, "jwks-url", "", "JWK Set URL of the identity provider whose RS256/ES256 guest tokens are accepted; empty: none")
@@ -267,9 +276,38 @@ func runServe(ctx context.Context, f *serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	adminDone := make(chan error, 1)
+	if f.adminAddr != "" {
+		aln, err := net.Listen("tcp", f.adminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--admin-addr: %w", err)
+		}
+		if ip := addrIP(aln.Addr()); ip != nil && !ip.IsLoopback() {
+			slog.Warn("the admin listener (metrics) is not on a loopback address; keep it unreachable from outside", "admin_addr", aln.Addr().String())
+		}
+		slog.Info("serving metrics", "admin_addr", aln.Addr().String())
+		go func() { adminDone <- srv.ServeAdmin(ctx, aln) }()
+	} else {
+		adminDone <- nil
+	}
 	slog.Info("serving the itinerary API", "addr", ln.Addr().String(), "store", f.store,
 		"guests", opts.Guests != nil, "jwks", opts.JWKS != nil, "pii_audit", opts.Audit != nil, "partners", opts.Partners.Len())
 	err = srv.Serve(ctx, ln)
+	cancel()
+	if aerr := <-adminDone; err == nil {
+		err = aerr
+	}
 	slog.Info("itinerary API stopped")
 	return err
+}
+
+// addrIP is the IP of a TCP listener's address (nil otherwise).
+func addrIP(a net.Addr) net.IP {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP
+	}
+	return nil
 }

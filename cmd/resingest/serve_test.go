@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -147,8 +148,8 @@ func TestServe(t *testing.T) {
 			t.Setenv("AWS_ACCESS_KEY_ID", "test") // dynalite checks no signature
 			t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 			t.Setenv("AWS_REGION", "us-east-1")
-			addr := freeAddr(t)
-			args := append([]string{"serve", "--addr", addr, "--jwt-secret", tokenTestSecret,
+			addr, adminAddr := freeAddr(t), freeAddr(t)
+			args := append([]string{"serve", "--addr", addr, "--admin-addr", adminAddr, "--jwt-secret", tokenTestSecret,
 				"--partners-file", partnersFile, "--jwks-url", idp.URL, "--jwks-issuer", "https://idp.test", "--jwks-audience", "app"}, setup(t)...)
 			sctx, stop := context.WithCancel(ctx)
 			defer stop()
@@ -192,6 +193,20 @@ func TestServe(t *testing.T) {
 			if st := get(req); st != 401 {
 				t.Errorf("no credentials: status %d", st)
 			}
+			// Metrics are on the admin listener only.
+			req, _ = http.NewRequest("GET", base+"/metrics", nil)
+			if st := get(req); st != 404 {
+				t.Errorf("/metrics on the public listener: status %d, want 404", st)
+			}
+			resp, err := http.Get("http://" + adminAddr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(metrics), `resingest_api_requests_total{route="GET /v1/reservations/{hotel_code}/{confirmation}",status="200"} 2`) {
+				t.Errorf("admin /metrics: status %d, body lacks the reservation reads:\n%.2000s", resp.StatusCode, metrics)
+			}
 			stop()
 			select {
 			case err := <-done:
@@ -226,13 +241,18 @@ func TestServe(t *testing.T) {
 			"postgres, no url": {"serve", "--store", "postgres", "--pg-url", "", "--addr", freeAddr(t)},
 			"no audit table":   {"serve", "--store", "postgres", "--pg-url", testenv.PostgresSchema(t), "--addr", freeAddr(t)},
 			"unreachable JWKS": {"serve", "--jwks-url", "http://127.0.0.1:1/jwks.json", "--store", "postgres", "--addr", freeAddr(t)},
+			"bad admin addr":   {"serve", "--store", "dynamo", "--dynamo-endpoint", "http://127.0.0.1:1", "--addr", freeAddr(t), "--admin-addr", "256.0.0.1:x"},
 		} {
 			t.Run(name, func(t *testing.T) {
-				if name == "postgres, no url" {
+				if name == "postgres, no url" || name == "bad admin addr" {
 					t.Setenv("RESINGEST_PG_URL", "")
 				}
-				if _, err := tokenRun(t, args...); err == nil {
-					t.Error("accepted")
+				_, err := tokenRun(t, args...)
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				if name == "bad admin addr" && !strings.Contains(err.Error(), "--admin-addr") {
+					t.Errorf("error %q does not name --admin-addr", err)
 				}
 			})
 		}
