@@ -337,7 +337,7 @@ func assertGuestSeesOwnStays(t *testing.T, env *e2e.Stores, kekFile string, want
 	secret := "pii-e2e-secret-0123456789abcdef0123456789"
 	port := freePort(t)
 	srv := e2e.Start(t, []string{"RESINGEST_JWT_SECRET=" + secret},
-		"serve", "--addr", port, "--store", "dynamo", "--pg-url", env.PostgresURL,
+		"serve", "--addr", port, "--admin-addr", "", "--store", "dynamo", "--pg-url", env.PostgresURL,
 		"--dynamo-endpoint", env.DynamoEndpoint, "--dynamo-table", env.DynamoTable, "--kek-file", kekFile)
 	defer func() {
 		_ = srv.Signal(syscall.SIGTERM)
