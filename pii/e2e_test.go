@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -157,17 +156,11 @@ func corpusSecrets(t *testing.T, c *e2e.Corpus, want map[reservation.Key]reserva
 			add(g.LoyaltyNumber, 6)
 		}
 	}
-	card := regexp.MustCompile(`[0-9]{13,19}`)
-	for _, f := range c.Files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range card.FindAllString(string(data), -1) {
-			if pii.Scrub(m) != m { // a Luhn-valid card number
-				seen[m] = true
-			}
-		}
+	// Full card numbers only: the corpus's phones, loyalty numbers and
+	// message ids are Luhn-valid digit runs too, and message ids are
+	// rightly stored plain.
+	for _, card := range c.Cards {
+		seen[card] = true
 	}
 	out := make([]string, 0, len(seen))
 	for s := range seen {

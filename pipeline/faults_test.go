@@ -72,7 +72,7 @@ func testDynamoRestartedEmpty(t *testing.T) {
 
 	// The worker must say what is wrong and how to fix it, in its log or
 	// its exit error.
-	wantMsg := []string{fmt.Sprintf("table %q does not exist", env.DynamoTable), "resingest db migrate"}
+	wantMsg := []string{fmt.Sprintf("table %s does not exist", env.DynamoTable), "resingest db migrate"}
 	said := func() bool {
 		out := w.Output()
 		for _, m := range wantMsg {

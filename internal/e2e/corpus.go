@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/resingest/resingest/bench/corpus"
@@ -23,6 +24,11 @@ type Corpus struct {
 	Poison []Poison // the poison messages, in order
 	// Intent is what the generator meant each good file to carry (by path).
 	Intent map[string]corpus.Expect
+	// Cards are the full card numbers the corpus carries (the poison
+	// messages' test cards and any unmasked CardNumber of a good message):
+	// the values a redaction leak would show. Other Luhn-valid digit runs
+	// (phones, loyalty numbers, message ids) are data, kept by redaction.
+	Cards []string
 }
 
 // Poison is a message the pipeline must dead-letter.
@@ -107,7 +113,47 @@ func WriteCorpus(t testing.TB, dir string, n int, seed uint64, poison int) *Corp
 		}
 	}
 	sort.Strings(c.Files) // already in order; sorting documents the contract
+	c.Cards = corpusCards(t, c.Files)
 	return c
+}
+
+// cardAttr is an unmasked card number in a message.
+var cardAttr = regexp.MustCompile(`CardNumber="([0-9]{13,19})"`)
+
+// corpusCards returns the full card numbers in files, with the poison
+// messages' test cards and the generator's unmasked test cards.
+func corpusCards(t testing.TB, files []string) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, c := range append(append([]string(nil), testCards...), corpus.TestCardNumbers()...) {
+		seen[c] = true
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range cardAttr.FindAllSubmatch(data, -1) {
+			seen[string(m[1])] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CardIn returns the first of the corpus's full card numbers found in s,
+// or "".
+func (c *Corpus) CardIn(s string) string {
+	for _, card := range c.Cards {
+		if strings.Contains(s, card) {
+			return card
+		}
+	}
+	return ""
 }
 
 // poisonMessage builds poison number k of kind from a good message.

@@ -9,15 +9,16 @@ import (
 
 // TableMissingError is the store-level error of a write to a table that
 // does not exist (deleted, or a DynamoDB that came back empty). It names
-// the table and the fix, so that the worker's log line and exit error
-// tell the operator what to do. It unwraps to DynamoDB's error.
+// the table, so that the worker's log line and exit error
+// tell the operator what to do (the StoreError around it carries the fix:
+// `resingest db migrate`). It unwraps to DynamoDB's error.
 type TableMissingError struct {
 	Table string
 	Err   error
 }
 
 func (e *TableMissingError) Error() string {
-	return fmt.Sprintf("table %q does not exist: create it with 'resingest db migrate --dynamo-table %s' (%v)", e.Table, e.Table, e.Err)
+	return fmt.Sprintf("table %s does not exist (%v)", e.Table, e.Err)
 }
 
 func (e *TableMissingError) Unwrap() error { return e.Err }

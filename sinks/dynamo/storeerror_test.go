@@ -25,7 +25,7 @@ func TestWriteMissingTableNamesTheFix(t *testing.T) {
 	if missing.Table != table {
 		t.Errorf("TableMissingError.Table = %q, want %q", missing.Table, table)
 	}
-	for _, want := range []string{`table "` + table + `" does not exist`, "resingest db migrate"} {
+	for _, want := range []string{"table " + table + " does not exist", "resingest db migrate"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
