@@ -120,6 +120,11 @@ func expandInputs(args []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(matches) == 0 {
+			// Without this, an empty directory would leave no input and
+			// the command would wait for a message on stdin.
+			return nil, fmt.Errorf("%s: no *.xml files in the directory", a)
+		}
 		sort.Strings(matches)
 		files = append(files, matches...)
 	}

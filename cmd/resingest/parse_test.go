@@ -154,3 +154,21 @@ func sequentialParseReader(t *testing.T, p *parse.Parser, msg []byte, w io.Write
 		enc.Encode(r)
 	}
 }
+
+// TestParseCommandEmptyDirectory: a directory without messages is an error
+// naming it, not a silent wait for a message on stdin.
+func TestParseCommandEmptyDirectory(t *testing.T) {
+	p, err := parse.New(parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var out, errs bytes.Buffer
+	err = runParse(p, 0, []string{dir}, strings.NewReader("<would be read from stdin/>"), &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), dir+": no *.xml files") {
+		t.Errorf("runParse(empty dir) = %v, want an error naming %s", err, dir)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout %q, want nothing", out.String())
+	}
+}
