@@ -81,7 +81,7 @@ func (s *Sink) PutDeadLetter(ctx context.Context, source string, msg []byte) (st
 			}
 		}
 		perr.Attempts = attempt + 1
-		err := s.putDeadLetter(ctx, key, body)
+		err := s.put(ctx, key, body, nil)
 		if err == nil {
 			s.objects.Add(1)
 			s.rawBytes.Add(int64(len(msg)))
@@ -101,26 +101,6 @@ func (s *Sink) PutDeadLetter(ctx context.Context, source string, msg []byte) (st
 			return "", perr
 		}
 	}
-}
-
-func (s *Sink) putDeadLetter(ctx context.Context, key string, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
-	defer cancel()
-	s.attempts.Add(1)
-	in := &s3.PutObjectInput{
-		Bucket:               aws.String(s.opts.Bucket),
-		Key:                  aws.String(key),
-		Body:                 bytes.NewReader(body),
-		ContentLength:        aws.Int64(int64(len(body))),
-		ContentType:          aws.String(s.contentType()),
-		ServerSideEncryption: types.ServerSideEncryptionAes256,
-	}
-	if s.opts.KMSKeyID != "" {
-		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
-		in.SSEKMSKeyId = aws.String(s.opts.KMSKeyID)
-	}
-	_, err := s.api.PutObject(ctx, in)
-	return err
 }
 
 // ReadDeadLetter returns the redacted message PutDeadLetter stored at key,

@@ -178,7 +178,7 @@ func (s *Sink) writeGroup(ctx context.Context, grp *group) sinks.Result {
 			}
 		}
 		perr.Attempts = attempt + 1
-		err := s.put(ctx, grp.key, body, n)
+		err := s.put(ctx, grp.key, body, map[string]string{"entries": strconv.Itoa(n)})
 		if err == nil {
 			s.objects.Add(1)
 			s.entries.Add(int64(n))
@@ -204,8 +204,9 @@ func (s *Sink) writeGroup(ctx context.Context, grp *group) sinks.Result {
 	}
 }
 
-// put makes one PutObject attempt of an object of n entries.
-func (s *Sink) put(ctx context.Context, key string, body []byte, n int) error {
+// put makes one PutObject attempt, with the sink's encryption and its
+// per-attempt deadline; metadata may be nil.
+func (s *Sink) put(ctx context.Context, key string, body []byte, metadata map[string]string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
 	defer cancel()
 	s.attempts.Add(1)
@@ -216,7 +217,7 @@ func (s *Sink) put(ctx context.Context, key string, body []byte, n int) error {
 		ContentLength:        aws.Int64(int64(len(body))),
 		ContentType:          aws.String(s.contentType()),
 		ServerSideEncryption: types.ServerSideEncryptionAes256,
-		Metadata:             map[string]string{"entries": strconv.Itoa(n)},
+		Metadata:             metadata,
 	}
 	if s.opts.KMSKeyID != "" {
 		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
