@@ -43,7 +43,30 @@ type Options struct {
 	// only this much is left, so the response (naming what was not
 	// stored) reaches Lambda before it times the invocation out.
 	DeadlineMargin time.Duration
-	Logger         *slog.Logger
+	// PendingTTL, when positive, makes invocations dead-letter (as
+	// unresolved) the records held for key resolution longer than it, as
+	// a `consume` worker's sweeper does: at most once per
+	// PendingSweepInterval (default DefaultPendingSweepInterval) per
+	// execution environment, after the invocation's records, while time
+	// is left. Zero: the function never sweeps (a worker must).
+	PendingTTL           time.Duration
+	PendingSweepInterval time.Duration
+	Logger               *slog.Logger
+}
+
+// DefaultPendingSweepInterval is how often an execution environment sweeps
+// held records when Options.PendingTTL is set.
+const DefaultPendingSweepInterval = time.Minute
+
+// pendingSweepLimit bounds the held records one invocation dead-letters,
+// so a backlog is worked off over several invocations, not in one.
+const pendingSweepLimit = 100
+
+// PendingSweeper is the optional ability of a Processor to dead-letter the
+// records held for key resolution since before now-ttl
+// (*pipeline.Processor).
+type PendingSweeper interface {
+	SweepPending(ctx context.Context, ttl time.Duration, now time.Time, limit int) (int, error)
 }
 
 // Handler is the Lambda function for a Kinesis event source mapping. It is
@@ -54,10 +77,11 @@ type Handler struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	proc    Processor
-	closeFn func()
-	closed  bool
+	mu        sync.Mutex
+	proc      Processor
+	closeFn   func()
+	closed    bool
+	lastSweep time.Time // guarded by mu
 }
 
 // New returns a Handler that opens its Processor with open, once, at Open
@@ -68,6 +92,9 @@ func New(open Opener, opts Options) *Handler {
 	}
 	if opts.DeadlineMargin <= 0 {
 		opts.DeadlineMargin = DefaultDeadlineMargin
+	}
+	if opts.PendingSweepInterval <= 0 {
+		opts.PendingSweepInterval = DefaultPendingSweepInterval
 	}
 	log := opts.Logger
 	if log == nil {
@@ -148,12 +175,42 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: seq})
 		}
 	}
+	h.sweepPending(work, log, proc)
 	log.Info("invocation done", "records", len(ev.Records), "shards", len(shards),
 		"stored", tally.n[pipeline.OutcomeStored], "duplicate", tally.n[pipeline.OutcomeDuplicate],
 		"stale", tally.n[pipeline.OutcomeStale], "dead_lettered", tally.n[pipeline.OutcomeDeadLettered],
 		"not_acknowledged", len(ev.Records)-tally.total, "failed_shards", len(resp.BatchItemFailures),
 		"duration_ms", time.Since(start).Milliseconds())
 	return resp, nil
+}
+
+// sweepPending dead-letters expired held records when Options.PendingTTL
+// is set, the processor can, the interval has passed and work has time
+// left. A failure is logged, not returned: the invocation's records are
+// settled already, and the next sweep tries again.
+func (h *Handler) sweepPending(work context.Context, log *slog.Logger, proc Processor) {
+	sw, ok := proc.(PendingSweeper)
+	if !ok || h.opts.PendingTTL <= 0 || work.Err() != nil {
+		return
+	}
+	now := time.Now()
+	h.mu.Lock()
+	due := now.Sub(h.lastSweep) >= h.opts.PendingSweepInterval
+	if due {
+		h.lastSweep = now
+	}
+	h.mu.Unlock()
+	if !due {
+		return
+	}
+	n, err := sw.SweepPending(work, h.opts.PendingTTL, now, pendingSweepLimit)
+	if err != nil {
+		log.Warn("sweeping held records failed; the next invocation tries again", "err", err)
+		return
+	}
+	if n > 0 {
+		log.Info("held records dead-lettered as unresolved", "records", n, "pending_ttl", h.opts.PendingTTL)
+	}
 }
 
 // workContext ends DeadlineMargin before the invocation's deadline.

@@ -20,6 +20,8 @@ type Metrics struct {
 	BatchSeconds prometheus.Histogram     // whole batch, parse to audit
 	SinkSeconds  *prometheus.HistogramVec // by sink, one Write call
 	Lag          *prometheus.GaugeVec     // by partition: records behind the high watermark
+	Pending      prometheus.Gauge         // records held for key resolution (all workers)
+	PendingAge   prometheus.Gauge         // seconds since the oldest held record was held
 }
 
 // NewMetrics creates the collectors and registers them on reg.
@@ -54,8 +56,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "resingest_consumer_lag", Help: "Records behind the partition's high watermark.",
 		}, []string{"partition"}),
+		Pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "resingest_pending_records", Help: "Records held for key resolution (the pending table, all workers), read at every pending sweep.",
+		}),
+		PendingAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "resingest_pending_oldest_seconds", Help: "Age of the oldest record held for key resolution (0 when none is), read at every pending sweep.",
+		}),
 	}
-	reg.MustRegister(m.MessagesIn, m.Outcomes, m.SinkRecords, m.DeadLetters, m.SinkRetries, m.SinkStalled, m.BatchSeconds, m.SinkSeconds, m.Lag)
+	reg.MustRegister(m.MessagesIn, m.Outcomes, m.SinkRecords, m.DeadLetters, m.SinkRetries, m.SinkStalled, m.BatchSeconds, m.SinkSeconds, m.Lag, m.Pending, m.PendingAge)
 	return m
 }
 
@@ -115,4 +123,16 @@ func (m *Metrics) lag(partition string, n int64) {
 	if m != nil {
 		m.Lag.WithLabelValues(partition).Set(float64(n))
 	}
+}
+
+func (m *Metrics) pending(records int, oldest, now time.Time) {
+	if m == nil {
+		return
+	}
+	m.Pending.Set(float64(records))
+	age := 0.0
+	if records > 0 && !oldest.IsZero() {
+		age = max(now.Sub(oldest).Seconds(), 0)
+	}
+	m.PendingAge.Set(age)
 }

@@ -414,9 +414,17 @@ func (p *Processor) SweepPending(ctx context.Context, ttl time.Duration, now tim
 	return n, err
 }
 
-// RunPendingSweeper calls SweepPending every interval until ctx ends.
-// Errors are logged and retried at the next tick: a store outage shows in
-// the batches' own errors.
+// pendingStatser is the optional ability of a KeyResolver to say how many
+// records are held and since when (the pending gauges).
+type pendingStatser interface {
+	PendingStats(ctx context.Context) (records int, oldest time.Time, err error)
+}
+
+// RunPendingSweeper calls SweepPending every interval until ctx ends, and
+// then updates resingest_pending_records and
+// resingest_pending_oldest_seconds when the resolver can say. Errors are
+// logged and retried at the next tick: a store outage shows in the
+// batches' own errors.
 func (p *Processor) RunPendingSweeper(ctx context.Context, ttl, interval time.Duration) {
 	if p.cfg.Resolver == nil {
 		return
@@ -435,6 +443,13 @@ func (p *Processor) RunPendingSweeper(ctx context.Context, ttl, interval time.Du
 			}
 			if n < limit {
 				break
+			}
+		}
+		if ps, ok := p.cfg.Resolver.(pendingStatser); ok {
+			if n, oldest, err := ps.PendingStats(ctx); err == nil {
+				p.cfg.Metrics.pending(n, oldest, time.Now())
+			} else if ctx.Err() == nil {
+				p.log.Warn("reading the held records' gauges failed", "err", err)
 			}
 		}
 		select {

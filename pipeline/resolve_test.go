@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/resingest/resingest/internal/e2e"
 	"github.com/resingest/resingest/parse"
@@ -551,4 +552,65 @@ func TestPendingLargeMessageBounded(t *testing.T) {
 	if !found {
 		t.Fatalf("no dead letter for the large held cancel among %d", len(letters))
 	}
+}
+
+// TestPendingGauges: the pending sweeper publishes how many records are
+// held and the age of the oldest, and both follow the pending table as
+// bookings release records.
+func TestPendingGauges(t *testing.T) {
+	t.Parallel()
+	env := e2e.Env(t)
+	pg := env.Postgres(t)
+	parser, err := parse.New(parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := pipeline.NewMetrics(prometheus.NewRegistry())
+	proc, err := pipeline.NewProcessor(pipeline.Config{
+		Parser: parser, Stores: []pipeline.NamedSink{{Name: "postgres", Sink: pg}},
+		Ledger: pg, Resolver: pg, Metrics: metrics, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range [][]byte{cancelNoHotel("R700", 9, ""), cancelNoHotel("R701", 9, "")} {
+		if got := process(t, proc, m); got[0] != pipeline.OutcomeHeld {
+			t.Fatalf("cancel before its booking: %s, want held", got[0])
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // the oldest record's age becomes measurable
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	go proc.RunPendingSweeper(ctx, time.Hour, 20*time.Millisecond)
+
+	waitGauges := func(records float64, wantAge bool) {
+		t.Helper()
+		var n, age float64
+		for ctx.Err() == nil {
+			n, age = gaugeValue(t, metrics.Pending), gaugeValue(t, metrics.PendingAge)
+			if n == records && (age > 0) == wantAge {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("pending gauges: %v records, oldest %vs; want %v records, age > 0: %v", n, age, records, wantAge)
+	}
+	waitGauges(2, true)
+	if age := gaugeValue(t, metrics.PendingAge); age > resolveTimeout.Seconds() {
+		t.Errorf("oldest held record %vs old, want less than the test's age", age)
+	}
+	process(t, proc, booking("H7", "R700", 10, ""))
+	waitGauges(1, true)
+	process(t, proc, booking("H7", "R701", 10, ""))
+	waitGauges(0, false)
+}
+
+// gaugeValue reads a gauge of the pipeline's metrics.
+func gaugeValue(t testing.TB, g prometheus.Gauge) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetGauge().GetValue()
 }

@@ -33,12 +33,17 @@ type lambdaFlags struct {
 	deadlineMargin time.Duration
 	mapping        string
 	maxBytes       int
+	pendingTTL     time.Duration
+	pendingSweep   time.Duration
 	stores         storeFlags
 }
 
 func (f *lambdaFlags) validate() error {
 	if f.batchSize <= 0 {
 		return fmt.Errorf("--batch-size %d: must be positive", f.batchSize)
+	}
+	if f.pendingTTL < 0 || f.pendingSweep <= 0 {
+		return errors.New("--pending-ttl must not be negative and --pending-sweep-interval must be positive")
 	}
 	if f.event != "" && f.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", f.timeout)
@@ -99,6 +104,8 @@ exits.`,
 	fl.DurationVar(&f.deadlineMargin, "deadline-margin", lambdahandler.DefaultDeadlineMargin, "stop writing this long before the invocation deadline and report the rest for retry")
 	fl.StringVar(&f.mapping, "mapping", parse.AutoMapping, "parser mapping: auto, a built-in name, or a YAML file")
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
+	fl.DurationVar(&f.pendingTTL, "pending-ttl", pipeline.DefaultPendingTTL, "a record without a hotel code waits this long for a reservation with its confirmation, then an invocation dead-letters it as unresolved (0: never; a consume worker must sweep)")
+	fl.DurationVar(&f.pendingSweep, "pending-sweep-interval", lambdahandler.DefaultPendingSweepInterval, "how often an execution environment dead-letters held records older than --pending-ttl, after an invocation's records")
 	f.stores.register(cmd)
 	return cmd
 }
@@ -125,7 +132,8 @@ func runLambda(ctx context.Context, f *lambdaFlags, cmd *cobra.Command) error {
 			return nil, nil, err
 		}
 		return proc, st.Close, nil
-	}, lambdahandler.Options{BatchSize: f.batchSize, DeadlineMargin: f.deadlineMargin, Logger: log})
+	}, lambdahandler.Options{BatchSize: f.batchSize, DeadlineMargin: f.deadlineMargin, Logger: log,
+		PendingTTL: f.pendingTTL, PendingSweepInterval: f.pendingSweep})
 	defer h.Close()
 
 	if f.event != "" {

@@ -312,3 +312,16 @@ func (s *Sink) CountPending(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// PendingStats returns how many records are held and when the oldest of
+// them was held (the zero time when none is): the worker's pending gauges.
+func (s *Sink) PendingStats(ctx context.Context) (records int, oldest time.Time, err error) {
+	var first *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(held_at) FROM pending_records`).Scan(&records, &first); err != nil {
+		return 0, time.Time{}, fmt.Errorf("postgres: held records: %w", classify(err))
+	}
+	if first != nil {
+		oldest = *first
+	}
+	return records, oldest, nil
+}
