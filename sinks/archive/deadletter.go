@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/resingest/resingest/sinks"
 )
@@ -109,18 +106,9 @@ func (s *Sink) PutDeadLetter(ctx context.Context, source string, msg []byte) (st
 // set, ErrCorrupt when it is not gzip, and ErrDeadLetterTooLarge past
 // MaxDeadLetterBytes. Safe for concurrent use.
 func (s *Sink) ReadDeadLetter(ctx context.Context, key string) ([]byte, error) {
-	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.opts.Bucket), Key: aws.String(key)})
-	var noKey *types.NoSuchKey
-	switch {
-	case errors.As(err, &noKey):
-		return nil, fmt.Errorf("archive: read s3://%s/%s: %w: %w", s.opts.Bucket, key, ErrNotFound, err)
-	case err != nil:
-		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
-	}
-	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, MaxDeadLetterBytes))
+	body, err := s.get(ctx, key, MaxDeadLetterBytes)
 	if err != nil {
-		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
+		return nil, err
 	}
 	if body, err = OpenObject(ctx, s.opts.Sealer, key, body); err != nil {
 		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)

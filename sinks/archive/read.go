@@ -20,20 +20,11 @@ var ErrNotFound = errors.New("archive: object not found")
 // Read fetches the object at key and returns its entries in the order they
 // were written. It is safe for concurrent use, also with Write.
 func (s *Sink) Read(ctx context.Context, key string) ([]Entry, error) {
-	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.opts.Bucket), Key: aws.String(key)})
-	var noKey *types.NoSuchKey
-	switch {
-	case errors.As(err, &noKey):
-		return nil, fmt.Errorf("archive: read s3://%s/%s: %w: %w", s.opts.Bucket, key, ErrNotFound, err)
-	case err != nil:
-		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
-	}
-	defer out.Body.Close()
 	// Read it all first so that a lost connection is not taken for a
 	// corrupt object; archive objects are small (one batch of one hotel).
-	body, err := io.ReadAll(out.Body)
+	body, err := s.get(ctx, key, -1)
 	if err != nil {
-		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
+		return nil, err
 	}
 	if body, err = OpenObject(ctx, s.opts.Sealer, key, body); err != nil {
 		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
@@ -60,4 +51,31 @@ func OpenObject(ctx context.Context, sealer Sealer, key string, body []byte) ([]
 		return nil, ErrSealed
 	}
 	return sealer.OpenBlob(ctx, sealPurpose(key), body)
+}
+
+// get fetches the object at key whole (at most limit bytes when limit >= 0)
+// within one attempt deadline (Options.AttemptTimeout), so a frozen or
+// unreachable S3 fails the read instead of hanging it. It wraps ErrNotFound
+// when there is no such object.
+func (s *Sink) get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
+	defer cancel()
+	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.opts.Bucket), Key: aws.String(key)})
+	var noKey *types.NoSuchKey
+	switch {
+	case errors.As(err, &noKey):
+		return nil, fmt.Errorf("archive: read s3://%s/%s: %w: %w", s.opts.Bucket, key, ErrNotFound, err)
+	case err != nil:
+		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
+	}
+	defer out.Body.Close()
+	var r io.Reader = out.Body
+	if limit >= 0 {
+		r = io.LimitReader(r, limit)
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("archive: read s3://%s/%s: %w", s.opts.Bucket, key, err)
+	}
+	return body, nil
 }

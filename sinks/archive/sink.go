@@ -60,8 +60,9 @@ type Options struct {
 	MaxAttempts int
 	// Backoff paces retries of transient errors.
 	Backoff sinks.Backoff
-	// AttemptTimeout bounds one PutObject; DefaultAttemptTimeout when <= 0.
-	// A timed-out attempt is retried.
+	// AttemptTimeout bounds one PutObject, and one read of an object
+	// (GetObject and its body); DefaultAttemptTimeout when <= 0. A
+	// timed-out put is retried; a timed-out read fails.
 	AttemptTimeout time.Duration
 	// Now is the clock that picks the archive day and stamps entries;
 	// time.Now when nil.
