@@ -11,6 +11,16 @@
 //	                --exit-when-idle is not counted)
 //	cpu-s/1000msgs  user+system CPU seconds of the worker per 1,000 messages
 //	peak-RSS-MB     the worker's peak resident set size
+//	postgres-cpu-s/1000msgs, dynalite-cpu-s/1000msgs
+//	                CPU seconds the local Postgres server (postmaster and
+//	                every backend) and dynalite spent during the worker's
+//	                run, per 1,000 messages; only when the services were
+//	                started by scripts/dev-services (their pid files), and
+//	                only meaningful when nothing else uses them meanwhile
+//	est-WCU/msg     DynamoDB write units per message as AWS would bill
+//	                them, estimated from the sizes of the stored items and
+//	                their index entries (dynalite bills no indexes)
+//	item-bytes      the stored DynamoDB items' mean size by AWS's rules
 //
 // The local services must be running (scripts/dev-services up) and their
 // settings exported:

@@ -67,18 +67,33 @@ func BenchmarkEndToEnd(b *testing.B) {
 			msgs := generate(n)
 			bin := harness.BuildBinary(b)
 			var sum runResult
+			serverCPU := map[string]time.Duration{}
+			var wcu, itemBytes float64
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				st := harness.Env(b)
 				produce(b, st, msgs)
+				clock := startServerClock()
 				b.StartTimer()
 				r := consume(b, bin, st, c)
 				b.StopTimer()
+				for server, t := range clock.used() {
+					serverCPU[server] += t
+				}
 				if r.messages != n {
 					b.Fatalf("worker acknowledged %d messages, want %d", r.messages, n)
 				}
 				if got := st.Count(b, "audit"); got != n {
 					b.Fatalf("audit has %d rows, want %d", got, n)
+				}
+				if strings.Contains(c.sinks, "dynamo") {
+					ctx, cancel := context.WithTimeout(context.Background(), consumeTimeout)
+					w, size, err := writeUnits(ctx, st.DynamoClient(b), st.DynamoTable)
+					cancel()
+					if err != nil {
+						b.Fatalf("DynamoDB write units: %v", err)
+					}
+					wcu, itemBytes = wcu+w/float64(b.N), itemBytes+size/float64(b.N)
 				}
 				sum.add(r)
 			}
@@ -90,6 +105,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.ReportMetric(rssMB, "peak-RSS-MB")
 			b.Logf("%s: %d messages in %s: %.0f messages/s, %.3f CPU-s per 1,000 messages, peak RSS %.0f MB",
 				c.name, sum.messages, sum.busy.Round(time.Millisecond), msgsPerSec, cpuPer1000, rssMB)
+			reportServerCost(b, c.name, serverCPU, sum.messages, wcu, itemBytes)
 		})
 	}
 }
