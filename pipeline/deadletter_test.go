@@ -97,7 +97,6 @@ func letterProcessor(t *testing.T, pg *postgres.Sink, a *archive.Sink, mapping s
 // refused as too large and never archived.
 func TestDeadLetterPrefixAndArchive(t *testing.T) {
 	t.Parallel()
-	ctx := replayContext(t)
 	const maxBytes = 2 << 20
 	big := largeMessage("OTA_HotelResSyncRQ", "BIG1", "BIG-1", 1<<20)
 	small := replayMessage("OTA_HotelResSyncRQ", "SMALL1", "SMALL-1")
@@ -106,6 +105,9 @@ func TestDeadLetterPrefixAndArchive(t *testing.T) {
 	for _, withArchive := range []bool{true, false} {
 		t.Run(fmt.Sprintf("archive=%v", withArchive), func(t *testing.T) {
 			t.Parallel()
+			// The deadline starts when the subtest does: a parallel
+			// subtest may wait minutes for a slot on a 2-core machine.
+			ctx := replayContext(t)
 			pg := replayPostgres(t, ctx)
 			var a *archive.Sink
 			if withArchive {
