@@ -8,7 +8,7 @@ import (
 
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pii"
-	"github.com/resingest/resingest/sinks/postgres"
+	"github.com/resingest/resingest/ledger"
 )
 
 // DeadLetterPrefixBytes bounds the message a dead letter keeps in Postgres:
@@ -85,9 +85,9 @@ func (p *Processor) refuseOversized(m *Message) (parsed, bool) {
 // than the prefix is archived whole (redacted, sealed by the archive) when
 // a DeadLetterArchive is set, its key on the letter. An archive failure is
 // returned: the batch is then not acknowledged.
-func (p *Processor) deadLetter(ctx context.Context, m *Message, it *parsed) (postgres.DeadLetter, error) {
+func (p *Processor) deadLetter(ctx context.Context, m *Message, it *parsed) (ledger.DeadLetter, error) {
 	size := messageSize(m)
-	d := postgres.DeadLetter{
+	d := ledger.DeadLetter{
 		Source: m.Source, Partition: m.Partition, Position: m.Position, MessageID: it.msgID,
 		Reason: it.reason, ReceivedAt: m.ReceivedAt, MessageBytes: int64(size),
 	}
@@ -145,7 +145,7 @@ func prefixOf(redacted []byte, whole bool) []byte {
 // the row holds a prefix. unreplayable, when set, says why the letter
 // cannot be replayed (it stays pending); err is a failure of the archive
 // or of the keys, which stops the replay.
-func (p *Processor) letterValue(ctx context.Context, d *postgres.DeadLetter) (value []byte, unreplayable string, err error) {
+func (p *Processor) letterValue(ctx context.Context, d *ledger.DeadLetter) (value []byte, unreplayable string, err error) {
 	if !d.Truncated {
 		value = d.Message
 		if p.cfg.Sealer != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
-	"github.com/resingest/resingest/sinks/postgres"
+	"github.com/resingest/resingest/ledger"
 )
 
 // Parser extracts reservations from one raw message (parse.Parser).
@@ -32,8 +32,8 @@ type Sink interface {
 // writes must ignore rows whose (source, partition, position) is already
 // stored, so a redelivered batch adds nothing.
 type Ledger interface {
-	WriteAudit(ctx context.Context, rows []postgres.AuditRow) error
-	WriteDeadLetters(ctx context.Context, letters []postgres.DeadLetter) error
+	WriteAudit(ctx context.Context, rows []ledger.AuditRow) error
+	WriteDeadLetters(ctx context.Context, letters []ledger.DeadLetter) error
 }
 
 // Sealer encrypts guests' personal data before any sink sees it and seals
@@ -173,8 +173,8 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 	}
 
 	outcomes := make([]Outcome, len(msgs))
-	var letters []postgres.DeadLetter
-	audit := make([]postgres.AuditRow, len(msgs))
+	var letters []ledger.DeadLetter
+	audit := make([]ledger.AuditRow, len(msgs))
 	now := time.Now()
 	for i, m := range msgs {
 		it := &items[i]
@@ -198,7 +198,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 		default:
 			outcomes[i] = OutcomeStale
 		}
-		audit[i] = postgres.AuditRow{
+		audit[i] = ledger.AuditRow{
 			MessageID: it.msgID, Source: m.Source, Partition: m.Partition, Position: m.Position,
 			ReceivedAt: m.ReceivedAt, StoredAt: now, Outcome: string(outcomes[i]), Error: it.reason,
 			Latency: now.Sub(m.ReceivedAt),

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/resingest/resingest/sinks/postgres"
+	"github.com/resingest/resingest/ledger"
 )
 
 // Where a replayed message says it came from: its audit row is keyed by
@@ -30,7 +30,7 @@ var (
 
 // ReplayStore lists dead letters and marks them replayed (sinks/postgres).
 type ReplayStore interface {
-	ListDeadLetters(ctx context.Context, f postgres.DeadLetterFilter) ([]postgres.DeadLetter, error)
+	ListDeadLetters(ctx context.Context, f ledger.DeadLetterFilter) ([]ledger.DeadLetter, error)
 	MarkReplayed(ctx context.Context, id int64) error
 }
 
@@ -80,7 +80,7 @@ type ReplayReport struct {
 	Failures []ReplayFailure
 }
 
-func (r *ReplayReport) fail(d *postgres.DeadLetter, reason string) {
+func (r *ReplayReport) fail(d *ledger.DeadLetter, reason string) {
 	r.StillFailing++
 	if len(r.Failures) < maxReportedFailures {
 		r.Failures = append(r.Failures, ReplayFailure{
@@ -113,9 +113,9 @@ func Replay(ctx context.Context, store ReplayStore, proc *Processor, opts Replay
 	if log == nil {
 		log = slog.Default()
 	}
-	ledger := &replayLedger{next: proc.cfg.Ledger, reasons: map[string]string{}}
+	rl := &replayLedger{next: proc.cfg.Ledger, reasons: map[string]string{}}
 	cfg := proc.cfg
-	cfg.Ledger = ledger
+	cfg.Ledger = rl
 	rp, err := NewProcessor(cfg)
 	if err != nil {
 		return rep, err
@@ -125,7 +125,7 @@ func Replay(ctx context.Context, store ReplayStore, proc *Processor, opts Replay
 		if err != nil {
 			return rep, err
 		}
-		err = rp.replayBatch(ctx, store, []postgres.DeadLetter{d}, ledger, &rep)
+		err = rp.replayBatch(ctx, store, []ledger.DeadLetter{d}, rl, &rep)
 		return rep, err
 	}
 	var after int64
@@ -134,7 +134,7 @@ func Replay(ctx context.Context, store ReplayStore, proc *Processor, opts Replay
 		if opts.Limit > 0 {
 			n = min(n, opts.Limit-rep.Letters)
 		}
-		page, err := store.ListDeadLetters(ctx, postgres.DeadLetterFilter{
+		page, err := store.ListDeadLetters(ctx, ledger.DeadLetterFilter{
 			Source: opts.Source, PendingOnly: true, AfterID: after, Limit: n,
 		})
 		if err != nil {
@@ -146,7 +146,7 @@ func Replay(ctx context.Context, store ReplayStore, proc *Processor, opts Replay
 		// Paging by id, not by "still pending", so that letters that fail
 		// again are not fetched again.
 		after = page[len(page)-1].ID
-		if err := rp.replayBatch(ctx, store, page, ledger, &rep); err != nil {
+		if err := rp.replayBatch(ctx, store, page, rl, &rep); err != nil {
 			return rep, err
 		}
 		log.Info("replay batch done", "letters", len(page), "last_id", after, "dry_run", opts.DryRun,
@@ -160,26 +160,26 @@ func Replay(ctx context.Context, store ReplayStore, proc *Processor, opts Replay
 
 // findPending returns pending letter id, which must come from source when
 // source is set.
-func findPending(ctx context.Context, store ReplayStore, id int64, source string) (postgres.DeadLetter, error) {
-	page, err := store.ListDeadLetters(ctx, postgres.DeadLetterFilter{AfterID: id - 1, Limit: 1})
+func findPending(ctx context.Context, store ReplayStore, id int64, source string) (ledger.DeadLetter, error) {
+	page, err := store.ListDeadLetters(ctx, ledger.DeadLetterFilter{AfterID: id - 1, Limit: 1})
 	if err != nil {
-		return postgres.DeadLetter{}, fmt.Errorf("replay: %w", err)
+		return ledger.DeadLetter{}, fmt.Errorf("replay: %w", err)
 	}
 	switch {
 	case len(page) == 0 || page[0].ID != id:
-		return postgres.DeadLetter{}, fmt.Errorf("replay: %w: id %d", ErrLetterNotFound, id)
+		return ledger.DeadLetter{}, fmt.Errorf("replay: %w: id %d", ErrLetterNotFound, id)
 	case source != "" && page[0].Source != source:
-		return postgres.DeadLetter{}, fmt.Errorf("replay: %w: id %d from source %q (it comes from %q)",
+		return ledger.DeadLetter{}, fmt.Errorf("replay: %w: id %d from source %q (it comes from %q)",
 			ErrLetterNotFound, id, source, page[0].Source)
 	case !page[0].ReplayedAt.IsZero():
-		return postgres.DeadLetter{}, fmt.Errorf("replay: %w: id %d at %s",
+		return ledger.DeadLetter{}, fmt.Errorf("replay: %w: id %d at %s",
 			ErrLetterReplayed, id, page[0].ReplayedAt.UTC().Format(time.RFC3339))
 	}
 	return page[0], nil
 }
 
 // replayBatch replays (or, in a dry run, parses) one page of letters.
-func (p *Processor) replayBatch(ctx context.Context, store ReplayStore, letters []postgres.DeadLetter, ledger *replayLedger, rep *ReplayReport) error {
+func (p *Processor) replayBatch(ctx context.Context, store ReplayStore, letters []ledger.DeadLetter, rl *replayLedger, rep *ReplayReport) error {
 	now := time.Now()
 	msgs := make([]Message, 0, len(letters))
 	kept := letters[:0:0]
@@ -228,7 +228,7 @@ func (p *Processor) replayBatch(ctx context.Context, store ReplayStore, letters 
 	for i, o := range outcomes {
 		rep.Outcomes[o]++
 		if o == OutcomeDeadLettered {
-			rep.fail(&letters[i], ledger.take(msgs[i].Position))
+			rep.fail(&letters[i], rl.take(msgs[i].Position))
 			continue
 		}
 		id := letters[i].ID
@@ -261,7 +261,7 @@ type replayLedger struct {
 }
 
 // WriteDeadLetters keeps the reasons and writes nothing.
-func (l *replayLedger) WriteDeadLetters(_ context.Context, letters []postgres.DeadLetter) error {
+func (l *replayLedger) WriteDeadLetters(_ context.Context, letters []ledger.DeadLetter) error {
 	for _, d := range letters {
 		l.reasons[d.Position] = d.Reason
 	}
@@ -269,8 +269,8 @@ func (l *replayLedger) WriteDeadLetters(_ context.Context, letters []postgres.De
 }
 
 // WriteAudit writes the rows of the messages that were applied.
-func (l *replayLedger) WriteAudit(ctx context.Context, rows []postgres.AuditRow) error {
-	kept := make([]postgres.AuditRow, 0, len(rows))
+func (l *replayLedger) WriteAudit(ctx context.Context, rows []ledger.AuditRow) error {
+	kept := make([]ledger.AuditRow, 0, len(rows))
 	for _, r := range rows {
 		if r.Outcome != string(OutcomeDeadLettered) {
 			kept = append(kept, r)

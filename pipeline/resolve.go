@@ -11,7 +11,7 @@ import (
 
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
-	"github.com/resingest/resingest/sinks/postgres"
+	"github.com/resingest/resingest/ledger"
 )
 
 // Key resolution (DESIGN.md): a record with a confirmation number but no
@@ -54,12 +54,12 @@ const (
 
 // KeyResolver is the store side of key resolution (sinks/postgres.Sink).
 type KeyResolver interface {
-	Candidates(ctx context.Context, confs []string) (map[string][]postgres.Candidate, error)
-	Hold(ctx context.Context, recs []postgres.PendingRecord) error
+	Candidates(ctx context.Context, confs []string) (map[string][]ledger.Candidate, error)
+	Hold(ctx context.Context, recs []ledger.PendingRecord) error
 	PendingConfirmations(ctx context.Context, confs []string) ([]string, error)
-	PendingFor(ctx context.Context, confs []string) ([]postgres.PendingRecord, error)
-	ExpiredPending(ctx context.Context, cutoff time.Time, limit int) ([]postgres.PendingRecord, error)
-	FinishPending(ctx context.Context, done []postgres.PendingDone) (int, error)
+	PendingFor(ctx context.Context, confs []string) ([]ledger.PendingRecord, error)
+	ExpiredPending(ctx context.Context, cutoff time.Time, limit int) ([]ledger.PendingRecord, error)
+	FinishPending(ctx context.Context, done []ledger.PendingDone) (int, error)
 }
 
 // DefaultPendingTTL is how long a record waits for its reservation before
@@ -69,11 +69,11 @@ const DefaultPendingTTL = 14 * 24 * time.Hour
 // choose picks the candidate a record belongs to: the only one, or the
 // only one sharing another id (itinerary, CRS, channel number) with the
 // record. ok is false when none or several remain.
-func choose(r *reservation.Reservation, cands []postgres.Candidate) (c postgres.Candidate, ok bool) {
+func choose(r *reservation.Reservation, cands []ledger.Candidate) (c ledger.Candidate, ok bool) {
 	if len(cands) == 1 {
 		return cands[0], true
 	}
-	var match []postgres.Candidate
+	var match []ledger.Candidate
 	for _, cand := range cands {
 		for _, id := range r.ExternalIDs {
 			if id.Value != "" && id.Value != r.Confirmation && slices.Contains(cand.IDs, id.Value) {
@@ -85,11 +85,11 @@ func choose(r *reservation.Reservation, cands []postgres.Candidate) (c postgres.
 	if len(match) == 1 {
 		return match[0], true
 	}
-	return postgres.Candidate{}, false
+	return ledger.Candidate{}, false
 }
 
 // applyKey gives r the candidate's hotel (and its chain, when r has none).
-func applyKey(r *reservation.Reservation, c postgres.Candidate) {
+func applyKey(r *reservation.Reservation, c ledger.Candidate) {
 	r.HotelCode = c.HotelCode
 	if r.ChainCode == "" {
 		r.ChainCode = c.ChainCode
@@ -132,14 +132,14 @@ func (p *Processor) resolveKeys(ctx context.Context, msgs []Message, items []par
 		}
 		return nil
 	}
-	var cands map[string][]postgres.Candidate
+	var cands map[string][]ledger.Candidate
 	if err := p.retry(ctx, "key resolution", func() (err error) {
 		cands, err = kr.Candidates(ctx, uniq(confs))
 		return err
 	}); err != nil {
 		return err
 	}
-	var hold []postgres.PendingRecord
+	var hold []ledger.PendingRecord
 	var holdRecs []sinks.Record
 	for i := range items {
 		it := &items[i]
@@ -182,7 +182,7 @@ func (p *Processor) resolveKeys(ctx context.Context, msgs []Message, items []par
 		}
 		for n, rec := range held {
 			holdRecs = append(holdRecs, rec)
-			hold = append(hold, postgres.PendingRecord{
+			hold = append(hold, ledger.PendingRecord{
 				Reservation: rec.Reservation, Version: rec.Version.String(), GuestIndexes: rec.GuestIndexes,
 				Source: m.Source, Partition: m.Partition, Position: m.Position, Ordinal: n,
 				MessageID: it.msgID, ReceivedAt: m.ReceivedAt, Message: letter.Message,
@@ -247,14 +247,14 @@ func (p *Processor) release(ctx context.Context, confs []string, known bool) err
 	if len(confs) == 0 {
 		return nil
 	}
-	var cands map[string][]postgres.Candidate
+	var cands map[string][]ledger.Candidate
 	if err := p.retry(ctx, "key resolution", func() (err error) {
 		cands, err = kr.Candidates(ctx, confs)
 		return err
 	}); err != nil {
 		return err
 	}
-	var held []postgres.PendingRecord
+	var held []ledger.PendingRecord
 	if err := p.retry(ctx, "key resolution", func() (err error) {
 		held, err = kr.PendingFor(ctx, confs)
 		return err
@@ -264,7 +264,7 @@ func (p *Processor) release(ctx context.Context, confs []string, known bool) err
 	// rounds[k] holds the k-th record to apply of each confirmation, so
 	// that each round's write sees the previous round's versions.
 	var rounds [][]int
-	var done []postgres.PendingDone
+	var done []ledger.PendingDone
 	var recs []sinks.Record
 	perConf := map[string]int{}
 	for n := range held {
@@ -290,7 +290,7 @@ func (p *Processor) release(ctx context.Context, confs []string, known bool) err
 		}
 		rounds[k] = append(rounds[k], len(recs))
 		recs = append(recs, sinks.Record{Reservation: r, Version: v, ArchiveKey: h.ArchiveKey, GuestIndexes: h.GuestIndexes})
-		done = append(done, postgres.PendingDone{Record: h})
+		done = append(done, ledger.PendingDone{Record: h})
 	}
 	if len(recs) > 0 {
 		outcome, reason, err := p.applyRounds(ctx, recs, rounds)
@@ -374,15 +374,15 @@ func (p *Processor) applyRounds(ctx context.Context, recs []sinks.Record, rounds
 }
 
 // heldLetter settles a held record as a dead letter with reason.
-func (p *Processor) heldLetter(h *postgres.PendingRecord, reason string) postgres.PendingDone {
+func (p *Processor) heldLetter(h *ledger.PendingRecord, reason string) ledger.PendingDone {
 	class := reason
 	if i := strings.IndexByte(reason, ':'); i >= 0 {
 		class = reason[:i]
 	}
 	p.cfg.Metrics.deadLetter(class)
-	return postgres.PendingDone{
+	return ledger.PendingDone{
 		Record: h, Outcome: string(OutcomeDeadLettered), Error: reason,
-		Letter: &postgres.DeadLetter{
+		Letter: &ledger.DeadLetter{
 			Source: h.Source, Partition: h.Partition, Position: h.Position, MessageID: h.MessageID,
 			Message: h.Message, MessageBytes: h.MessageBytes, Truncated: h.Truncated, ArchiveKey: h.LetterKey,
 			Reason: reason, ReceivedAt: h.ReceivedAt,
@@ -402,7 +402,7 @@ func (p *Processor) SweepPending(ctx context.Context, ttl time.Duration, now tim
 	if err != nil || len(expired) == 0 {
 		return 0, err
 	}
-	done := make([]postgres.PendingDone, len(expired))
+	done := make([]ledger.PendingDone, len(expired))
 	reason := fmt.Sprintf("%s: no reservation with this confirmation number was stored within the pending TTL (%s)", ReasonUnresolved, ttl)
 	for i := range expired {
 		done[i] = p.heldLetter(&expired[i], reason)

@@ -6,24 +6,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/resingest/resingest/ledger"
 )
 
-// AuditRow is the audit trail's record of one message.
-type AuditRow struct {
-	MessageID  string
-	Source     string // "kafka", "kinesis", "file", ...
-	Partition  string // Kafka partition or Kinesis shard id
-	Position   string // offset or sequence number
-	ReceivedAt time.Time
-	// StoredAt is when the sinks acknowledged the message; zero means now.
-	StoredAt time.Time
-	// Outcome is what happened to the message, as the pipeline names it
-	// (a sinks.Outcome name, or e.g. "dead_letter").
-	Outcome string
-	// Error says why the message failed; it must hold no personal data.
-	Error   string
-	Latency time.Duration // from receipt to acknowledgement
-}
+// AuditRow is ledger.AuditRow.
+type AuditRow = ledger.AuditRow
 
 const writeAuditSQL = `
 INSERT INTO audit (message_id, source, partition, position, received_at, stored_at,

@@ -6,41 +6,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/resingest/resingest/ledger"
 )
 
-// DeadLetter is a message the pipeline gave up on, kept for inspection and
-// replay. Message must already be redacted (no card numbers, CVVs or
-// passwords); Reason must hold no personal data.
-type DeadLetter struct {
-	ID        int64 // set by the store
-	Source    string
-	Partition string
-	Position  string
-	MessageID string
-	// Message is the (redacted, possibly sealed) message, or only its
-	// first bytes when Truncated.
-	Message []byte
-	// MessageBytes is the size of the whole message as received (0: the
-	// size of Message).
-	MessageBytes int64
-	// Truncated says Message holds only a prefix of the message.
-	Truncated bool
-	// ArchiveKey is the S3 key, in the archive bucket, of the whole
-	// redacted message ("" when none was archived).
-	ArchiveKey string
-	Reason     string
-	ReceivedAt time.Time
-	CreatedAt  time.Time // set by the store
-	ReplayedAt time.Time // zero until MarkReplayed
-}
+// DeadLetter is ledger.DeadLetter.
+type DeadLetter = ledger.DeadLetter
 
-// DeadLetterFilter selects dead letters for ListDeadLetters.
-type DeadLetterFilter struct {
-	Source      string // "" for any
-	PendingOnly bool   // only those not replayed yet
-	AfterID     int64  // ids greater than this only (paging)
-	Limit       int    // at most this many; 0 means 100
-}
+// DeadLetterFilter is ledger.DeadLetterFilter.
+type DeadLetterFilter = ledger.DeadLetterFilter
 
 const (
 	insertDeadLetterSQL = `

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/resingest/resingest/ledger"
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 )
@@ -17,50 +18,14 @@ import (
 // records held until their reservation arrives (table pending_records,
 // migration 0009).
 
-// Candidate is a stored reservation that a record without a hotel code may
-// belong to: one with the record's confirmation number.
-type Candidate struct {
-	HotelCode string
-	ChainCode string
-	// IDs are the values of the reservation's external ids other than the
-	// confirmation itself (itinerary, CRS, channel numbers...).
-	IDs []string
-}
+// Candidate is ledger.Candidate.
+type Candidate = ledger.Candidate
 
-// PendingRecord is a record held until a reservation with its confirmation
-// is stored.
-type PendingRecord struct {
-	ID int64 // set by the store
-	// Reservation has an empty hotel code; guests are as a store keeps them
-	// (sealed when the pipeline seals).
-	Reservation  reservation.Reservation
-	Version      string // reservation.Version.String()
-	GuestIndexes []pii.GuestIndex
-	ArchiveKey   string
-	Source       string
-	Partition    string
-	Position     string
-	Ordinal      int // the record's place in its message
-	MessageID    string
-	ReceivedAt   time.Time
-	HeldAt       time.Time // set by the store
-	// Message, MessageBytes, Truncated and LetterKey are the body of the
-	// dead letter if the record is never resolved (DeadLetter's fields of
-	// the same names; LetterKey is DeadLetter.ArchiveKey).
-	Message      []byte
-	MessageBytes int64
-	Truncated    bool
-	LetterKey    string
-}
+// PendingRecord is ledger.PendingRecord.
+type PendingRecord = ledger.PendingRecord
 
-// PendingDone is what became of a held record: it is deleted, its message's
-// audit row gets Outcome and Error, and Letter, when set, is stored.
-type PendingDone struct {
-	Record  *PendingRecord
-	Outcome string
-	Error   string
-	Letter  *DeadLetter
-}
+// PendingDone is ledger.PendingDone.
+type PendingDone = ledger.PendingDone
 
 const candidatesSQL = `
 SELECT r.confirmation, r.hotel_code, r.chain_code,

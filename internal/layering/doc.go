@@ -1,0 +1,19 @@
+// Package layering states which of the module's packages may import which,
+// and its test checks the module against those rules with `go list`:
+//
+//   - a store (sinks/postgres, sinks/dynamo, sinks/archive) never imports
+//     the pipeline (pipeline, pipeline/...);
+//   - the pipeline (pipeline, pipeline/lease) never imports a store: it
+//     declares the interfaces it needs, in its own terms or the ledger's,
+//     and cmd/resingest hands it the stores;
+//   - nothing imports cmd/...;
+//   - reservation, the canonical record, imports nothing of the module;
+//   - no production package imports a test harness (internal/e2e,
+//     internal/testenv).
+//
+// pipeline/peek is not the pipeline: it reads sources (files, Kafka,
+// Kinesis, archive objects) for `mapping check` and dry runs, and the
+// archive's object format is one of them.
+//
+// The package has no code of its own; Rules is what the test applies.
+package layering

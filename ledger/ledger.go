@@ -1,0 +1,104 @@
+package ledger
+
+import (
+	"time"
+
+	"github.com/resingest/resingest/pii"
+	"github.com/resingest/resingest/reservation"
+)
+
+// AuditRow is the audit trail's record of one message.
+type AuditRow struct {
+	MessageID  string
+	Source     string // "kafka", "kinesis", "file", ...
+	Partition  string // Kafka partition or Kinesis shard id
+	Position   string // offset or sequence number
+	ReceivedAt time.Time
+	// StoredAt is when the sinks acknowledged the message; zero means now.
+	StoredAt time.Time
+	// Outcome is what happened to the message, as the pipeline names it
+	// (a sinks.Outcome name, or e.g. "dead_letter").
+	Outcome string
+	// Error says why the message failed; it must hold no personal data.
+	Error   string
+	Latency time.Duration // from receipt to acknowledgement
+}
+
+// DeadLetter is a message the pipeline gave up on, kept for inspection and
+// replay. Message must already be redacted (no card numbers, CVVs or
+// passwords); Reason must hold no personal data.
+type DeadLetter struct {
+	ID        int64 // set by the store
+	Source    string
+	Partition string
+	Position  string
+	MessageID string
+	// Message is the (redacted, possibly sealed) message, or only its
+	// first bytes when Truncated.
+	Message []byte
+	// MessageBytes is the size of the whole message as received (0: the
+	// size of Message).
+	MessageBytes int64
+	// Truncated says Message holds only a prefix of the message.
+	Truncated bool
+	// ArchiveKey is the S3 key, in the archive bucket, of the whole
+	// redacted message ("" when none was archived).
+	ArchiveKey string
+	Reason     string
+	ReceivedAt time.Time
+	CreatedAt  time.Time // set by the store
+	ReplayedAt time.Time // zero until MarkReplayed
+}
+
+// DeadLetterFilter selects dead letters for ListDeadLetters.
+type DeadLetterFilter struct {
+	Source      string // "" for any
+	PendingOnly bool   // only those not replayed yet
+	AfterID     int64  // ids greater than this only (paging)
+	Limit       int    // at most this many; 0 means 100
+}
+
+// Candidate is a stored reservation that a record without a hotel code may
+// belong to: one with the record's confirmation number.
+type Candidate struct {
+	HotelCode string
+	ChainCode string
+	// IDs are the values of the reservation's external ids other than the
+	// confirmation itself (itinerary, CRS, channel numbers...).
+	IDs []string
+}
+
+// PendingRecord is a record held until a reservation with its confirmation
+// is stored.
+type PendingRecord struct {
+	ID int64 // set by the store
+	// Reservation has an empty hotel code; guests are as a store keeps them
+	// (sealed when the pipeline seals).
+	Reservation  reservation.Reservation
+	Version      string // reservation.Version.String()
+	GuestIndexes []pii.GuestIndex
+	ArchiveKey   string
+	Source       string
+	Partition    string
+	Position     string
+	Ordinal      int // the record's place in its message
+	MessageID    string
+	ReceivedAt   time.Time
+	HeldAt       time.Time // set by the store
+	// Message, MessageBytes, Truncated and LetterKey are the body of the
+	// dead letter if the record is never resolved (DeadLetter's fields of
+	// the same names; LetterKey is DeadLetter.ArchiveKey).
+	Message      []byte
+	MessageBytes int64
+	Truncated    bool
+	LetterKey    string
+}
+
+// PendingDone is what became of a held record: it is deleted, its message's
+// audit row gets Outcome and Error, and Letter, when set, is stored.
+type PendingDone struct {
+	Record  *PendingRecord
+	Outcome string
+	Error   string
+	Letter  *DeadLetter
+}
