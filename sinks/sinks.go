@@ -1,8 +1,7 @@
 package sinks
 
 import (
-	"errors"
-
+	"github.com/resingest/resingest/internal/storeerr"
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 )
@@ -72,34 +71,16 @@ type Result struct {
 }
 
 // ErrRetryable marks transient failures (connection lost, throttling, a
-// timeout): the same write may succeed later. Wrap it with
-// fmt.Errorf("...: %w", ErrRetryable) or use Retryable. Errors not marked
-// retryable are permanent: retrying them cannot help.
-var ErrRetryable = errors.New("retryable")
-
-// retryableError joins a cause with ErrRetryable without losing either.
-type retryableError struct{ cause error }
-
-func (e *retryableError) Error() string { return e.cause.Error() }
-func (e *retryableError) Unwrap() []error {
-	return []error{e.cause, ErrRetryable}
-}
+// timeout): the same write may succeed later. Errors not marked retryable
+// are permanent: retrying them cannot help. It is storeerr.ErrRetryable, so
+// that store clients below this package (internal/awsclient,
+// pipeline/lease) mark errors without importing it.
+var ErrRetryable = storeerr.ErrRetryable
 
 // Retryable marks err as transient. It returns nil for nil.
-func Retryable(err error) error {
-	if err == nil || errors.Is(err, ErrRetryable) {
-		return err
-	}
-	return &retryableError{cause: err}
-}
+func Retryable(err error) error { return storeerr.Retryable(err) }
 
 // IsRetryable reports whether err was marked transient, or is a
 // StoreError of a transient class (throttling, an unreachable store).
 // Unknown errors are not retryable.
-func IsRetryable(err error) bool {
-	if errors.Is(err, ErrRetryable) {
-		return true
-	}
-	se, ok := AsStoreError(err)
-	return ok && se.Class.Transient()
-}
+func IsRetryable(err error) bool { return storeerr.IsRetryable(err) }

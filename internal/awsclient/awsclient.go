@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/resingest/resingest/sinks"
+	"github.com/resingest/resingest/internal/storeerr"
 )
 
 // localRegion is used when an endpoint is given and no region is
@@ -57,7 +57,7 @@ func TransportRetryer(service string) aws.Retryer {
 }
 
 // TransientTransport reports whether err is a failure that may go away on
-// its own whatever the service: an error already marked sinks.ErrRetryable,
+// its own whatever the service: an error already marked storeerr.ErrRetryable,
 // an HTTP 5xx or 429 answer, a lost, refused or timed-out connection. ctx is
 // the caller's context: a deadline that hit only the attempt (not the
 // caller) is transient too. Unknown errors are not transient.
@@ -68,7 +68,7 @@ func TransientTransport(ctx context.Context, err error) bool {
 		netErr net.Error
 	)
 	switch {
-	case errors.Is(err, sinks.ErrRetryable):
+	case errors.Is(err, storeerr.ErrRetryable):
 		return true
 	case errors.As(err, &resp) && (resp.HTTPStatusCode() >= 500 || resp.HTTPStatusCode() == http.StatusTooManyRequests):
 		return true

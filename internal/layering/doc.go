@@ -8,6 +8,9 @@
 //     and cmd/resingest hands it the stores;
 //   - nothing imports cmd/...;
 //   - reservation, the canonical record, imports nothing of the module;
+//   - the store clients below the sinks (internal/storeerr,
+//     internal/awsclient, pipeline/lease) do not import them: the retry
+//     marker and the store failure classes live in internal/storeerr;
 //   - no production package imports a test harness (internal/e2e,
 //     internal/testenv).
 //

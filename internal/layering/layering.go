@@ -29,6 +29,7 @@ var Rules = []Rule{
 	{From: pipeline, To: stores, Why: "the pipeline must not import a store: declare the interface it needs"},
 	{From: []string{"..."}, To: []string{"cmd/..."}, Why: "nothing imports a command"},
 	{From: []string{"reservation"}, To: []string{"..."}, Why: "the canonical record imports nothing of the module"},
+	{From: []string{"internal/storeerr", "internal/awsclient", "pipeline/lease"}, To: []string{"sinks/..."}, Why: "store clients below the sinks mark errors with internal/storeerr"},
 	{From: []string{"..."}, Except: harnesses, To: harnesses, Why: "only tests use the test harnesses"},
 }
 

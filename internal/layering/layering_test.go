@@ -49,7 +49,7 @@ func TestViolations(t *testing.T) {
 	}
 	imports := map[string][]string{
 		Module + "/pipeline":       append(m("sinks/postgres", "ledger", "sinks"), "context"),
-		Module + "/pipeline/lease": m("sinks"),
+		Module + "/pipeline/lease": m("sinks", "internal/storeerr"),
 		Module + "/pipeline/peek":  m("sinks/archive"),
 		Module + "/sinks/dynamo":   m("pipeline/lease", "reservation"),
 		Module + "/api":            m("cmd/resingest", "internal/testenv"),
@@ -62,6 +62,7 @@ func TestViolations(t *testing.T) {
 		"api imports cmd/resingest: nothing imports a command",
 		"api imports internal/testenv: only tests use the test harnesses",
 		"pipeline imports sinks/postgres: the pipeline must not import a store: declare the interface it needs",
+		"pipeline/lease imports sinks: store clients below the sinks mark errors with internal/storeerr",
 		"reservation imports pii: the canonical record imports nothing of the module",
 		"sinks/dynamo imports pipeline/lease: a store must not import the pipeline",
 	}

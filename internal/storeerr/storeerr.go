@@ -76,3 +76,36 @@ func As(err error) (*Error, bool) {
 	}
 	return nil, false
 }
+
+// ErrRetryable marks transient failures (connection lost, throttling, a
+// timeout): the same write may succeed later. Wrap it with
+// fmt.Errorf("...: %w", ErrRetryable) or use Retryable. Errors not marked
+// retryable are permanent: retrying them cannot help.
+var ErrRetryable = errors.New("retryable")
+
+// retryableError joins a cause with ErrRetryable without losing either.
+type retryableError struct{ cause error }
+
+func (e *retryableError) Error() string { return e.cause.Error() }
+func (e *retryableError) Unwrap() []error {
+	return []error{e.cause, ErrRetryable}
+}
+
+// Retryable marks err as transient. It returns nil for nil.
+func Retryable(err error) error {
+	if err == nil || errors.Is(err, ErrRetryable) {
+		return err
+	}
+	return &retryableError{cause: err}
+}
+
+// IsRetryable reports whether err was marked transient, or is a
+// store Error of a transient class (throttling, an unreachable store).
+// Unknown errors are not retryable.
+func IsRetryable(err error) bool {
+	if errors.Is(err, ErrRetryable) {
+		return true
+	}
+	se, ok := As(err)
+	return ok && se.Class.Transient()
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/resingest/resingest/internal/awsclient"
-	"github.com/resingest/resingest/sinks"
+	"github.com/resingest/resingest/internal/storeerr"
 )
 
 // API is the part of the DynamoDB client the lease table uses.
@@ -140,12 +140,12 @@ func (t *Table) List(ctx context.Context) ([]Lease, error) {
 	}
 }
 
-// classify marks transient failures sinks.Retryable; others stay as they are.
+// classify marks transient failures storeerr.Retryable; others stay as they are.
 func (t *Table) classify(ctx context.Context, err error) error {
 	var throttled *types.ProvisionedThroughputExceededException
 	var limit *types.RequestLimitExceeded
 	if errors.As(err, &throttled) || errors.As(err, &limit) || awsclient.TransientTransport(ctx, err) {
-		return sinks.Retryable(err)
+		return storeerr.Retryable(err)
 	}
 	return err
 }
