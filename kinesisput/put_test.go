@@ -1,4 +1,4 @@
-package main
+package kinesisput
 
 import (
 	"context"
@@ -183,20 +183,20 @@ func TestPutRecordsFault(t *testing.T) {
 			putCtx, cancelPut := context.WithTimeout(ctx, 10*time.Second)
 			defer cancelPut()
 			start := time.Now()
-			err := putRecords(putCtx, fp, stream, entries, sinks.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond})
+			err := Put(putCtx, fp, stream, entries, sinks.Backoff{Initial: time.Millisecond, Max: 10 * time.Millisecond})
 			took := time.Since(start)
 			t.Logf("%d calls in %v: %v", len(fp.calls), took.Round(time.Millisecond), fp.calls)
 
 			if tt.wantErr == "" && err != nil {
-				t.Fatalf("putRecords: %v", err)
+				t.Fatalf("Put: %v", err)
 			}
 			if tt.wantErr != "" {
-				var refused *refusedError
+				var refused *RefusedError
 				if !errors.As(err, &refused) || refused.Code != tt.wantErr {
-					t.Fatalf("putRecords: %v, want a refusedError with code %s", err, tt.wantErr)
+					t.Fatalf("Put: %v, want a RefusedError with code %s", err, tt.wantErr)
 				}
 				if errors.Is(err, context.DeadlineExceeded) || took > 5*time.Second {
-					t.Errorf("putRecords gave up after %v (%v): it retried an entry refused for good", took, err)
+					t.Errorf("Put gave up after %v (%v): it retried an entry refused for good", took, err)
 				}
 			}
 			// Every entry is sent once more per transient refusal, and
