@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/resingest/resingest/ledger"
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pii"
-	"github.com/resingest/resingest/ledger"
 )
 
 // DeadLetterPrefixBytes bounds the message a dead letter keeps in Postgres:

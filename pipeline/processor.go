@@ -10,11 +10,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/resingest/resingest/ledger"
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
-	"github.com/resingest/resingest/ledger"
 )
 
 // Parser extracts reservations from one raw message (parse.Parser).
@@ -309,6 +309,9 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 		if err != nil {
 			return err
 		}
+		for j := range recs { // before the stores run: they store the key
+			recs[j].ArchiveKey = results[j].Key
+		}
 		refuse(a.Name, results, owner, false)
 		// A message the archive refused is dead-lettered: keep it out of
 		// the stores too, so a replay applies it whole.
@@ -353,7 +356,7 @@ func rank(o sinks.Outcome) int {
 
 // writeWithRetry writes recs to one sink, retrying only the records that
 // failed with a transient error, until all are acknowledged or ctx ends.
-// Archive keys set by the sink are copied back into recs.
+// It does not change recs: the stores run on the same recs in parallel.
 func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sinks.Record) ([]sinks.Result, error) {
 	results := make([]sinks.Result, len(recs))
 	pending := make([]int, len(recs))
@@ -390,11 +393,6 @@ func (p *Processor) writeWithRetry(ctx context.Context, s NamedSink, recs []sink
 		var again []int
 		var againErr error
 		for k, i := range pending {
-			// Only the archive sets keys; the stores run in parallel on the
-			// same recs, so they must not write to them (a data race).
-			if key := sub[k].ArchiveKey; key != recs[i].ArchiveKey {
-				recs[i].ArchiveKey = key
-			}
 			r := res[k]
 			if r.Outcome == sinks.Failed && shouldRetry(r.Err) {
 				again, againErr = append(again, i), r.Err

@@ -42,7 +42,7 @@ type fakeSink struct {
 	// results); -1 fails every call.
 	batchErr   error
 	batchFails int
-	// archive sets ArchiveKey like the archive sink.
+	// archive reports a key in each result, like the archive sink.
 	archive bool
 	// short drops the last result (a broken sink).
 	short bool
@@ -86,8 +86,9 @@ func (s *fakeSink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Resu
 			res[i] = sinks.Result{Outcome: sinks.Failed, Err: sinks.Retryable(errors.New("throttled"))}
 			continue
 		}
+		key := "" // the archive reports its key in the result
 		if s.archive {
-			r.ArchiveKey = "archive/" + conf
+			key = "archive/" + conf
 		}
 		if s.short && i == len(recs)-1 {
 			return res[:i], nil
@@ -98,11 +99,11 @@ func (s *fakeSink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Resu
 		case !ok || r.Version.Compare(old) > 0:
 			s.stored[k] = r.Version
 			s.keys[k] = r.ArchiveKey
-			res[i] = sinks.Result{Outcome: sinks.Stored}
+			res[i] = sinks.Result{Outcome: sinks.Stored, Key: key}
 		case r.Version.Compare(old) == 0:
-			res[i] = sinks.Result{Outcome: sinks.Duplicate}
+			res[i] = sinks.Result{Outcome: sinks.Duplicate, Key: key}
 		default:
-			res[i] = sinks.Result{Outcome: sinks.Stale}
+			res[i] = sinks.Result{Outcome: sinks.Stale, Key: key}
 		}
 	}
 	return res, nil

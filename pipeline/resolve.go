@@ -9,9 +9,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/resingest/resingest/ledger"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
-	"github.com/resingest/resingest/ledger"
 )
 
 // Key resolution (DESIGN.md): a record with a confirmation number but no
@@ -204,7 +204,7 @@ func (p *Processor) resolveKeys(ctx context.Context, msgs []Message, items []par
 			if results[n].Outcome == sinks.Failed {
 				return fmt.Errorf("%s: refused a held record: %w", a.Name, results[n].Err)
 			}
-			hold[n].ArchiveKey = holdRecs[n].ArchiveKey
+			hold[n].ArchiveKey = results[n].Key
 		}
 	}
 	if err := p.retry(ctx, "hold", func() error { return kr.Hold(ctx, hold) }); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
 	"github.com/johannesboyne/gofakes3"
@@ -303,7 +305,49 @@ func runStoreFault(t *testing.T, fault storeFault) {
 			t.Errorf("list the archive bucket after the run: %v", err)
 		case len(out.Contents) == 0:
 			t.Errorf("the archive bucket is empty after the run")
+		default:
+			assertArchiveKeys(t, f.env.PostgresURL, out.Contents, fault.class == string(sinks.ClassPermission))
 		}
 	}
 	t.Logf("total %v", time.Since(began).Round(time.Millisecond))
+}
+
+// assertArchiveKeys checks that every stored reservation carries the key
+// of its message's archive object, under its hotel, and, when allStored
+// (no object was lost with a deleted bucket), that the object exists.
+func assertArchiveKeys(t *testing.T, pgURL string, objects []s3types.Object, allStored bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, `SELECT hotel_code, confirmation, archive_key FROM reservations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inBucket := map[string]bool{}
+	for _, o := range objects {
+		inBucket[aws.ToString(o.Key)] = true
+	}
+	var hotel, conf, key string
+	n := 0
+	_, err = pgx.ForEachRow(rows, []any{&hotel, &conf, &key}, func() error {
+		n++
+		switch {
+		case !strings.Contains(key, "/hotel="+hotel+"/"):
+			t.Errorf("reservation %s/%s: archive key %q is not under its hotel", hotel, conf, key)
+		case allStored && !inBucket[key]:
+			t.Errorf("reservation %s/%s: archive key %q names no object of the bucket", hotel, conf, key)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Error("no reservation stored")
+	}
 }

@@ -14,8 +14,9 @@ type Record struct {
 	// Raw is the message the reservation came from, already redacted.
 	// Only the archive sink reads it.
 	Raw []byte
-	// ArchiveKey is the S3 key of the archived message, set by the archive
-	// sink before the other sinks run ("" when archiving is off).
+	// ArchiveKey is the S3 key of the archived message: the pipeline sets
+	// it from the archive's Result.Key before the stores run ("" when
+	// archiving is off). No sink writes to a Record.
 	ArchiveKey string
 	// GuestIndexes, when set, holds the blind indexes of each guest of
 	// Reservation (same order): the guests' personal fields are then
@@ -68,6 +69,9 @@ func (o Outcome) String() string {
 type Result struct {
 	Outcome Outcome
 	Err     error // non-nil exactly when Outcome is Failed
+	// Key is where the sink put the record, for a sink that says: the
+	// archive's S3 key of a Stored record; "" otherwise.
+	Key string
 }
 
 // ErrRetryable marks transient failures (connection lost, throttling, a

@@ -13,8 +13,9 @@
 // UTC timestamp followed by random hex, so keys of a hotel sort by write
 // time and never collide across processes. The object is JSON Lines, one
 // Entry per message: a message that produced several reservations of one
-// group is stored once. The key is written back into Record.ArchiveKey so
-// the other sinks can record it on the reservation.
+// group is stored once. The key is returned in each record's Result.Key
+// (the sink never writes to its input), and the pipeline puts it in
+// Record.ArchiveKey so the stores record it on the reservation.
 //
 // Redaction. Record.Raw is redacted by the pipeline already; the sink runs
 // parse.Redact over it again (it is idempotent), so a card number or CVV

@@ -118,10 +118,10 @@ func TestWriteRetriesTransientErrors(t *testing.T) {
 			if st := s.Stats(); st.Retries != faults || st.Objects != 1 {
 				t.Errorf("stats %+v, want %d retries and 1 object", st, faults)
 			}
-			if keys := listKeys(t, c, s.Bucket()); len(keys) != 1 || keys[0] != recs[0].ArchiveKey {
-				t.Errorf("bucket holds %q, record points at %q", keys, recs[0].ArchiveKey)
+			if keys := listKeys(t, c, s.Bucket()); len(keys) != 1 || keys[0] != res[0].Key {
+				t.Errorf("bucket holds %q, record points at %q", keys, res[0].Key)
 			}
-			if entries, err := s.Read(testContext(t), recs[0].ArchiveKey); err != nil || len(entries) != 1 {
+			if entries, err := s.Read(testContext(t), res[0].Key); err != nil || len(entries) != 1 {
 				t.Errorf("Read after retries: %d entries, %v", len(entries), err)
 			}
 		})
@@ -157,8 +157,8 @@ func TestWriteGivesUp(t *testing.T) {
 					t.Errorf("record %d: retryable = %v, want %v (%v)", i, sinks.IsRetryable(r.Err), tt.wantRetryable, r.Err)
 				case !errors.As(r.Err, &perr) || perr.Attempts != tt.wantAttempts:
 					t.Errorf("record %d: error %v, want a *PutError after %d attempts", i, r.Err, tt.wantAttempts)
-				case recs[i].ArchiveKey != "":
-					t.Errorf("record %d: ArchiveKey %q set on failure", i, recs[i].ArchiveKey)
+				case r.Key != "":
+					t.Errorf("record %d: key %q on failure", i, r.Key)
 				}
 			}
 			if got, want := f.puts.Load(), int64(2*tt.wantAttempts); got != want {

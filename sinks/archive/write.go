@@ -55,8 +55,8 @@ type group struct {
 // group becomes one object, written with at most Options.MaxInFlight puts
 // at once. A message that several records of a group share is stored once.
 //
-// For every Stored record, Write sets recs[i].ArchiveKey to the object's
-// key; it changes nothing else in recs. Transient errors are retried up to
+// The Result of every Stored record has the object's key in Key; Write
+// does not change recs. Transient errors are retried up to
 // Options.MaxAttempts; records of a group that still failed are Failed with
 // a *PutError, marked sinks.Retryable when trying later may help.
 //
@@ -82,13 +82,13 @@ func (s *Sink) Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, 
 	for _, grp := range groups {
 		g.Go(func() error {
 			// Each group owns its members: no two goroutines touch the
-			// same element of results or recs.
+			// same element of results.
 			res := s.writeGroup(ctx, grp)
+			if res.Outcome == sinks.Stored {
+				res.Key = grp.key
+			}
 			for _, i := range grp.members {
 				results[i] = res
-				if res.Outcome == sinks.Stored {
-					recs[i].ArchiveKey = grp.key
-				}
 			}
 			return nil
 		})

@@ -43,9 +43,13 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	wantHotel := []string{"H00001", "H00001", "H00002", "unknown", "H00002"}
 	var keys []string
 	for i, r := range recs {
-		m := layout.FindStringSubmatch(r.ArchiveKey)
+		if r.ArchiveKey != "" {
+			t.Errorf("record %d: Write set ArchiveKey on its input", i)
+		}
+		key := res[i].Key
+		m := layout.FindStringSubmatch(key)
 		if m == nil {
-			t.Fatalf("record %d: ArchiveKey %q does not match %s", i, r.ArchiveKey, layout)
+			t.Fatalf("record %d: key %q does not match %s", i, key, layout)
 		}
 		if m[1] != wantHotel[i] {
 			t.Errorf("record %d: archived under hotel %s, want %s", i, m[1], wantHotel[i])
@@ -53,8 +57,8 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		if !bytes.Equal(r.Raw, raws[i]) {
 			t.Errorf("record %d: Write changed Raw", i)
 		}
-		if !slices.Contains(keys, r.ArchiveKey) {
-			keys = append(keys, r.ArchiveKey)
+		if !slices.Contains(keys, key) {
+			keys = append(keys, key)
 		}
 	}
 	slices.Sort(keys)
@@ -64,8 +68,8 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if len(keys) != 3 {
 		t.Fatalf("3 hotels made %d objects, want 3", len(keys))
 	}
-	if recs[0].ArchiveKey != recs[1].ArchiveKey || recs[2].ArchiveKey != recs[4].ArchiveKey {
-		t.Errorf("records of one hotel point at different objects: %q", []string{recs[0].ArchiveKey, recs[1].ArchiveKey, recs[2].ArchiveKey, recs[4].ArchiveKey})
+	if res[0].Key != res[1].Key || res[2].Key != res[4].Key {
+		t.Errorf("records of one hotel point at different objects: %q", []string{res[0].Key, res[1].Key, res[2].Key, res[4].Key})
 	}
 
 	tests := []struct {
@@ -79,7 +83,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			entries, err := s.Read(testContext(t), recs[tt.rec].ArchiveKey)
+			entries, err := s.Read(testContext(t), res[tt.rec].Key)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -88,7 +92,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 				ids = append(ids, e.MessageID)
 			}
 			if !slices.Equal(ids, tt.wantIDs) {
-				t.Fatalf("entries of %s: message ids %q, want %q", recs[tt.rec].ArchiveKey, ids, tt.wantIDs)
+				t.Fatalf("entries of %s: message ids %q, want %q", res[tt.rec].Key, ids, tt.wantIDs)
 			}
 			e, r := entries[0], recs[tt.rec]
 			if e.HotelCode != r.Reservation.HotelCode || e.Confirmation != r.Reservation.Confirmation ||
@@ -147,7 +151,7 @@ func TestWriteRedactsSecretForms(t *testing.T) {
 		recs = append(recs, record(t, tt.name, "H1", "C"+string(rune('0'+i)), []byte(tt.raw)))
 	}
 	res := mustWrite(t, s, recs)
-	entries, err := s.Read(testContext(t), recs[0].ArchiveKey)
+	entries, err := s.Read(testContext(t), res[0].Key)
 	if err != nil {
 		t.Fatalf("Read: %v (%s)", err, describe(res))
 	}
@@ -184,16 +188,15 @@ func TestWriteBatchesNeverShareAnObject(t *testing.T) {
 	s := newTestSink(t, c, Options{})
 	// A re-delivered message makes a second object with the same content.
 	first, second := records(t, "m1", "H1", "C1"), records(t, "m1", "H1", "C1")
-	mustWrite(t, s, first)
-	mustWrite(t, s, second)
-	if first[0].ArchiveKey == second[0].ArchiveKey {
-		t.Fatalf("two writes share key %q", first[0].ArchiveKey)
+	firstKey, secondKey := mustWrite(t, s, first)[0].Key, mustWrite(t, s, second)[0].Key
+	if firstKey == secondKey {
+		t.Fatalf("two writes share key %q", firstKey)
 	}
 	if keys := listKeys(t, c, s.Bucket()); len(keys) != 2 {
 		t.Fatalf("objects %q, want 2", keys)
 	}
-	a, errA := s.Read(testContext(t), first[0].ArchiveKey)
-	b, errB := s.Read(testContext(t), second[0].ArchiveKey)
+	a, errA := s.Read(testContext(t), firstKey)
+	b, errB := s.Read(testContext(t), secondKey)
 	if errA != nil || errB != nil || len(a) != 1 || len(b) != 1 || a[0].XML != b[0].XML {
 		t.Errorf("re-delivered message archived differently: %v %v", errA, errB)
 	}
@@ -238,8 +241,8 @@ func TestWriteAfterClose(t *testing.T) {
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("Write after Close: error %v, want ErrClosed", err)
 	}
-	if res[0].Outcome != sinks.Failed || !sinks.IsRetryable(res[0].Err) || recs[0].ArchiveKey != "" {
-		t.Errorf("Write after Close: %s key %q", describe(res), recs[0].ArchiveKey)
+	if res[0].Outcome != sinks.Failed || !sinks.IsRetryable(res[0].Err) || res[0].Key != "" {
+		t.Errorf("Write after Close: %s key %q", describe(res), res[0].Key)
 	}
 }
 
@@ -254,7 +257,7 @@ func TestWriteCancelled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Write with a cancelled context: error %v", err)
 	}
-	if res[0].Outcome != sinks.Failed || !sinks.IsRetryable(res[0].Err) || recs[0].ArchiveKey != "" {
-		t.Errorf("cancelled write: %s key %q", describe(res), recs[0].ArchiveKey)
+	if res[0].Outcome != sinks.Failed || !sinks.IsRetryable(res[0].Err) || res[0].Key != "" {
+		t.Errorf("cancelled write: %s key %q", describe(res), res[0].Key)
 	}
 }
