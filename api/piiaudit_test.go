@@ -67,7 +67,7 @@ func piiRecord(t testing.TB) sinks.Record {
 }
 
 // auditDB is a fresh migrated database for the access audit.
-func auditDB(t testing.TB) *pgxpool.Pool {
+func auditDB(t testing.TB) *postgres.Sink {
 	t.Helper()
 	sink, err := postgres.New(testContext(t), testenv.PostgresSchema(t), postgres.Options{MaxConns: 4})
 	if err != nil {
@@ -77,7 +77,7 @@ func auditDB(t testing.TB) *pgxpool.Pool {
 	if _, err := sink.Migrate(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
-	return sink.Pool()
+	return sink
 }
 
 // auditRows returns the audit rows of a request id.
@@ -113,8 +113,9 @@ func TestPIIScopes(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			store := newStore(t, kind, []sinks.Record{piiRecord(t)})
-			pool := auditDB(t)
-			audit := NewAccessAudit(NewPostgresAccessLog(pool), AuditOptions{FlushEvery: 10 * time.Millisecond, Logger: discardLogger()})
+			db := auditDB(t)
+			pool := db.Pool()
+			audit := NewAccessAudit(NewPostgresAccessLog(db), AuditOptions{FlushEvery: 10 * time.Millisecond, Logger: discardLogger()})
 			partners, err := NewPartners([]Partner{partnerH1, partnerPII})
 			if err != nil {
 				t.Fatal(err)
@@ -236,9 +237,10 @@ func TestPIIScopes(t *testing.T) {
 func TestAccessAuditFullAndLost(t *testing.T) {
 	t.Parallel()
 	store := newStore(t, "postgres", []sinks.Record{piiRecord(t)})
-	pool := auditDB(t)
+	db := auditDB(t)
+	pool := db.Pool()
 	logs := &logBuffer{}
-	audit := NewAccessAudit(NewPostgresAccessLog(pool), AuditOptions{Buffer: 2, Batch: 1, FlushEvery: 5 * time.Millisecond,
+	audit := NewAccessAudit(NewPostgresAccessLog(db), AuditOptions{Buffer: 2, Batch: 1, FlushEvery: 5 * time.Millisecond,
 		EnqueueWait: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

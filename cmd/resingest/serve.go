@@ -195,7 +195,7 @@ func (f *serveFlags) openAudit(ctx context.Context, pg *postgres.Sink) (audit *a
 		}
 		closePG = pg.Close
 	}
-	log := api.NewPostgresAccessLog(pg.Pool())
+	log := api.NewPostgresAccessLog(pg)
 	if err := log.Check(ctx); err != nil {
 		closePG()
 		return nil, nil, fmt.Errorf("%w (run 'resingest db migrate')", err)
