@@ -8,17 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/resingest/resingest/migrate"
-	"github.com/resingest/resingest/parse"
-	"github.com/resingest/resingest/pipeline"
 	"github.com/resingest/resingest/sinks/archive"
 	"github.com/resingest/resingest/sinks/dynamo"
 	"github.com/resingest/resingest/sinks/postgres"
@@ -125,92 +120,6 @@ they are missing. Examples:
 	f.keys.register(cmd)
 	cmd.AddCommand(newMigrateVerifyCmd())
 	return cmd
-}
-
-type verifyFlags struct {
-	extractFlags
-	dynamoMode string
-}
-
-// migrateSources lists the extract files of from: a directory or
-// s3://bucket/prefix.
-func migrateSources(ctx context.Context, from, s3Endpoint string) ([]migrate.Source, error) {
-	if !migrate.IsS3URL(from) {
-		files, err := migrate.Files(from)
-		if err != nil {
-			return nil, err
-		}
-		return migrate.LocalSources(files)
-	}
-	u, err := migrate.ParseS3URL(from)
-	if err != nil {
-		return nil, err
-	}
-	client, err := archive.NewClient(ctx, s3Endpoint)
-	if err != nil {
-		return nil, err
-	}
-	return migrate.S3Sources(ctx, client, u)
-}
-
-func newMigrateVerifyCmd() *cobra.Command {
-	var f verifyFlags
-	cmd := &cobra.Command{
-		Use:   "verify",
-		Short: "Compare an EDW extract with what Postgres and DynamoDB hold",
-		Long: `verify reads the extract in --from (the newest version of every key, malformed
-rows left out), and compares per hotel the count and a checksum of
-confirmation and version with the reservations in Postgres and, unless
---dynamo-mode off, the DynamoDB table. It prints the totals and every hotel
-that differs, and exits with status 1 when any does. A key the live stream
-wrote since (a newer version, or a key absent from the extract) is a
-difference too.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runMigrateVerify(cmd.Context(), f, cmd.OutOrStdout())
-		},
-	}
-	f.register(cmd)
-	cmd.Flags().StringVar(&f.dynamoMode, "dynamo-mode", "batch", "compare DynamoDB too (batch, import-files: the table) or not (off)")
-	return cmd
-}
-
-func runMigrateVerify(ctx context.Context, f verifyFlags, stdout io.Writer) error {
-	if f.pgURL == "" {
-		return errNoPGURL
-	}
-	srcs, err := migrateSources(ctx, f.from, f.s3Endpoint)
-	if err != nil {
-		return err
-	}
-	cfg, err := postgres.ParsePoolConfig(f.pgURL)
-	if err != nil {
-		return err // ErrInvalidURL: the parse error may quote the password
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("migrate verify: postgres: %w", err)
-	}
-	defer pool.Close()
-	var opts migrate.VerifyOptions
-	if f.dynamoMode != "off" {
-		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
-		if err != nil {
-			return err
-		}
-		opts.Dynamo, opts.DynamoTable = client, f.dynamoTable
-	}
-	rep, err := migrate.Verify(ctx, pool, srcs, opts)
-	if err != nil {
-		return err
-	}
-	if err := rep.Write(stdout); err != nil {
-		return err
-	}
-	if !rep.OK() {
-		return exitError{code: 1}
-	}
-	return nil
 }
 
 func (f *migrateFlags) validate() error {
@@ -364,155 +273,6 @@ func writeRejectsFile(ctx context.Context, m *migrate.Migrator, path string, fil
 	}
 	logger.Info("rejects written", "file", path, "rejects", n)
 	return nil
-}
-
-// reportMigrateProgress shows the run's progress until the returned stop is
-// called: a bar (input bytes, rows, rows/s, rejects, ETA) when stderr is a
-// terminal, else a log line every 10 seconds.
-func reportMigrateProgress(m *migrate.Migrator, stderr io.Writer, logger *slog.Logger, start time.Time) func() {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	terminal := isTerminal(stderr)
-	every := 10 * time.Second
-	if terminal {
-		every = 200 * time.Millisecond
-	}
-	go func() {
-		defer close(finished)
-		var bar *progressbar.ProgressBar
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				if bar != nil {
-					_ = bar.Exit()
-					fmt.Fprintln(stderr)
-				}
-				return
-			case <-tick.C:
-			}
-			st := m.Stats()
-			rate := float64(st.Rows) / max(time.Since(start).Seconds(), 1e-9)
-			if !terminal {
-				logger.Info("backfill progress", "rows", st.Rows, "rows_per_second", fmt.Sprintf("%.0f", rate),
-					"rejects", st.Rejects, "files_done", st.FilesDone, "files", st.Files,
-					"percent", fmt.Sprintf("%.1f", 100*float64(st.BytesRead)/max(float64(st.BytesTotal), 1)))
-				continue
-			}
-			if bar == nil && st.BytesTotal > 0 {
-				bar = progressbar.NewOptions64(st.BytesTotal,
-					progressbar.OptionSetWriter(stderr),
-					progressbar.OptionShowBytes(true),
-					progressbar.OptionSetPredictTime(true),
-					progressbar.OptionThrottle(200*time.Millisecond))
-			}
-			if bar != nil {
-				bar.Describe(fmt.Sprintf("rows %d (%.0f/s) rejects %d files %d/%d",
-					st.Rows, rate, st.Rejects, st.FilesDone, st.Files))
-				_ = bar.Set64(st.BytesRead)
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
-}
-
-// xmlBatch is how many messages one processor batch takes (as consume's
-// default).
-const xmlBatch = 500
-
-// runMigrateXML backfills a directory of archived XML messages. An XML
-// message carries any number of room stays, guests and ids, which the EDW
-// staging table cannot hold, so the messages go through the live
-// pipeline's processor (pipeline.RunFiles): the same parsing, PII sealing,
-// version guard, audit and dead letters as the stream. Re-running is safe:
-// each file has a stable position, so nothing is applied twice.
-func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error {
-	sinkNames := []string{"postgres"}
-	if f.dynamoMode == "batch" {
-		sinkNames = append(sinkNames, "dynamo")
-	}
-	sf := storeFlags{sinks: sinkNames, pgURL: f.pgURL, pgMaxConns: int32(f.workers + 2),
-		dynamoEndpoint: f.dynamoEndpoint, dynamoTable: f.dynamoTable, s3Endpoint: f.s3Endpoint, keys: f.keys}
-	if err := sf.validate(); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if _, err := postgres.MigrateURL(ctx, f.pgURL); err != nil {
-		return fmt.Errorf("migrate: schema: %w", err)
-	}
-	if f.dynamoMode == "batch" {
-		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
-		if err != nil {
-			return err
-		}
-		if err := dynamo.EnsureTable(ctx, client, f.dynamoTable); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
-	parser, err := parse.New(parse.Options{Limits: parse.Limits{MaxBytes: parse.DefaultMaxBytes}})
-	if err != nil {
-		return err
-	}
-	st, err := sf.open(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	metrics := pipeline.NewMetrics(prometheus.NewRegistry())
-	proc, err := pipeline.NewProcessor(st.processorConfig(parser, metrics, log))
-	if err != nil {
-		return err
-	}
-	var total, dead atomic.Int64
-	onBatch := func(outcomes []pipeline.Outcome) {
-		total.Add(int64(len(outcomes)))
-		for _, o := range outcomes {
-			if o == pipeline.OutcomeDeadLettered {
-				dead.Add(1)
-			}
-		}
-		log.Info("backfill progress", "messages", total.Load(), "dead_lettered", dead.Load())
-	}
-	start := time.Now()
-	if migrate.IsS3URL(f.from) {
-		var sealer archive.Sealer
-		if st.keyring != nil {
-			sealer = st.keyring
-		}
-		err = runMigrateXMLFromS3(ctx, f, proc, sealer, onBatch)
-	} else {
-		err = pipeline.RunFiles(ctx, f.from, xmlBatch, parse.DefaultMaxBytes, proc,
-			pipeline.RunOptions{Logger: log, Metrics: metrics, OnBatch: onBatch})
-	}
-	secs := time.Since(start).Seconds()
-	log.Info("backfill finished", "format", "xml", "ok", err == nil, "messages", total.Load(),
-		"dead_lettered", dead.Load(), "seconds", fmt.Sprintf("%.1f", secs),
-		"messages_per_second", fmt.Sprintf("%.0f", float64(total.Load())/max(secs, 1e-9)))
-	if err != nil {
-		return fmt.Errorf("migrate: %w (run the same command again: files done are not applied twice)", err)
-	}
-	return nil
-}
-
-// runMigrateXMLFromS3 processes the XML and archive objects under an S3
-// prefix (migrate.S3Messages) batch by batch.
-func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Processor, sealer archive.Sealer, onBatch func([]pipeline.Outcome)) error {
-	u, err := migrate.ParseS3URL(f.from)
-	if err != nil {
-		return err
-	}
-	client, err := archive.NewClient(ctx, f.s3Endpoint)
-	if err != nil {
-		return err
-	}
-	return migrate.S3Messages(ctx, client, u, xmlBatch, parse.DefaultMaxBytes, sealer, func(msgs []pipeline.Message) error {
-		outcomes, err := proc.Process(ctx, msgs)
-		if err != nil {
-			return fmt.Errorf("%d messages not acknowledged: %w", len(msgs), err)
-		}
-		onBatch(outcomes)
-		return nil
-	})
 }
 
 // openBackfillPool opens the backfill's pool: a connection per worker and
