@@ -6,19 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/dynamo"
 )
-
-// DynamoAPI is the part of the DynamoDB client DynamoStore uses beyond
-// the sink's reads; *dynamodb.Client implements it.
-type DynamoAPI interface {
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-}
 
 // DynamoStore reads reservations from the DynamoDB table written by
 // sinks/dynamo. It is safe for concurrent use.
@@ -27,18 +19,13 @@ type DynamoAPI interface {
 // guest of each reservation only. A lookup by confirmation queries the
 // by_confirmation index.
 type DynamoStore struct {
-	sink  *dynamo.Sink
-	api   DynamoAPI
-	table string
+	sink *dynamo.Sink
 }
 
-// NewDynamoStore reads through sink; api and table serve the readiness
-// check (table "" is dynamo.DefaultTable).
-func NewDynamoStore(sink *dynamo.Sink, api DynamoAPI, table string) *DynamoStore {
-	if table == "" {
-		table = dynamo.DefaultTable
-	}
-	return &DynamoStore{sink: sink, api: api, table: table}
+// NewDynamoStore reads through sink, whose client must be able to describe
+// its table for the readiness check (*dynamodb.Client can).
+func NewDynamoStore(sink *dynamo.Sink) *DynamoStore {
+	return &DynamoStore{sink: sink}
 }
 
 // Get implements Store.
@@ -103,9 +90,8 @@ func (s *DynamoStore) KeysByConfirmation(ctx context.Context, confirmation strin
 
 // Ready implements Store.
 func (s *DynamoStore) Ready(ctx context.Context) error {
-	_, err := s.api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
-	if err != nil {
-		return fmt.Errorf("api: dynamo table %s: %w", s.table, err)
+	if err := s.sink.Ping(ctx); err != nil {
+		return fmt.Errorf("api: %w", err)
 	}
 	return nil
 }

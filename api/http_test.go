@@ -144,7 +144,7 @@ func TestReadyzStoreDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := "no-such-table-for-readyz"
-	ts, _ := newTestServer(t, NewDynamoStore(dynamo.New(c, dynamo.Options{Table: missing}), c, missing), nil)
+	ts, _ := newTestServer(t, NewDynamoStore(dynamo.New(c, dynamo.Options{Table: missing})), nil)
 	r := call(t, ts, callers(t)["none"], "GET", "/readyz", nil)
 	if r.status != http.StatusServiceUnavailable {
 		t.Fatalf("readyz on a missing table: %d %s", r.status, r.body)

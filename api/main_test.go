@@ -171,7 +171,7 @@ func newPlainStore(t testing.TB, kind string, recs []sinks.Record) Store {
 		sink := dynamo.New(c, dynamo.Options{Table: table})
 		t.Cleanup(func() { _ = sink.Close() })
 		load(t, sink, recs)
-		return NewDynamoStore(sink, c, table)
+		return NewDynamoStore(sink)
 	case "postgres":
 		sink, err := postgres.New(ctx, testenv.PostgresSchema(t), postgres.Options{MaxConns: 4})
 		if err != nil {

@@ -164,7 +164,7 @@ func TestKafkaKeyResolution(t *testing.T) {
 	// What the API serves.
 	stores := map[string]api.Store{
 		"postgres": api.NewPostgresStore(env.Postgres(t)),
-		"dynamo":   api.NewDynamoStore(env.Dynamo(t), env.DynamoClient(t), env.DynamoTable),
+		"dynamo":   api.NewDynamoStore(env.Dynamo(t)),
 	}
 	cancelled := 0
 	for k, r := range want {

@@ -175,7 +175,7 @@ func (f *serveFlags) openStore(ctx context.Context) (st api.Store, pg *postgres.
 			return nil, nil, nil, err
 		}
 		sink := dynamo.New(client, dynamo.Options{Table: f.dynamoTable})
-		return api.NewDynamoStore(sink, client, f.dynamoTable), nil, func() { _ = sink.Close() }, nil
+		return api.NewDynamoStore(sink), nil, func() { _ = sink.Close() }, nil
 	}
 	return nil, nil, nil, fmt.Errorf("--store: %q is not dynamo or postgres", f.store)
 }

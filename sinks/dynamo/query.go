@@ -216,3 +216,28 @@ func decodeCursor(cursor, name, value string) (map[string]types.AttributeValue, 
 	}
 	return key, nil
 }
+
+// TableDescriber is the optional ability of an API to describe the table
+// (*dynamodb.Client has it); Ping needs it.
+type TableDescriber interface {
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+}
+
+// ErrCannotPing is returned by Ping when the sink's API cannot describe
+// tables.
+var ErrCannotPing = errors.New("dynamo: the client cannot describe tables")
+
+// Ping checks that the table exists and answers, within the attempt
+// deadline. Safe for concurrent use.
+func (s *Sink) Ping(ctx context.Context) error {
+	d, ok := s.api.(TableDescriber)
+	if !ok {
+		return ErrCannotPing
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
+	defer cancel()
+	if _, err := d.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.opts.Table)}); err != nil {
+		return storeError(s.opts.Table, err)
+	}
+	return nil
+}
