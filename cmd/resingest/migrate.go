@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
@@ -198,12 +199,9 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		logger.Warn("guest PII is stored unencrypted: set --kek-file or --kms-key-id")
 	}
 	if f.dynamoMode == "batch" {
-		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
+		client, err := f.batchTable(ctx)
 		if err != nil {
 			return err
-		}
-		if err := dynamo.EnsureTable(ctx, client, f.dynamoTable); err != nil {
-			return fmt.Errorf("migrate: %w", err)
 		}
 		opts.Dynamo, opts.DynamoTable = client, f.dynamoTable
 	}
@@ -289,4 +287,17 @@ func openBackfillPool(ctx context.Context, url string, workers int) (*pgxpool.Po
 		return nil, fmt.Errorf("migrate: postgres: %w", err)
 	}
 	return pool, nil
+}
+
+// batchTable opens the DynamoDB client of --dynamo batch and creates the
+// table when it is missing.
+func (f *migrateFlags) batchTable(ctx context.Context) (*dynamodb.Client, error) {
+	client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	if err := dynamo.EnsureTable(ctx, client, f.dynamoTable); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return client, nil
 }

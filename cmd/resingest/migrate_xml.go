@@ -13,7 +13,6 @@ import (
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pipeline"
 	"github.com/resingest/resingest/sinks/archive"
-	"github.com/resingest/resingest/sinks/dynamo"
 	"github.com/resingest/resingest/sinks/postgres"
 )
 
@@ -41,12 +40,8 @@ func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error 
 		return fmt.Errorf("migrate: schema: %w", err)
 	}
 	if f.dynamoMode == "batch" {
-		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
-		if err != nil {
+		if _, err := f.batchTable(ctx); err != nil {
 			return err
-		}
-		if err := dynamo.EnsureTable(ctx, client, f.dynamoTable); err != nil {
-			return fmt.Errorf("migrate: %w", err)
 		}
 	}
 	parser, err := parse.New(parse.Options{Limits: parse.Limits{MaxBytes: parse.DefaultMaxBytes}})
