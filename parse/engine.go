@@ -148,8 +148,10 @@ func (ts *tapeSource) nodes(list exprList, at, msg node) []node {
 
 func (ts *tapeSource) name(n node) string { return ts.tape.elems[n].name }
 
-// parseFast is the fast engine (see EngineFast).
-func (p *Parser) parseFast(msg []byte) ([]reservation.Reservation, error) {
+// parseFast is the fast engine (see EngineFast). text holds msg's bytes:
+// its copy for Parse, or msg itself for AppendJSON, whose records do not
+// outlive msg.
+func (p *Parser) parseFast(msg []byte, text string) ([]reservation.Reservation, error) {
 	if len(msg) > p.limits.MaxBytes {
 		return p.parseXPath(msg)
 	}
@@ -161,7 +163,7 @@ func (p *Parser) parseFast(msg []byte) ([]reservation.Reservation, error) {
 		ts.release()
 		p.tapes.Put(ts)
 	}()
-	if !ts.tape.scan(string(msg), p.limits.MaxDepth) {
+	if !ts.tape.scan(text, p.limits.MaxDepth) {
 		return p.parseXPath(msg)
 	}
 	if p.needDOM {

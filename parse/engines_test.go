@@ -81,7 +81,35 @@ func (ep enginePair) agree(t testing.TB, name string, msg []byte) bool {
 	if !bytes.Equal(fastOut, xpOut) {
 		t.Fatalf("%s: engines differ\n fast: %s\nxpath: %s", name, fastOut, xpOut)
 	}
+	// The xpath engine's AppendJSON is Parse and encoding: it is checked
+	// on the samples only, where it costs nothing.
+	appendJSONAgrees(t, name, ep.fast, msg, fastOut)
 	return fastErr == nil
+}
+
+// appendJSONAgrees checks Parser.AppendJSON against Parse: the same JSON
+// Lines appended after what dst held, or dst unchanged and Parse's error;
+// the fast engine's records point into the message, so neither the output
+// nor the error may change when the message's buffer is overwritten after
+// the call.
+func appendJSONAgrees(t testing.TB, name string, p *parse.Parser, msg, want []byte) {
+	t.Helper()
+	_, wantErr := p.Parse(msg)
+	buf := bytes.Clone(msg)
+	dst := []byte("before\n")
+	got, err := p.AppendJSON(dst, buf)
+	for i := range buf {
+		buf[i] = 'Z'
+	}
+	if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+		t.Fatalf("%s: %s engine: AppendJSON error %v, Parse error %v", name, p.Engine(), err, wantErr)
+	}
+	if err != nil {
+		want = nil
+	}
+	if !bytes.Equal(got, append([]byte("before\n"), want...)) {
+		t.Fatalf("%s: %s engine: AppendJSON gave\n%s\nParse and encoding/json gave\n%s", name, p.Engine(), got, want)
+	}
 }
 
 func TestEnginesAgreeOnSamples(t *testing.T) {
@@ -100,6 +128,8 @@ func TestEnginesAgreeOnSamples(t *testing.T) {
 			if !ep.agree(t, "sample", msg) {
 				t.Fatal("sample rejected")
 			}
+			want, _ := runEngine(t, ep.fast, msg)
+			appendJSONAgrees(t, "sample", ep.xpath, msg, want)
 			// The same message re-encoded in ways the fast scanner leaves to
 			// the xpath engine, or decodes itself.
 			variants := map[string][]byte{

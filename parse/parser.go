@@ -3,6 +3,7 @@ package parse
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/resingest/resingest/reservation"
 )
@@ -81,7 +82,32 @@ func (p *Parser) Parse(msg []byte) ([]reservation.Reservation, error) {
 	if p.engine == EngineXPath {
 		return p.parseXPath(msg)
 	}
-	return p.parseFast(msg)
+	return p.parseFast(msg, string(msg))
+}
+
+// AppendJSON parses msg and appends its records to dst as JSON Lines (each
+// record's Reservation.AppendJSON and a newline, in document order): what
+// Parse and then encoding every record gives, without copying msg. The
+// records it builds point into msg and never leave the call, so msg must
+// not change until it returns; it may be reused after. On a rejection dst
+// comes back unchanged with the error Parse gives. Safe for concurrent use,
+// like Parse.
+func (p *Parser) AppendJSON(dst, msg []byte) ([]byte, error) {
+	var recs []reservation.Reservation
+	var err error
+	if p.engine == EngineXPath || len(msg) == 0 {
+		recs, err = p.Parse(msg)
+	} else {
+		recs, err = p.parseFast(msg, unsafe.String(&msg[0], len(msg)))
+	}
+	if err != nil {
+		return dst, err // errors are formatted copies: they may be kept
+	}
+	for i := range recs {
+		dst = recs[i].AppendJSON(dst)
+		dst = append(dst, '\n')
+	}
+	return dst, nil
 }
 
 // Engine returns the engine the parser runs (EngineFast or EngineXPath).

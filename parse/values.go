@@ -57,7 +57,14 @@ func normalizeTime(s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return t.UTC().Format(time.RFC3339Nano), nil
+	// Most messages already carry the canonical form: keep the string
+	// instead of allocating an equal one.
+	var buf [64]byte
+	b := t.UTC().AppendFormat(buf[:0], time.RFC3339Nano)
+	if string(b) == s {
+		return s, nil
+	}
+	return string(b), nil
 }
 
 // stayDate reads a stay boundary: the calendar date as written, time part

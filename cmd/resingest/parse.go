@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -116,7 +116,7 @@ func expandInputs(args []string) ([]string, error) {
 			files = append(files, a) // a missing file is reported per file
 			continue
 		}
-		matches, err := filepath.Glob(filepath.Join(a, "*.xml"))
+		matches, err := xmlFilesIn(a)
 		if err != nil {
 			return nil, err
 		}
@@ -125,9 +125,35 @@ func expandInputs(args []string) ([]string, error) {
 			// the command would wait for a message on stdin.
 			return nil, fmt.Errorf("%s: no *.xml files in the directory", a)
 		}
-		sort.Strings(matches)
 		files = append(files, matches...)
 	}
+	return files, nil
+}
+
+// xmlFilesIn lists dir's *.xml names, sorted, joined to dir. It is what
+// filepath.Glob(dir/*.xml) gives (a '*' matches names that start with a
+// dot too) without a pattern match per name: listing 20,000 files was a
+// twentieth of the whole command's time, before any file was parsed.
+func xmlFilesIn(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, err
+	}
+	// filepath.Join(dir, n) for every n, which cleans dir once per name.
+	prefix := filepath.Join(dir, "x")
+	prefix = prefix[:len(prefix)-1]
+	files := names[:0]
+	for _, n := range names {
+		if strings.HasSuffix(n, ".xml") {
+			files = append(files, prefix+n)
+		}
+	}
+	slices.Sort(files)
 	return files, nil
 }
 

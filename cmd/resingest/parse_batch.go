@@ -104,15 +104,8 @@ func (b *parseBatch) reject(name string, err error) {
 }
 
 // appendRecords parses one message and appends its records to out as JSON
-// Lines; on a rejection out is returned unchanged.
+// Lines; on a rejection out is returned unchanged. msg may be reused once
+// it returns.
 func appendRecords(out []byte, p *parse.Parser, msg []byte) ([]byte, error) {
-	recs, err := p.Parse(msg)
-	if err != nil {
-		return out, err
-	}
-	for i := range recs {
-		out = recs[i].AppendJSON(out)
-		out = append(out, '\n')
-	}
-	return out, nil
+	return p.AppendJSON(out, msg)
 }

@@ -172,3 +172,37 @@ func TestParseCommandEmptyDirectory(t *testing.T) {
 		t.Errorf("stdout %q, want nothing", out.String())
 	}
 }
+
+// TestXMLFilesInIsGlob: a directory argument lists what
+// filepath.Glob(dir/*.xml) lists, in the same order and spelling, for every
+// way of writing the directory.
+func TestXMLFilesInIsGlob(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"b.xml", "a.xml", ".hidden.xml", "c.XML", "d.txt", "e.xml.bak", "10.xml", "9.xml"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub.xml"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, spelling := range []string{dir, dir + "/", dir + "//", ".", "./", "../" + filepath.Base(dir)} {
+		t.Run(spelling, func(t *testing.T) {
+			want, err := filepath.Glob(filepath.Join(spelling, "*.xml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := xmlFilesIn(spelling)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("xmlFilesIn(%q) = %q, Glob gives %q", spelling, got, want)
+			}
+		})
+	}
+	if _, err := xmlFilesIn(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a missing directory: %v, want not exist", err)
+	}
+}
