@@ -41,6 +41,7 @@ type consumeFlags struct {
 	cpuProfile      string
 	pendingTTL      time.Duration
 	pendingSweep    time.Duration
+	partitions      partitionFlags // db_partitions.go
 	stores          storeFlags
 	kinesis         kinesisFlags
 }
@@ -73,6 +74,9 @@ func (f *consumeFlags) validate() error {
 	}
 	if f.pendingTTL <= 0 || f.pendingSweep <= 0 {
 		return errors.New("--pending-ttl and --pending-sweep-interval must be positive")
+	}
+	if err := f.partitions.validate(true); err != nil {
+		return err
 	}
 	if f.exitWhenIdle < 0 || f.shutdownTimeout <= 0 {
 		return errors.New("--exit-when-idle must be >= 0 and --shutdown-timeout > 0")
@@ -172,6 +176,7 @@ RESINGEST_KAFKA_BROKERS).`,
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for performance work; see bench/e2e)")
 	fl.DurationVar(&f.pendingTTL, "pending-ttl", pipeline.DefaultPendingTTL, "a record without a hotel code waits this long for a reservation with its confirmation, then is dead-lettered as unresolved")
 	fl.DurationVar(&f.pendingSweep, "pending-sweep-interval", time.Minute, "how often the worker dead-letters held records older than --pending-ttl")
+	f.partitions.register(fl, true)
 	f.stores.register(cmd)
 	f.kinesis.register(cmd)
 	return cmd
@@ -220,6 +225,9 @@ func runConsume(ctx context.Context, f *consumeFlags, cmd *cobra.Command) error 
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go proc.RunPendingSweeper(sweepCtx, f.pendingTTL, f.pendingSweep)
+	if st.pg != nil {
+		go st.pg.KeepPartitions(sweepCtx, f.partitions.every, f.partitions.ahead, f.partitions.retention, log)
+	}
 	var total, dead atomic.Int64
 	var lastBatch atomic.Int64 // unix nanos of the last acknowledged batch
 	started := time.Now()

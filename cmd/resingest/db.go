@@ -63,7 +63,7 @@ func newDBCmd() *cobra.Command {
 		Use:   "db",
 		Short: "Manage the stores' schemas",
 	}
-	cmd.AddCommand(newDBMigrateCmd())
+	cmd.AddCommand(newDBMigrateCmd(), newDBPartitionsCmd())
 	return cmd
 }
 
@@ -82,7 +82,9 @@ Postgres: applies the versioned SQL migrations built into the binary
 yet, each in its own transaction, and records them in schema_migrations.
 Running it again is a no-op, and several migrators at once are safe (they
 take turns on an advisory lock). The tables go to the first schema on the
-connection's search_path.`,
+connection's search_path. Then it creates the month partitions of audit,
+dead_letters and pii_access for the current month and the 3 after it (see
+'resingest db partitions').`,
 		Example: `  resingest db migrate --pg-url postgres://resingest@127.0.0.1:55432/resingest
   RESINGEST_PG_URL=postgres://... resingest db migrate`,
 		Args: cobra.NoArgs,
@@ -137,5 +139,14 @@ func migratePostgres(ctx context.Context, url string, out io.Writer) error {
 	if len(applied) == 0 {
 		fmt.Fprintln(out, "postgres: schema up to date")
 	}
-	return nil
+	conn, err := postgres.ConnectURL(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	created, err := postgres.EnsureMonthPartitions(ctx, conn, time.Now(), postgres.DefaultMonthsAhead)
+	for _, p := range created {
+		fmt.Fprintf(out, "postgres: created partition %s\n", p)
+	}
+	return err
 }

@@ -13,15 +13,23 @@ import (
 // AuditRow is ledger.AuditRow.
 type AuditRow = ledger.AuditRow
 
+// writeAuditSQL skips a row whose source position has a row already: in
+// its own month by the unique index, in the month before by the NOT EXISTS
+// (a message first delivered before a month's end and redelivered after
+// it; the unique index holds per month only, see migration 0010).
 const writeAuditSQL = `
 INSERT INTO audit (message_id, source, partition, position, received_at, stored_at,
-	outcome, error, latency)
-SELECT message_id, source, partition, position, received_at, coalesce(stored_at, now()),
-	outcome, error, latency
+	outcome, error, latency, received_month)
+SELECT t.message_id, t.source, t.partition, t.position, t.received_at, coalesce(t.stored_at, now()),
+	t.outcome, t.error, t.latency, resingest_month(t.received_at)
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 	$6::timestamptz[], $7::text[], $8::text[], $9::interval[])
 	AS t(message_id, source, partition, position, received_at, stored_at, outcome, error, latency)
-ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
+WHERE t.position = '' OR NOT EXISTS (
+	SELECT 1 FROM audit a
+	WHERE a.received_month = (resingest_month(t.received_at) - interval '1 month')::date
+		AND a.source = t.source AND a.partition = t.partition AND a.position = t.position)
+ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING`
 
 // WriteAudit appends rows to the audit trail in one statement (one round
 // trip): all of them or, on error, none. A row whose (source, partition,

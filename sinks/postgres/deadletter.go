@@ -17,20 +17,39 @@ type DeadLetter = ledger.DeadLetter
 type DeadLetterFilter = ledger.DeadLetterFilter
 
 const (
+	// insertDeadLetterSQL returns the id of the letter it stores, or of
+	// the one stored already for the source position: in its own month
+	// (the unique index) or in the month before (prev; see writeAuditSQL).
 	insertDeadLetterSQL = `
-INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at,
-	message_bytes, truncated, archive_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (source, partition, position) WHERE position <> ''
-	DO UPDATE SET position = EXCLUDED.position
-RETURNING id`
+WITH prev AS (
+	SELECT id FROM dead_letters
+	WHERE $3::text <> '' AND received_month = (resingest_month($7::timestamptz) - interval '1 month')::date
+		AND source = $1::text AND partition = $2::text AND position = $3::text
+), ins AS (
+	INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at,
+		message_bytes, truncated, archive_key, received_month)
+	SELECT $1::text, $2::text, $3::text, $4::text, $5::bytea, $6::text, $7::timestamptz,
+		$8::bigint, $9::boolean, $10::text, resingest_month($7::timestamptz)
+	WHERE NOT EXISTS (SELECT 1 FROM prev)
+	ON CONFLICT (source, partition, position, received_month) WHERE position <> ''
+		DO UPDATE SET position = EXCLUDED.position
+	RETURNING id
+)
+SELECT id FROM ins UNION ALL SELECT id FROM prev LIMIT 1`
 
 	writeDeadLettersSQL = `
 INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at,
-	message_bytes, truncated, archive_key)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[],
+	message_bytes, truncated, archive_key, received_month)
+SELECT t.*, resingest_month(t.received_at)
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[],
 	$7::timestamptz[], $8::bigint[], $9::boolean[], $10::text[])
-ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
+	AS t(source, partition, position, message_id, message, reason, received_at,
+		message_bytes, truncated, archive_key)
+WHERE t.position = '' OR NOT EXISTS (
+	SELECT 1 FROM dead_letters d
+	WHERE d.received_month = (resingest_month(t.received_at) - interval '1 month')::date
+		AND d.source = t.source AND d.partition = t.partition AND d.position = t.position)
+ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING`
 
 	listDeadLettersSQL = `
 SELECT id, source, partition, position, message_id, message, reason, received_at, created_at, replayed_at,

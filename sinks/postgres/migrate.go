@@ -93,6 +93,17 @@ func Migrate(ctx context.Context, db txBeginner) ([]Migration, error) {
 
 // MigrateURL opens one connection to url, migrates and closes it.
 func MigrateURL(ctx context.Context, url string) ([]Migration, error) {
+	conn, err := ConnectURL(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return Migrate(ctx, conn)
+}
+
+// ConnectURL opens one connection to url configured as every session of
+// resingest is (ParseConnConfig). The caller closes it.
+func ConnectURL(ctx context.Context, url string) (*pgx.Conn, error) {
 	cfg, err := ParseConnConfig(url)
 	if err != nil {
 		return nil, err
@@ -101,8 +112,7 @@ func MigrateURL(ctx context.Context, url string) ([]Migration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", classify(err))
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return Migrate(ctx, conn)
+	return conn, nil
 }
 
 // applyOne applies m unless it is recorded already; it reports whether it

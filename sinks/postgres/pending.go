@@ -216,10 +216,11 @@ WITH updated AS (
 	SELECT 1 FROM audit WHERE source = $2 AND partition = $3 AND position = $4
 		AND ($4 <> '' OR message_id = $1)
 )
-INSERT INTO audit (message_id, source, partition, position, received_at, stored_at, outcome, error, latency)
-SELECT $1, $2, $3, $4, $5, now(), $6, $7, now() - $5::timestamptz
+INSERT INTO audit (message_id, source, partition, position, received_at, stored_at, outcome, error, latency,
+	received_month)
+SELECT $1, $2, $3, $4, $5, now(), $6, $7, now() - $5::timestamptz, resingest_month($5::timestamptz)
 WHERE NOT EXISTS (SELECT 1 FROM updated) AND NOT EXISTS (SELECT 1 FROM present)
-ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
+ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING`
 )
 
 // FinishPending settles held records in one transaction: each record of

@@ -22,7 +22,7 @@ type PIIAccess struct {
 	Fields       []string
 }
 
-var piiAccessColumns = []string{"accessed_at", "request_id", "caller_kind", "caller_id", "hotel_code", "confirmation", "fields"}
+var piiAccessColumns = []string{"accessed_at", "request_id", "caller_kind", "caller_id", "hotel_code", "confirmation", "fields", "accessed_month"}
 
 // CheckPIIAccess fails when the pii_access table is missing (run
 // `resingest db migrate`), so that a server finds out at start, not at its
@@ -45,7 +45,7 @@ func (s *Sink) WritePIIAccess(ctx context.Context, rows []PIIAccess) error {
 	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"pii_access"}, piiAccessColumns,
 		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			r := &rows[i]
-			return []any{r.At, r.RequestID, r.CallerKind, r.CallerID, r.HotelCode, r.Confirmation, r.Fields}, nil
+			return []any{r.At, r.RequestID, r.CallerKind, r.CallerID, r.HotelCode, r.Confirmation, r.Fields, monthOf(r.At)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("postgres: write %d PII access rows: %w", len(rows), classify(err))
