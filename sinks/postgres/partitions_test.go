@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -326,7 +325,8 @@ func TestKeepPartitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	logw := &syncWriter{w: &logs}
+	log := slog.New(slog.NewTextHandler(logw, nil))
 	loopCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -334,35 +334,43 @@ func TestKeepPartitions(t *testing.T) {
 		s.KeepPartitions(loopCtx, 20*time.Millisecond, 1, Retention{Audit: 2}, log)
 	}()
 	next := "audit_" + time.Now().UTC().AddDate(0, 1, 0).Format("200601")
+	oldPart := "audit_" + old.Format("200601")
+	// The loop creates the old row's partition (moving the row out of the
+	// default one) and then drops it: wait for the drop's log line.
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var rows int
-		var exists bool
-		if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit), to_regclass($1) IS NOT NULL`, next).Scan(&rows, &exists); err != nil {
-			t.Fatal(err)
-		}
-		if rows == 0 && exists {
-			break
-		}
+	for !strings.Contains(logw.String(), "expired partitions dropped") {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 10 s: %d audit rows, next month's partition %v", rows, exists)
+			t.Fatalf("no partition dropped after 10 s; logs:\n%s", logw.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
 	<-done
-	oldPart := "audit_" + old.Format("200601")
+	var rows int
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit), to_regclass($1) IS NOT NULL`, next).Scan(&rows, &exists); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 || !exists {
+		t.Errorf("after upkeep: %d audit rows, next month's partition made: %v; want 0, true", rows, exists)
+	}
 	text := logs.String()
-	if !strings.Contains(text, "partitions created") || !strings.Contains(text, "expired partitions dropped") || !strings.Contains(text, oldPart) {
+	if !strings.Contains(text, "partitions created") || !strings.Contains(text, "dropped") || !strings.Contains(text, "partitions="+oldPart) {
 		t.Errorf("upkeep logs do not name its changes:\n%s", text)
 	}
 }
 
-// syncWriter serialises writes to w (the upkeep goroutine logs while the
-// test reads only after it stopped).
+// syncWriter serialises writes to w and reads of what it holds: the
+// upkeep goroutine logs while the test reads.
 type syncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	w  *strings.Builder
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
