@@ -28,7 +28,8 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 WHERE t.position = '' OR NOT EXISTS (
 	SELECT 1 FROM audit a
 	WHERE a.received_month = (resingest_month(t.received_at) - interval '1 month')::date
-		AND a.source = t.source AND a.partition = t.partition AND a.position = t.position)
+		AND a.source = t.source AND a.partition = t.partition AND a.position = t.position
+		AND a.position <> '') -- lets the partial unique index answer
 ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING`
 
 // WriteAudit appends rows to the audit trail in one statement (one round

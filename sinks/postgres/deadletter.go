@@ -25,6 +25,7 @@ WITH prev AS (
 	SELECT id FROM dead_letters
 	WHERE $3::text <> '' AND received_month = (resingest_month($7::timestamptz) - interval '1 month')::date
 		AND source = $1::text AND partition = $2::text AND position = $3::text
+		AND position <> '' -- lets the partial unique index answer
 ), ins AS (
 	INSERT INTO dead_letters (source, partition, position, message_id, message, reason, received_at,
 		message_bytes, truncated, archive_key, received_month)
@@ -48,7 +49,8 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::tex
 WHERE t.position = '' OR NOT EXISTS (
 	SELECT 1 FROM dead_letters d
 	WHERE d.received_month = (resingest_month(t.received_at) - interval '1 month')::date
-		AND d.source = t.source AND d.partition = t.partition AND d.position = t.position)
+		AND d.source = t.source AND d.partition = t.partition AND d.position = t.position
+		AND d.position <> '') -- lets the partial unique index answer
 ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING`
 
 	listDeadLettersSQL = `
