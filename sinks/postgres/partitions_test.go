@@ -381,7 +381,7 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 
 // TestPreviousMonthCheckUsesTheIndex: the writers' check of the month
 // before must probe the partial unique index, not scan the partition (it
-// did until the check said position <> '' itself: 22 ms per row at 200,000
+// did until the check said position <> ” itself: 22 ms per row at 200,000
 // rows). The plans are read with EXPLAIN over a populated, analysed month.
 func TestPreviousMonthCheckUsesTheIndex(t *testing.T) {
 	t.Parallel()
