@@ -19,12 +19,15 @@
 // The prefixes in pk and sk leave room for other item types in the same
 // table later without a migration.
 //
-// Global secondary indexes (projection ALL, so the API never needs a
-// second read):
+// Global secondary indexes, all projecting keys only (QueryArrivals and
+// QueryGuest read the items an index names with BatchGetItem, so a write
+// stores one small entry per index rather than two more copies of the
+// item; tables made when the first two projected ALL are read as before):
 //
 //	by_hotel_arrival  hotel_code / arrival_conf  arrivals of a hotel for a day
 //	                                             (begins_with "<date>#")
 //	by_guest          guest_id / arrival_conf    a guest's reservations by arrival
+//	by_confirmation   confirmation / hotel_code  the API's lookups
 //
 // arrival_conf rather than arrival is the indexes' sort key because an
 // index key may not be an empty string and a reservation may lack an

@@ -74,7 +74,7 @@ func (s *Sink) QueryArrivals(ctx context.Context, hotel, date string, limit int3
 	if err != nil {
 		return Page{}, fmt.Errorf("dynamo: query arrivals of %s on %s: %w", hotel, date, err)
 	}
-	items, err := decodeItems(out.Items)
+	items, err := s.itemsOf(ctx, out.Items)
 	if err != nil {
 		return Page{}, err
 	}
@@ -116,7 +116,7 @@ func (s *Sink) QueryGuest(ctx context.Context, guestID, from, to string) ([]Item
 		if err != nil {
 			return nil, fmt.Errorf("dynamo: query guest reservations: %w", err)
 		}
-		items, err := decodeItems(out.Items)
+		items, err := s.itemsOf(ctx, out.Items)
 		if err != nil {
 			return nil, err
 		}
