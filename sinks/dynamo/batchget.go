@@ -80,4 +80,3 @@ func (s *Sink) batchGet(ctx context.Context, keys []map[string]types.AttributeVa
 func itemKey(av map[string]types.AttributeValue) string {
 	return stringAttr(av, attrPK) + "\x00" + stringAttr(av, attrSK)
 }
-
