@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// flatAuditDDL and flatWriteAuditSQL are the audit table and its write as
+// they were before migration 0010 (one unpartitioned table), for
+// BenchmarkAuditPartitioned's comparison.
+const (
+	flatAuditDDL = `
+CREATE TABLE audit_flat (
+    id          bigserial   PRIMARY KEY,
+    message_id  text        NOT NULL DEFAULT '',
+    source      text        NOT NULL DEFAULT '',
+    partition   text        NOT NULL DEFAULT '',
+    position    text        NOT NULL DEFAULT '',
+    received_at timestamptz NOT NULL,
+    stored_at   timestamptz NOT NULL DEFAULT now(),
+    outcome     text        NOT NULL,
+    error       text        NOT NULL DEFAULT '',
+    latency     interval    NOT NULL DEFAULT '0'
+);
+CREATE INDEX audit_flat_message_id_idx ON audit_flat (message_id) WHERE message_id <> '';
+CREATE UNIQUE INDEX audit_flat_position_idx ON audit_flat (source, partition, position) WHERE position <> '';
+CREATE INDEX audit_flat_received_at_idx ON audit_flat (received_at)`
+
+	flatWriteAuditSQL = `
+INSERT INTO audit_flat (message_id, source, partition, position, received_at, stored_at,
+	outcome, error, latency)
+SELECT message_id, source, partition, position, received_at, coalesce(stored_at, now()),
+	outcome, error, latency
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+	$6::timestamptz[], $7::text[], $8::text[], $9::interval[])
+	AS t(message_id, source, partition, position, received_at, stored_at, outcome, error, latency)
+ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
+)
+
+// BenchmarkAuditPartitioned writes the same audit rows, 500 a statement,
+// into the month-partitioned audit table (writeAuditSQL, with its check of
+// the month before) and into the unpartitioned table of before migration
+// 0010, alternating, over one connection, and reports the server CPU its
+// backend spent per 1,000 rows for each (from /proc: the benchmark and
+// the server must share the machine) and their ratio.
+func BenchmarkAuditPartitioned(b *testing.B) {
+	ctx := testContext(b)
+	s, _ := newTestSink(b)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, flatAuditDDL); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, err := EnsureMonthPartitions(ctx, conn, now.AddDate(0, -1, 0), 2); err != nil {
+		b.Fatal(err)
+	}
+	var pid int
+	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		b.Fatal(err)
+	}
+	const rows, batches = 500, 40
+	used := map[string]time.Duration{}
+	n := 0
+	for range b.N {
+		for i := 0; i < batches; i++ {
+			cols := make([][]string, 8)
+			received, stored := make([]time.Time, rows), make([]time.Time, rows)
+			latency := make([]time.Duration, rows)
+			for j := 0; j < rows; j++ {
+				n++
+				for k, v := range []string{"m" + strconv.Itoa(n), "kafka", "reservations/" + strconv.Itoa(n%8), strconv.Itoa(n), "stored", ""} {
+					cols[k] = append(cols[k], v)
+				}
+				received[j], stored[j], latency[j] = now, now, time.Millisecond
+			}
+			args := []any{cols[0], cols[1], cols[2], cols[3], received, stored, cols[4], cols[5], latency}
+			for _, w := range []struct{ name, sql string }{{"partitioned", writeAuditSQL}, {"flat", flatWriteAuditSQL}} {
+				before := backendCPU(b, pid)
+				if _, err := conn.Exec(ctx, w.sql, args...); err != nil {
+					b.Fatal(err)
+				}
+				used[w.name] += backendCPU(b, pid) - before
+			}
+		}
+	}
+	total := float64(b.N * batches * rows)
+	part := used["partitioned"].Seconds() / total * 1000
+	flat := used["flat"].Seconds() / total * 1000
+	b.ReportMetric(part, "partitioned-cpu-s/1000rows")
+	b.ReportMetric(flat, "flat-cpu-s/1000rows")
+	b.ReportMetric(part/flat, "partitioned/flat")
+}
+
+// backendCPU is a server process's user and system CPU time so far.
+func backendCPU(b *testing.B, pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Skipf("the server's process is not visible here (%v): run it on this machine", err)
+	}
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
