@@ -320,4 +320,3 @@ func reportSizes(b *testing.B, ctx context.Context, p *pgxpool.Pool) {
 	b.ReportMetric(today/n, "today-bytes/res")
 	b.ReportMetric(dense/n, "dense-bytes/res")
 }
-
