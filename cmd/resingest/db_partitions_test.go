@@ -67,3 +67,35 @@ func TestDBPartitionsCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestConsumePartitionFlags: the worker's partition upkeep settings are
+// validated before anything connects (nothing listens at the URL), and
+// documented in its help.
+func TestConsumePartitionFlags(t *testing.T) {
+	t.Parallel()
+	const url = "postgres://nobody@127.0.0.1:1/none"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--partitions-ahead", "-1"}, "--partitions-ahead -1"},
+		{[]string{"--partitions-ahead", "25"}, "--partitions-ahead 25"},
+		{[]string{"--audit-retention-months", "-2"}, "--audit-retention-months -2"},
+		{[]string{"--pii-access-retention-months", "-1"}, "--pii-access-retention-months -1"},
+		{[]string{"--partition-upkeep-interval", "0s"}, "--partition-upkeep-interval must be positive"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			args := append([]string{"consume", "--source", "file", "--path", t.TempDir(), "--pg-url", url}, tc.args...)
+			_, _, err := dlqRun(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+	out, _, err := dlqRun(t, "consume", "--help")
+	for _, flag := range []string{"--partitions-ahead", "--audit-retention-months", "--dead-letter-retention-months", "--pii-access-retention-months", "--partition-upkeep-interval"} {
+		if err != nil || !strings.Contains(out, flag) {
+			t.Errorf("consume --help does not document %s (%v)", flag, err)
+		}
+	}
+}
