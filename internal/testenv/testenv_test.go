@@ -2,9 +2,11 @@ package testenv
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -84,5 +86,33 @@ func TestPostgresSchemaIsolatedAndDropped(t *testing.T) {
 	}
 	if n != 0 {
 		t.Fatalf("database %s still exists after its test finished", dbName)
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	before, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn CPU until the counter moves (it ticks every 10 ms).
+	deadline := time.Now().Add(5 * time.Second)
+	x := 0
+	for {
+		for i := 0; i < 1e6; i++ {
+			x += i
+		}
+		after, err := ProcessCPU(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CPU time did not move in 5 s of work (%d)", x)
+		}
+	}
+	if _, err := ProcessCPU(1 << 30); err == nil {
+		t.Error("a pid that does not exist gave no error")
 	}
 }

@@ -3,10 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +23,17 @@ import (
 // when scripts/dev-services started dynalite) and their ratio. Writes
 // through one sink, 500 a batch.
 func BenchmarkIndexProjection(b *testing.B) {
-	pid := devServicePID(b, "dynalite")
+	pid, ok := testenv.ServicePID("dynalite")
+	if !ok {
+		b.Skip("no .dev/run/dynalite.pid: start the services with scripts/dev-services up")
+	}
+	procCPU := func(b *testing.B, pid int) time.Duration {
+		d, err := testenv.ProcessCPU(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
 	const perRound, rounds = 2000, 3
 	c := testClient(b)
 	ctx := testContext(b)
@@ -108,33 +114,4 @@ func realisticRecord(t testing.TB, i int) sinks.Record {
 		t.Fatal(err)
 	}
 	return sinks.Record{Reservation: r, Version: v}
-}
-
-// devServicePID reads the pid file scripts/dev-services keeps for name
-// (.dev/run/NAME.pid at the repository's top), or skips the benchmark.
-func devServicePID(b *testing.B, name string) int {
-	dir, _ := os.Getwd()
-	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-		if raw, err := os.ReadFile(filepath.Join(dir, ".dev", "run", name+".pid")); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil {
-				return pid
-			}
-		}
-	}
-	b.Skipf("no .dev/run/%s.pid: start the services with scripts/dev-services up", name)
-	return 0
-}
-
-// procCPU is pid's user and system CPU time so far, from /proc.
-func procCPU(t testing.TB, pid int) time.Duration {
-	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
 }

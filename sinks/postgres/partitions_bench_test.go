@@ -1,12 +1,11 @@
 package postgres
 
 import (
-	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/resingest/resingest/internal/testenv"
 )
 
 // flatAuditDDL and flatWriteAuditSQL are the audit table and its write as
@@ -99,14 +98,12 @@ func BenchmarkAuditPartitioned(b *testing.B) {
 	b.ReportMetric(part/flat, "partitioned/flat")
 }
 
-// backendCPU is a server process's user and system CPU time so far.
+// backendCPU is a server process's CPU time so far; it skips b when the
+// server does not run on this machine.
 func backendCPU(b *testing.B, pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := testenv.ProcessCPU(pid)
 	if err != nil {
 		b.Skipf("the server's process is not visible here (%v): run it on this machine", err)
 	}
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+	return d
 }
