@@ -46,7 +46,7 @@
 // recorded in backfill_deferred_indexes, so an interrupted load's
 // indexes are built by the next run.
 //
-// Archived XML messages (S3Messages; a directory goes through
+// Archived XML messages (S3Source; a directory goes through
 // pipeline.RunFiles) are not staged: a message holds any number of room
 // stays, guests and ids, so they go through the live pipeline's processor.
 //

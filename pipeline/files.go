@@ -14,50 +14,78 @@ import (
 )
 
 // RunFiles processes every *.xml file of dir, in name order, in batches of
-// batchSize (default 500). A file's position is a 64-bit FNV-1a hash of its
-// name, in decimal: stable when files are added to the folder, so the audit
-// trail recognises a file processed before. Files are not moved or deleted;
-// running twice applies nothing new.
+// batchSize (default 500): Drain over a FileSource. A file's position is a
+// 64-bit FNV-1a hash of its name, in decimal: stable when files are added
+// to the folder, so the audit trail recognises a file processed before.
+// Files are not moved or deleted; running twice applies nothing new.
 func RunFiles(ctx context.Context, dir string, batchSize, maxBytes int, proc *Processor, opts RunOptions) error {
-	opts.defaults()
+	src, err := NewFileSource(dir, batchSize, maxBytes)
+	if err != nil {
+		return err
+	}
+	if err := Drain(ctx, src, proc, opts); err != nil {
+		return fmt.Errorf("file source: %w", err)
+	}
+	return nil
+}
+
+// FileSource is a Source over the *.xml files of a folder, in name order,
+// listed when it is made. A batch ends at batchSize files or once its
+// files hold FileBatchMaxBytes. It keeps no position (Ack is nil): the
+// audit trail recognises files processed before. Not safe for concurrent
+// use.
+type FileSource struct {
+	dir       string
+	names     []string
+	next      int
+	batchSize int
+	maxBytes  int
+}
+
+// NewFileSource lists dir's *.xml files. batchSize <= 0 means 500;
+// maxBytes is the largest message read whole (see readLimited).
+func NewFileSource(dir string, batchSize, maxBytes int) (*FileSource, error) {
 	if batchSize <= 0 {
 		batchSize = 500
 	}
 	st, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("file source: %w", err)
+		return nil, fmt.Errorf("file source: %w", err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("file source: %s is not a directory", dir)
+		return nil, fmt.Errorf("file source: %s is not a directory", dir)
 	}
 	names, err := filepath.Glob(filepath.Join(dir, "*.xml"))
 	if err != nil {
-		return fmt.Errorf("file source: %w", err)
+		return nil, fmt.Errorf("file source: %w", err)
 	}
 	sort.Strings(names)
-	drain, cancelDrain := drainContext(ctx, opts.ShutdownTimeout)
-	defer cancelDrain()
-	for start, end := 0, 0; start < len(names) && ctx.Err() == nil; start = end {
-		msgs := make([]Message, 0, min(batchSize, len(names)-start))
-		now := time.Now()
-		held := 0 // bytes of the batch: it ends at batchSize files or FileBatchMaxBytes
-		for end = start; end < len(names) && len(msgs) < batchSize && held < FileBatchMaxBytes; end++ {
-			value, size, err := readLimited(names[end], maxBytes)
-			if err != nil {
-				return fmt.Errorf("file source: %w", err)
-			}
-			held += len(value)
-			msgs = append(msgs, Message{Value: value, Size: size, Source: "file", Partition: dir, Position: filePosition(names[end]), ReceivedAt: now})
-		}
-		outcomes, err := proc.Process(drain, msgs)
-		if err != nil {
-			return fmt.Errorf("file source: files %d-%d not acknowledged: %w", start, end-1, err)
-		}
-		if opts.OnBatch != nil {
-			opts.OnBatch(outcomes)
-		}
+	return &FileSource{dir: dir, names: names, batchSize: batchSize, maxBytes: maxBytes}, nil
+}
+
+// Next reads the next batch of files; io.EOF after the last.
+func (s *FileSource) Next(ctx context.Context) (Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return Batch{}, err
 	}
-	return nil
+	start := s.next
+	if start >= len(s.names) {
+		return Batch{}, io.EOF
+	}
+	msgs := make([]Message, 0, min(s.batchSize, len(s.names)-start))
+	now := time.Now()
+	held := 0 // bytes of the batch: it ends at batchSize files or FileBatchMaxBytes
+	end := start
+	for ; end < len(s.names) && len(msgs) < s.batchSize && held < FileBatchMaxBytes; end++ {
+		value, size, err := readLimited(s.names[end], s.maxBytes)
+		if err != nil {
+			return Batch{}, fmt.Errorf("file source: %w", err)
+		}
+		held += len(value)
+		msgs = append(msgs, Message{Value: value, Size: size, Source: "file", Partition: s.dir, Position: filePosition(s.names[end]), ReceivedAt: now})
+	}
+	s.next = end
+	return Batch{Messages: msgs, Name: fmt.Sprintf("files %d-%d", start, end-1)}, nil
 }
 
 // FileBatchMaxBytes bounds the bytes of the messages one file batch holds:

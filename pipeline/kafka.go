@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync/atomic"
@@ -160,47 +161,63 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 	// With BlockRebalanceOnPoll a plain Close would wait for a rebalance
 	// this loop no longer allows; leave the group allowing it.
 	defer cl.CloseAllowingRebalance()
+	src := &kafkaSource{cl: cl, cfg: cfg, opts: &opts, log: log, start: start, lastActive: &lastActive, assigned: &assigned}
+	if err := Drain(ctx, src, proc, opts); err != nil {
+		// Nothing of the failed batch is committed; the group redelivers it.
+		return fmt.Errorf("kafka: %w", err)
+	}
+	if ctx.Err() != nil {
+		log.Info("stopping: batch drained and committed")
+	}
+	return nil
+}
 
-	drain, cancelDrain := drainContext(ctx, opts.ShutdownTimeout)
-	defer cancelDrain()
+// kafkaSource is RunKafka's Source: a batch is one poll of at most
+// MaxPollRecords records; rebalances are held from the poll until the
+// batch is acknowledged (committed), so a revoked partition is never
+// committed by this worker.
+type kafkaSource struct {
+	cl         *kgo.Client
+	cfg        KafkaConfig
+	opts       *RunOptions
+	log        *slog.Logger
+	start      time.Time
+	lastActive *atomic.Int64 // when a record last arrived or partitions were assigned (unix nanos)
+	assigned   *atomic.Bool
+}
+
+// Next polls until records arrive; io.EOF once the worker has been idle
+// for ExitWhenIdle.
+func (s *kafkaSource) Next(ctx context.Context) (Batch, error) {
 	for ctx.Err() == nil {
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
-		fetches := cl.PollRecords(pollCtx, cfg.MaxPollRecords)
+		fetches := s.cl.PollRecords(pollCtx, s.cfg.MaxPollRecords)
 		cancel()
 		if fetches.IsClientClosed() {
-			return nil
+			return Batch{}, io.EOF
 		}
 		for _, fe := range fetches.Errors() {
 			if !errors.Is(fe.Err, context.DeadlineExceeded) && !errors.Is(fe.Err, context.Canceled) {
-				log.Warn("fetch error", "partition", fe.Partition, "err", fe.Err)
+				s.log.Warn("fetch error", "partition", fe.Partition, "err", fe.Err)
 			}
 		}
 		records := fetches.Records()
 		if len(records) == 0 {
-			cl.AllowRebalance()
-			if opts.ExitWhenIdle > 0 && time.Since(time.Unix(0, lastActive.Load())) >= opts.ExitWhenIdle {
-				// Before any partition was assigned the worker has not seen
-				// the topic yet: it waits for the group join too (a crashed
-				// member's session may hold the partitions), up to a bound.
-				if assigned.Load() || time.Since(start) >= opts.ExitWhenIdle+joinGrace(cfg) {
-					if !assigned.Load() {
-						log.Warn("no partitions were assigned; exiting idle", "waited", time.Since(start).Round(time.Second))
-					}
-					log.Info("idle, exiting", "idle_for", opts.ExitWhenIdle)
-					return nil
-				}
+			s.cl.AllowRebalance()
+			if s.idle() {
+				return Batch{}, io.EOF
 			}
 			continue
 		}
 		received := time.Now()
-		lastActive.Store(received.UnixNano())
+		s.lastActive.Store(received.UnixNano())
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			if n := len(p.Records); n > 0 {
-				opts.Metrics.lag(p.Topic+"/"+strconv.Itoa(int(p.Partition)), p.HighWatermark-p.Records[n-1].Offset-1)
+				s.opts.Metrics.lag(p.Topic+"/"+strconv.Itoa(int(p.Partition)), p.HighWatermark-p.Records[n-1].Offset-1)
 			}
 		})
 		msgs := make([]Message, len(records))
-		sizes := cutOversizedRecords(records, cfg.MaxBytes) // kafka_limits.go
+		sizes := cutOversizedRecords(records, s.cfg.MaxBytes) // kafka_limits.go
 		for i, r := range records {
 			msgs[i] = Message{
 				Value: r.Value, Size: sizes[i], Source: "kafka",
@@ -209,23 +226,40 @@ func RunKafka(ctx context.Context, cfg KafkaConfig, proc *Processor, opts RunOpt
 				ReceivedAt: received,
 			}
 		}
-		outcomes, err := proc.Process(drain, msgs)
-		if err != nil {
-			// Nothing of this batch is committed; the group redelivers it.
-			return fmt.Errorf("kafka: batch of %d not acknowledged, offsets not committed: %w", len(msgs), err)
-		}
-		if err := cl.CommitRecords(drain, records...); err != nil {
-			// The batch is stored; a failed commit only means redelivery,
-			// which the version guard makes harmless.
-			log.Warn("offset commit failed; records will be redelivered", "err", err)
-		}
-		cl.AllowRebalance()
-		if opts.OnBatch != nil {
-			opts.OnBatch(outcomes)
-		}
+		return Batch{
+			Messages: msgs,
+			Name:     fmt.Sprintf("batch of %d (offsets not committed)", len(msgs)),
+			Ack: func(ctx context.Context, _ []Outcome) error {
+				if err := s.cl.CommitRecords(ctx, records...); err != nil {
+					// The batch is stored; a failed commit only means
+					// redelivery, which the version guard makes harmless.
+					s.log.Warn("offset commit failed; records will be redelivered", "err", err)
+				}
+				s.cl.AllowRebalance()
+				return nil
+			},
+		}, nil
 	}
-	log.Info("stopping: batch drained and committed")
-	return nil
+	return Batch{}, ctx.Err()
+}
+
+// idle reports whether the worker should exit for ExitWhenIdle.
+func (s *kafkaSource) idle() bool {
+	idleFor := s.opts.ExitWhenIdle
+	if idleFor <= 0 || time.Since(time.Unix(0, s.lastActive.Load())) < idleFor {
+		return false
+	}
+	// Before any partition was assigned the worker has not seen the topic
+	// yet: it waits for the group join too (a crashed member's session may
+	// hold the partitions), up to a bound.
+	if !s.assigned.Load() && time.Since(s.start) < idleFor+joinGrace(s.cfg) {
+		return false
+	}
+	if !s.assigned.Load() {
+		s.log.Warn("no partitions were assigned; exiting idle", "waited", time.Since(s.start).Round(time.Second))
+	}
+	s.log.Info("idle, exiting", "idle_for", idleFor)
+	return true
 }
 
 // joinGrace bounds how long an idle worker waits for its first partition

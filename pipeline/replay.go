@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -120,40 +121,20 @@ func Replay(ctx context.Context, store ReplayStore, proc *Processor, opts Replay
 	if err != nil {
 		return rep, err
 	}
+	src := &replaySource{p: rp, store: store, opts: opts, rl: rl, rep: &rep, log: log}
 	if opts.ID != 0 {
 		d, err := findPending(ctx, store, opts.ID, opts.Source)
 		if err != nil {
 			return rep, err
 		}
-		err = rp.replayBatch(ctx, store, []ledger.DeadLetter{d}, rl, &rep)
+		src.single = &d
+	}
+	if opts.DryRun {
+		err := src.dryRun(ctx)
 		return rep, err
 	}
-	var after int64
-	for opts.Limit == 0 || rep.Letters < opts.Limit {
-		n := opts.BatchSize
-		if opts.Limit > 0 {
-			n = min(n, opts.Limit-rep.Letters)
-		}
-		page, err := store.ListDeadLetters(ctx, ledger.DeadLetterFilter{
-			Source: opts.Source, PendingOnly: true, AfterID: after, Limit: n,
-		})
-		if err != nil {
-			return rep, fmt.Errorf("replay: %w", err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		// Paging by id, not by "still pending", so that letters that fail
-		// again are not fetched again.
-		after = page[len(page)-1].ID
-		if err := rp.replayBatch(ctx, store, page, rl, &rep); err != nil {
-			return rep, err
-		}
-		log.Info("replay batch done", "letters", len(page), "last_id", after, "dry_run", opts.DryRun,
-			"replayed", rep.Replayed, "still_failing", rep.StillFailing)
-		if len(page) < n {
-			break
-		}
+	if err := Drain(ctx, src, rp, RunOptions{Logger: log}); err != nil {
+		return rep, fmt.Errorf("replay: %w", err)
 	}
 	return rep, nil
 }
@@ -178,66 +159,155 @@ func findPending(ctx context.Context, store ReplayStore, id int64, source string
 	return page[0], nil
 }
 
-// replayBatch replays (or, in a dry run, parses) one page of letters.
-func (p *Processor) replayBatch(ctx context.Context, store ReplayStore, letters []ledger.DeadLetter, rl *replayLedger, rep *ReplayReport) error {
+// replaySource is Replay's Source: the pending dead letters the options
+// select, a page at a time in id order (or the one letter of opts.ID). A
+// batch's Ack marks every letter that did not fail again as replayed and
+// keeps the report. Letters that cannot be replayed (a cut message whose
+// whole copy is not archived) are reported at once and left out of the
+// batches. Not safe for concurrent use.
+type replaySource struct {
+	p      *Processor
+	store  ReplayStore
+	opts   ReplayOptions
+	rl     *replayLedger
+	rep    *ReplayReport
+	log    *slog.Logger
+	single *ledger.DeadLetter // opts.ID's letter, until handed out
+	after  int64              // the last id listed
+	done   bool
+	cur    []ledger.DeadLetter // the letters of the batch last handed out
+}
+
+// Next lists the next page of letters and makes them messages; io.EOF
+// once the selection (or opts.Limit) is exhausted.
+func (s *replaySource) Next(ctx context.Context) (Batch, error) {
+	for !s.done {
+		var page []ledger.DeadLetter
+		if s.single != nil || s.opts.ID != 0 {
+			if s.single == nil {
+				break
+			}
+			page, s.single, s.done = []ledger.DeadLetter{*s.single}, nil, true
+		} else {
+			n := s.opts.BatchSize
+			if s.opts.Limit > 0 {
+				n = min(n, s.opts.Limit-s.rep.Letters)
+			}
+			if n <= 0 {
+				break
+			}
+			// Paging by id, not by "still pending", so that letters that
+			// fail again are not fetched again.
+			var err error
+			page, err = s.store.ListDeadLetters(ctx, ledger.DeadLetterFilter{
+				Source: s.opts.Source, PendingOnly: true, AfterID: s.after, Limit: n,
+			})
+			if err != nil {
+				return Batch{}, err
+			}
+			if len(page) == 0 {
+				break
+			}
+			s.after = page[len(page)-1].ID
+			s.done = len(page) < n
+		}
+		b, err := s.batch(ctx, page)
+		if err != nil {
+			return Batch{}, err
+		}
+		if len(b.Messages) > 0 {
+			return b, nil
+		}
+	}
+	s.done = true
+	return Batch{}, io.EOF
+}
+
+// batch makes the messages of letters, reporting those that cannot be
+// replayed.
+func (s *replaySource) batch(ctx context.Context, letters []ledger.DeadLetter) (Batch, error) {
 	now := time.Now()
 	msgs := make([]Message, 0, len(letters))
 	kept := letters[:0:0]
 	for i := range letters {
 		// A truncated letter is replayed from its archived copy
 		// (deadletter.go); without one it stays pending, reported.
-		value, unreplayable, err := p.letterValue(ctx, &letters[i])
+		value, unreplayable, err := s.p.letterValue(ctx, &letters[i])
 		if err != nil {
-			return err
+			return Batch{}, err
 		}
 		if unreplayable != "" {
-			rep.Letters++
-			rep.fail(&letters[i], unreplayable)
+			s.rep.Letters++
+			s.rep.fail(&letters[i], unreplayable)
 			continue
 		}
 		kept = append(kept, letters[i])
+		// The letter's id is its position: replaying the same letter
+		// twice (a crash before the mark) adds no second audit row.
 		msgs = append(msgs, Message{
 			Value: value, Source: ReplaySource, Partition: ReplayPartition,
 			Position: strconv.FormatInt(letters[i].ID, 10), ReceivedAt: now,
 		})
 	}
-	if letters = kept; len(letters) == 0 {
-		return nil
+	s.cur = kept
+	if len(kept) == 0 {
+		return Batch{}, nil
 	}
-	if rep.DryRun {
-		rep.Letters += len(letters)
-		for i := range msgs {
-			it := p.parseOne(&msgs[i])
+	return Batch{
+		Messages: msgs,
+		Name:     fmt.Sprintf("dead letters %d-%d", kept[0].ID, kept[len(kept)-1].ID),
+		Ack:      func(ctx context.Context, outcomes []Outcome) error { return s.ack(ctx, kept, msgs, outcomes) },
+	}, nil
+}
+
+// ack marks the letters applied this time as replayed and keeps the
+// report; a letter that failed again stays pending with its new reason.
+func (s *replaySource) ack(ctx context.Context, letters []ledger.DeadLetter, msgs []Message, outcomes []Outcome) error {
+	s.rep.Letters += len(letters)
+	for i, o := range outcomes {
+		s.rep.Outcomes[o]++
+		if o == OutcomeDeadLettered {
+			s.rep.fail(&letters[i], s.rl.take(msgs[i].Position))
+			continue
+		}
+		id := letters[i].ID
+		if err := s.p.retry(ctx, "mark replayed", func() error { return s.store.MarkReplayed(ctx, id) }); err != nil {
+			return fmt.Errorf("dead letter %d was applied but not marked replayed (the next replay marks it): %w", id, err)
+		}
+		s.rep.Replayed++
+	}
+	s.log.Info("replay batch done", "letters", len(letters), "last_id", letters[len(letters)-1].ID, "dry_run", false,
+		"replayed", s.rep.Replayed, "still_failing", s.rep.StillFailing)
+	return nil
+}
+
+// dryRun parses every selected letter as Replay would and reports what a
+// replay would do; nothing is written or marked.
+func (s *replaySource) dryRun(ctx context.Context) error {
+	for {
+		b, err := s.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		s.rep.Letters += len(s.cur)
+		for i := range b.Messages {
+			it := s.p.parseOne(&b.Messages[i])
 			if it.err != nil {
 				return it.err
 			}
 			if it.reason != "" {
-				rep.fail(&letters[i], it.reason)
+				s.rep.fail(&s.cur[i], it.reason)
 				continue
 			}
-			rep.Replayed++
-			rep.Reservations += len(it.recs)
+			s.rep.Replayed++
+			s.rep.Reservations += len(it.recs)
 		}
-		return nil
+		s.log.Info("replay batch done", "letters", len(s.cur), "last_id", s.cur[len(s.cur)-1].ID, "dry_run", true,
+			"replayed", s.rep.Replayed, "still_failing", s.rep.StillFailing)
 	}
-	outcomes, err := p.Process(ctx, msgs)
-	if err != nil {
-		return fmt.Errorf("replay: dead letters %d-%d not acknowledged: %w", letters[0].ID, letters[len(letters)-1].ID, err)
-	}
-	rep.Letters += len(letters)
-	for i, o := range outcomes {
-		rep.Outcomes[o]++
-		if o == OutcomeDeadLettered {
-			rep.fail(&letters[i], rl.take(msgs[i].Position))
-			continue
-		}
-		id := letters[i].ID
-		if err := p.retry(ctx, "mark replayed", func() error { return store.MarkReplayed(ctx, id) }); err != nil {
-			return fmt.Errorf("replay: dead letter %d was applied but not marked replayed (the next replay marks it): %w", id, err)
-		}
-		rep.Replayed++
-	}
-	return nil
 }
 
 // replayLedger is the Ledger of the Processor that Replay runs. A replay is

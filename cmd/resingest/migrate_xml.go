@@ -69,15 +69,15 @@ func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error 
 		log.Info("backfill progress", "messages", total.Load(), "dead_lettered", dead.Load())
 	}
 	start := time.Now()
+	opts := pipeline.RunOptions{Logger: log, Metrics: metrics, OnBatch: onBatch}
 	if migrate.IsS3URL(f.from) {
 		var sealer archive.Sealer
 		if st.keyring != nil {
 			sealer = st.keyring
 		}
-		err = runMigrateXMLFromS3(ctx, f, proc, sealer, onBatch)
+		err = runMigrateXMLFromS3(ctx, f, proc, sealer, opts)
 	} else {
-		err = pipeline.RunFiles(ctx, f.from, xmlBatch, parse.DefaultMaxBytes, proc,
-			pipeline.RunOptions{Logger: log, Metrics: metrics, OnBatch: onBatch})
+		err = pipeline.RunFiles(ctx, f.from, xmlBatch, parse.DefaultMaxBytes, proc, opts)
 	}
 	secs := time.Since(start).Seconds()
 	log.Info("backfill finished", "format", "xml", "ok", err == nil, "messages", total.Load(),
@@ -90,8 +90,8 @@ func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error 
 }
 
 // runMigrateXMLFromS3 processes the XML and archive objects under an S3
-// prefix (migrate.S3Messages) batch by batch.
-func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Processor, sealer archive.Sealer, onBatch func([]pipeline.Outcome)) error {
+// prefix (migrate.S3Source) batch by batch.
+func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Processor, sealer archive.Sealer, opts pipeline.RunOptions) error {
 	u, err := migrate.ParseS3URL(f.from)
 	if err != nil {
 		return err
@@ -100,12 +100,5 @@ func runMigrateXMLFromS3(ctx context.Context, f migrateFlags, proc *pipeline.Pro
 	if err != nil {
 		return err
 	}
-	return migrate.S3Messages(ctx, client, u, xmlBatch, parse.DefaultMaxBytes, sealer, func(msgs []pipeline.Message) error {
-		outcomes, err := proc.Process(ctx, msgs)
-		if err != nil {
-			return fmt.Errorf("%d messages not acknowledged: %w", len(msgs), err)
-		}
-		onBatch(outcomes)
-		return nil
-	})
+	return pipeline.Drain(ctx, migrate.NewS3Source(client, u, xmlBatch, parse.DefaultMaxBytes, sealer), proc, opts)
 }
