@@ -5,6 +5,7 @@ import (
 
 	"github.com/resingest/resingest/bench/corpus"
 	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/redact"
 )
 
 // benchCorpus is the first 1,000 messages of a generated corpus (about
@@ -68,6 +69,6 @@ func BenchmarkRedact(b *testing.B) {
 	b.SetBytes(int64(len(msgs[0])))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		parse.Redact(msgs[i%len(msgs)])
+		redact.Redact(msgs[i%len(msgs)])
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/redact"
 )
 
 const billionLaughs = `<?xml version="1.0"?>
@@ -129,7 +130,7 @@ func TestRedact(t *testing.T) {
 		`<PaymentCard CardNumber="4321432143214327" SeriesCode="123" CardCode="VI"><CardNumber><PlainText>4444333322221111
 		</PlainText></CardNumber><SeriesCode><PlainText>999</PlainText></SeriesCode></PaymentCard>` +
 		`<BankAcct BankAcctNumber='98765432109'/><Comment>call 4012888888881881 now; conf 1234567890123; card 5555 5555 5555 4444 or 3782-822463-10005</Comment></r>`)
-	out := parse.Redact(msg)
+	out := redact.Redact(msg)
 	for _, secret := range []string{"s3cret!", "4321432143214327", "SeriesCode=\"123\"", "4444333322221111", "999", "98765432109", "4012888888881881", "5555 5555 5555", "3782-822463"} {
 		if bytes.Contains(out, []byte(secret)) {
 			t.Errorf("redacted message still contains %q:\n%s", secret, out)
@@ -157,7 +158,7 @@ func testRedactedSamplesExtractTheSame(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		redacted := parse.Redact(msg)
+		redacted := redact.Redact(msg)
 		got, err := p.Parse(redacted)
 		if err != nil {
 			t.Fatalf("%s: redacted message rejected: %v", filepath.Base(s), err)

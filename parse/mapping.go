@@ -2,7 +2,6 @@ package parse
 
 import (
 	"bytes"
-	"embed"
 	"errors"
 	"fmt"
 	"os"
@@ -13,10 +12,9 @@ import (
 
 	"github.com/antchfx/xpath"
 	"gopkg.in/yaml.v3"
-)
 
-//go:embed mappings/*.yaml
-var embeddedMappings embed.FS
+	"github.com/resingest/resingest/parse/mappings"
+)
 
 // ErrMapping wraps every error in a mapping file.
 var ErrMapping = errors.New("invalid mapping")
@@ -111,7 +109,7 @@ const maxExtends = 4
 // readMappingData returns a mapping's YAML, the name errors give it, and
 // the directory its relative "extends" paths start from ("" for built-ins).
 func readMappingData(nameOrPath string) (data []byte, source, dir string, err error) {
-	data, err = embeddedMappings.ReadFile("mappings/" + nameOrPath + ".yaml")
+	data, err = mappings.Read(nameOrPath)
 	if err == nil {
 		return data, nameOrPath, "", nil
 	}
@@ -162,15 +160,7 @@ func decodeMapping(nameOrPath string, depth int) (mappingFile, string, error) {
 }
 
 // BuiltinMappings lists the embedded mapping names.
-func BuiltinMappings() []string {
-	entries, _ := embeddedMappings.ReadDir("mappings")
-	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
-	}
-	sort.Strings(names)
-	return names
-}
+func BuiltinMappings() []string { return mappings.Names() }
 
 func newMapping(source string, f mappingFile) (*Mapping, error) {
 	m := &Mapping{Name: f.Name, Description: f.Description, namespaces: f.Match.Namespaces, roots: f.Match.Roots, file: f}

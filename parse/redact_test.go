@@ -14,6 +14,7 @@ import (
 
 	"github.com/resingest/resingest/bench/corpus"
 	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/reservation"
 )
 
@@ -88,7 +89,7 @@ func TestRedactKeepsGeneratedRecords(t *testing.T) {
 						fail(m, "original rejected: %v", err)
 						continue
 					}
-					redacted := parse.Redact(m.XML)
+					redacted := redact.Redact(m.XML)
 					got, err := p.Parse(redacted)
 					if err != nil {
 						fail(m, "redacted message rejected: %v", err)
@@ -145,7 +146,7 @@ func testRedactKeepsSampleRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			redacted := parse.Redact(msg)
+			redacted := redact.Redact(msg)
 			if len(redacted) != len(msg) {
 				t.Errorf("length %d after redaction, was %d", len(redacted), len(msg))
 			}
@@ -217,7 +218,7 @@ func TestRedactCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(parse.Redact([]byte(tt.in)))
+			got := string(redact.Redact([]byte(tt.in)))
 			if tt.want != "" && got != tt.want {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
@@ -234,7 +235,7 @@ func TestRedactCases(t *testing.T) {
 					t.Errorf("%q lost: %s", s, got)
 				}
 			}
-			if again := string(parse.Redact([]byte(got))); again != got {
+			if again := string(redact.Redact([]byte(got))); again != got {
 				t.Errorf("not idempotent: %s", again)
 			}
 		})

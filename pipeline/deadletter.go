@@ -9,6 +9,7 @@ import (
 	"github.com/resingest/resingest/ledger"
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pii"
+	"github.com/resingest/resingest/redact"
 )
 
 // DeadLetterPrefixBytes bounds the message a dead letter keeps in Postgres:
@@ -91,7 +92,7 @@ func (p *Processor) deadLetter(ctx context.Context, m *Message, it *parsed) (led
 		Source: m.Source, Partition: m.Partition, Position: m.Position, MessageID: it.msgID,
 		Reason: it.reason, ReceivedAt: m.ReceivedAt, MessageBytes: int64(size),
 	}
-	redacted := parse.Redact(m.Value)
+	redacted := redact.Redact(m.Value)
 	switch {
 	case size > len(m.Value) || size > p.maxBytes():
 		// Refused as too large: never held whole, never archived.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/resingest/resingest/internal/testenv"
 	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/archive"
 	"github.com/resingest/resingest/sinks/postgres"
@@ -139,7 +140,7 @@ func TestDeadLetterPrefixAndArchive(t *testing.T) {
 				t.Errorf("large letter: truncated=%v bytes=%d row=%d, want truncated, %d, <= %d",
 					bigL.Truncated, bigL.MessageBytes, len(bigL.Message), len(big), DeadLetterPrefixBytes)
 			}
-			if !bytes.Equal(bigL.Message, parse.Redact(big)[:DeadLetterPrefixBytes]) || bytes.Contains(bigL.Message, []byte(replayPAN)) {
+			if !bytes.Equal(bigL.Message, redact.Redact(big)[:DeadLetterPrefixBytes]) || bytes.Contains(bigL.Message, []byte(replayPAN)) {
 				t.Errorf("large letter's row is not the first %d bytes of the redacted message, or holds the card number: ...%q", DeadLetterPrefixBytes, tail(bigL.Message))
 			}
 			if withArchive {
@@ -150,7 +151,7 @@ func TestDeadLetterPrefixAndArchive(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !bytes.Equal(whole, parse.Redact(big)) {
+				if !bytes.Equal(whole, redact.Redact(big)) {
 					t.Errorf("archived letter (%d bytes) is not the redacted message (%d bytes)", len(whole), len(big))
 				}
 				if bytes.Contains(whole, []byte("5555555555554444")) || !bytes.Contains(whole, []byte("4444")) {
@@ -161,7 +162,7 @@ func TestDeadLetterPrefixAndArchive(t *testing.T) {
 			}
 
 			// The small one is kept whole.
-			if smallL.Truncated || smallL.ArchiveKey != "" || !bytes.Equal(smallL.Message, parse.Redact(small)) ||
+			if smallL.Truncated || smallL.ArchiveKey != "" || !bytes.Equal(smallL.Message, redact.Redact(small)) ||
 				smallL.MessageBytes != int64(len(small)) {
 				t.Errorf("small letter: truncated=%v key=%q bytes=%d, want whole, no key, %d",
 					smallL.Truncated, smallL.ArchiveKey, smallL.MessageBytes, len(small))

@@ -13,6 +13,7 @@ import (
 	"github.com/resingest/resingest/ledger"
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pii"
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 )
@@ -259,7 +260,7 @@ func (p *Processor) parseOne(m *Message) parsed {
 		// Only the archive reads Raw; redacting costs about a tenth of the
 		// worker's CPU, so it is skipped when there is no archive.
 		if raw == nil && p.cfg.Archive != nil {
-			raw = parse.Redact(m.Value)
+			raw = redact.Redact(m.Value)
 		}
 		rec := sinks.Record{Reservation: res[i], Version: v, Raw: raw}
 		if p.cfg.Sealer != nil {

@@ -21,8 +21,8 @@ import (
 
 	"github.com/resingest/resingest/internal/e2e"
 	"github.com/resingest/resingest/internal/testenv"
-	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pipeline"
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/archive"
 	"github.com/resingest/resingest/sinks/postgres"
@@ -336,7 +336,7 @@ func TestLargeMessageStorm(t *testing.T) {
 			if firstLarge.ID == 0 {
 				firstLarge = d
 			}
-			if !bytes.Equal(whole, parse.Redact(large[k])) {
+			if !bytes.Equal(whole, redact.Redact(large[k])) {
 				t.Errorf("letter %d: the archived message (%d bytes) is not a redacted storm message", d.ID, len(whole))
 			}
 			if bytes.Contains(whole, []byte(stormPAN)) {

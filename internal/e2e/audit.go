@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/sinks/postgres"
 )
 
@@ -151,7 +151,7 @@ func AssertAudit(t testing.TB, s *Stores, c *Corpus) []postgres.AuditEntry {
 		if err != nil {
 			t.Fatal(err)
 		}
-		matches := byContent[string(parse.Redact(raw))]
+		matches := byContent[string(redact.Redact(raw))]
 		if len(matches) != 1 {
 			t.Errorf("poison %s (%s): %d dead letters with its redacted content, want 1", p.Kind, p.File, len(matches))
 			continue

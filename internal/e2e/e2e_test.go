@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 	"github.com/resingest/resingest/sinks/postgres"
@@ -166,7 +167,7 @@ func TestAssertAuditDetectsProblems(t *testing.T) {
 				t.Fatal(err)
 			}
 			row.Outcome, row.Error = OutcomeDeadLettered, p.Reason
-			d := postgres.DeadLetter{Source: "file", Partition: c.Dir, Position: pos, Message: parse.Redact(raw), Reason: p.Reason, ReceivedAt: now}
+			d := postgres.DeadLetter{Source: "file", Partition: c.Dir, Position: pos, Message: redact.Redact(raw), Reason: p.Reason, ReceivedAt: now}
 			if p.Kind == PoisonNotXML { // not redacted, wrong reason
 				d.Message, d.Reason = raw, "something else"
 			}

@@ -12,7 +12,10 @@
 //     internal/awsclient, pipeline/lease) do not import them: the retry
 //     marker and the store failure classes live in internal/storeerr;
 //   - no production package imports a test harness (internal/e2e,
-//     internal/testenv).
+//     internal/testenv);
+//   - a store does not import the parser: redaction is package redact,
+//     which, like the built-in mappings (parse/mappings), sits below the
+//     parser and does not import it.
 //
 // pipeline/peek is not the pipeline: it reads sources (files, Kafka,
 // Kinesis, archive objects) for `mapping check` and dry runs, and the

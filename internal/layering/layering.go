@@ -31,6 +31,8 @@ var Rules = []Rule{
 	{From: []string{"reservation"}, To: []string{"..."}, Why: "the canonical record imports nothing of the module"},
 	{From: []string{"internal/storeerr", "internal/awsclient", "pipeline/lease"}, To: []string{"sinks/..."}, Why: "store clients below the sinks mark errors with internal/storeerr"},
 	{From: []string{"..."}, Except: harnesses, To: harnesses, Why: "only tests use the test harnesses"},
+	{From: stores, To: []string{"parse"}, Why: "a store does not parse: redaction is package redact"},
+	{From: []string{"redact", "parse/mappings"}, To: []string{"parse"}, Why: "redaction and the built-in mappings sit below the parser"},
 }
 
 // match reports whether the module-relative path pkg matches pattern.

@@ -18,7 +18,7 @@
 // Record.ArchiveKey so the stores record it on the reservation.
 //
 // Redaction. Record.Raw is redacted by the pipeline already; the sink runs
-// parse.Redact over it again (it is idempotent), so a card number or CVV
+// redact.Redact over it again (it is idempotent), so a card number or CVV
 // can never reach the archive even if a caller forgets.
 //
 // Delivery. A put is retried inside Write on transient errors (throttling

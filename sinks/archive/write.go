@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/sinks"
 )
 
@@ -154,7 +154,7 @@ func (s *Sink) writeGroup(ctx context.Context, grp *group) sinks.Result {
 		// Redact again although the pipeline did: an archive is forever,
 		// and a card number in it cannot be taken back. Redact is
 		// idempotent.
-		grp.entries[i].XML = string(parse.Redact(raw))
+		grp.entries[i].XML = string(redact.Redact(raw))
 	}
 	body, raw, err := encode(grp.entries)
 	n := len(grp.entries)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resingest/resingest/parse"
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/sinks"
 )
 
@@ -99,7 +99,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 				e.Version != r.Version.String() || e.ReceivedAt != "2024-05-01T21:59:30Z" {
 				t.Errorf("entry %+v does not describe record %d", e, tt.rec)
 			}
-			if want := string(parse.Redact(raws[tt.rec])); e.XML != want {
+			if want := string(redact.Redact(raws[tt.rec])); e.XML != want {
 				t.Errorf("entry xml differs from the redacted message:\n%s\nwant\n%s", e.XML, want)
 			}
 		})

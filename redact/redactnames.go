@@ -1,4 +1,4 @@
-package parse
+package redact
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/resingest/resingest/parse/mappings"
 )
 
 // nameClass is what Redact does with the value of an element or attribute,
@@ -53,8 +55,8 @@ type nameTable struct {
 
 var redactNames = sync.OnceValue(func() *nameTable {
 	t := &nameTable{elements: map[string]nameClass{}, attributes: map[string]nameClass{}}
-	for _, name := range BuiltinMappings() {
-		data, err := embeddedMappings.ReadFile("mappings/" + name + ".yaml")
+	for _, name := range mappings.Names() {
+		data, err := mappings.Read(name)
 		if err != nil {
 			continue
 		}
