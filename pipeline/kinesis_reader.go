@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -15,20 +16,6 @@ import (
 	"github.com/resingest/resingest/pipeline/lease"
 	"github.com/resingest/resingest/sinks"
 )
-
-// UnackedError reports a batch that Process did not fully acknowledge;
-// nothing of it was checkpointed, so the shard's next reader gets it again.
-type UnackedError struct {
-	Shard    string
-	Messages int
-	Err      error
-}
-
-func (e *UnackedError) Error() string {
-	return fmt.Sprintf("kinesis: shard %s: batch of %d not acknowledged, not checkpointed: %v", e.Shard, e.Messages, e.Err)
-}
-
-func (e *UnackedError) Unwrap() error { return e.Err }
 
 // shardReader reads one held shard.
 type shardReader struct {
@@ -43,6 +30,8 @@ type shardReader struct {
 	// checkpoint is the last position stored in the lease (a sequence
 	// number or a starting sentinel): where an expired iterator restarts.
 	checkpoint string
+	// inFlight says a batch of this shard is counted in w.inFlight.
+	inFlight bool
 }
 
 // read processes h's shard until work ends, the lease is lost or the shard
@@ -65,7 +54,10 @@ func (w *kinesisWorker) read(work, drain context.Context, h *lease.Held) error {
 		calls: rate.NewLimiter(kinesisCallsPerSecond, 1),
 		bytes: rate.NewLimiter(kinesisBytesPerSecond, kinesisBytesPerSecond),
 	}
-	err := r.run(ctx, drain, l.ParentShardIDs)
+	err := r.run(ctx, work, drain, l.ParentShardIDs)
+	if r.inFlight {
+		w.inFlight.Add(-1) // a batch that was not acknowledged
+	}
 	var unacked *UnackedError
 	if err != nil && !errors.As(err, &unacked) && ctx.Err() != nil &&
 		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
@@ -74,7 +66,11 @@ func (w *kinesisWorker) read(work, drain context.Context, h *lease.Held) error {
 	return err
 }
 
-func (r *shardReader) run(ctx, drain context.Context, parents []string) error {
+// run reads the shard through Drain. Reads and waits end with ctx (work,
+// or the lease lost); a batch in flight is processed on work's drain, so a
+// lease lost during a store outage does not abandon it midway: its
+// checkpoint then finds the lease gone and the next holder reads it again.
+func (r *shardReader) run(ctx, work, drain context.Context, parents []string) error {
 	log := r.w.log.With("shard", r.shard)
 	if r.checkpoint == lease.ShardEnd {
 		r.w.leases.Finish(r.h)
@@ -87,26 +83,62 @@ func (r *shardReader) run(ctx, drain context.Context, parents []string) error {
 	if err != nil {
 		return err
 	}
-	idle := r.w.cfg.IdlePoll
+	src := &shardSource{r: r, lctx: ctx, drain: drain, log: log, iter: iter, idle: r.w.cfg.IdlePoll}
+	return Drain(work, src, r.w.proc, r.w.opts)
+}
+
+// shardSource is a held shard as a Source: a batch is one GetRecords
+// response, acknowledged by checkpointing its last sequence number (only
+// after Process acknowledged every record, and only while the lease is
+// held: it never moves past an unstored record). It ends (io.EOF) when the
+// lease is lost, or once the shard was read to its end and finished.
+type shardSource struct {
+	r     *shardReader
+	lctx  context.Context // ends with the work or when the lease is lost
+	drain context.Context // the worker's: finishing a shard outlives a stop by as long as a batch
+	log   *slog.Logger
+	iter  string
+	idle  time.Duration // the next wait of an empty shard
+	ended bool          // the last GetRecords had no next iterator
+}
+
+// Next reads until records arrive, backing off throttles and transient
+// errors and polling an empty shard less and less often; io.EOF once the
+// lease is lost (work goes on: Drain stops reading this shard only).
+func (s *shardSource) Next(work context.Context) (Batch, error) {
+	r := s.r
+	ctx := s.lctx
+	if ctx.Err() != nil || r.h.IsLost() {
+		if work.Err() != nil {
+			return Batch{}, work.Err()
+		}
+		return Batch{}, io.EOF
+	}
+	if s.ended {
+		if err := r.finish(ctx, s.drain, s.log); err != nil {
+			return Batch{}, err
+		}
+		return Batch{}, io.EOF
+	}
 	for attempt := 0; ctx.Err() == nil; {
 		if err := sleep(ctx, time.Until(r.notBefore)); err != nil {
-			return err
+			return Batch{}, err
 		}
 		if err := r.calls.Wait(ctx); err != nil {
-			return err
+			return Batch{}, err
 		}
 		out, err := r.w.cfg.Client.GetRecords(ctx, &kinesis.GetRecordsInput{
-			ShardIterator: aws.String(iter), Limit: aws.Int32(int32(r.w.cfg.BatchSize)),
+			ShardIterator: aws.String(s.iter), Limit: aws.Int32(int32(r.w.cfg.BatchSize)),
 		})
 		switch {
 		case err == nil:
 			attempt = 0
 		case ctx.Err() != nil:
-			return ctx.Err()
+			return Batch{}, ctx.Err()
 		case isExpiredIterator(err):
-			log.Info("shard iterator expired; restarting from the checkpoint", "checkpoint", r.checkpoint)
-			if iter, err = r.iterator(ctx); err != nil {
-				return err
+			s.log.Info("shard iterator expired; restarting from the checkpoint", "checkpoint", r.checkpoint)
+			if s.iter, err = r.iterator(ctx); err != nil {
+				return Batch{}, err
 			}
 			continue
 		case sinks.IsRetryable(classifyKinesis(ctx, err)):
@@ -116,44 +148,44 @@ func (r *shardReader) run(ctx, drain context.Context, parents []string) error {
 				// ExitWhenIdle worker quits mid-shard during a long backoff.
 				r.w.lastActive.Store(time.Now().UnixNano())
 			}
-			log.Warn("GetRecords failed, backing off", "attempt", attempt+1, "throttled", isThrottle(err), "err", err)
+			s.log.Warn("GetRecords failed, backing off", "attempt", attempt+1, "throttled", isThrottle(err), "err", err)
 			if err := r.w.cfg.Backoff.Wait(ctx, attempt); err != nil {
-				return err
+				return Batch{}, err
 			}
 			attempt++
 			continue
 		default:
-			return fmt.Errorf("kinesis: shard %s: get records: %w", r.shard, err)
+			return Batch{}, fmt.Errorf("kinesis: shard %s: get records: %w", r.shard, err)
 		}
 		r.w.cfg.Metrics.read(r.shard, len(out.Records), out.MillisBehindLatest)
-		if len(out.Records) > 0 {
-			if err := r.process(ctx, drain, out.Records); err != nil {
-				return err
-			}
-			if r.h.IsLost() {
-				return nil
-			}
-			idle = r.w.cfg.IdlePoll
-		}
 		if out.NextShardIterator == nil {
-			return r.finish(ctx, drain, log)
+			s.ended = true
+		} else {
+			s.iter = *out.NextShardIterator
 		}
-		iter = *out.NextShardIterator
-		if len(out.Records) == 0 {
-			// An empty shard is polled less and less often.
-			if err := sleep(ctx, idle); err != nil {
-				return err
-			}
-			idle = min(2*idle, r.w.cfg.IdlePollMax)
+		if len(out.Records) > 0 {
+			s.idle = r.w.cfg.IdlePoll
+			return s.batch(out.Records), nil
 		}
+		if s.ended {
+			return s.Next(work) // finish the shard
+		}
+		// An empty shard is polled less and less often.
+		if err := sleep(ctx, s.idle); err != nil {
+			return Batch{}, err
+		}
+		s.idle = min(2*s.idle, r.w.cfg.IdlePollMax)
 	}
-	return ctx.Err()
+	if work.Err() != nil {
+		return Batch{}, work.Err()
+	}
+	return Batch{}, io.EOF // the lease was lost while waiting
 }
 
-// process stores one batch, then checkpoints its last sequence number. The
-// checkpoint happens only after Process acknowledged every record, and only
-// while the lease is still held: it never moves past an unstored record.
-func (r *shardReader) process(ctx, drain context.Context, recs []types.Record) error {
+// batch makes the messages of recs, counts the batch in flight and paces
+// the shard's next read by the bytes read.
+func (s *shardSource) batch(recs []types.Record) Batch {
+	r := s.r
 	received := time.Now()
 	size := 0
 	msgs := make([]Message, len(recs))
@@ -167,24 +199,29 @@ func (r *shardReader) process(ctx, drain context.Context, recs []types.Record) e
 	}
 	r.w.lastActive.Store(received.UnixNano())
 	r.w.inFlight.Add(1)
-	defer r.w.inFlight.Add(-1)
+	r.inFlight = true
 	// Reserve the bytes read now; the next call waits as long as the
 	// shard's 2 MB/s allows.
 	res := r.bytes.ReserveN(received, min(size, kinesisBytesPerSecond))
 	r.notBefore = received.Add(res.DelayFrom(received))
-	outcomes, err := r.w.proc.Process(drain, msgs)
-	if err != nil {
-		return &UnackedError{Shard: r.shard, Messages: len(msgs), Err: err}
-	}
 	last := msgs[len(msgs)-1].Position
-	if err := r.checkpointWith(drain, last); err != nil {
-		return err
+	return Batch{
+		Messages: msgs,
+		Name:     fmt.Sprintf("kinesis: shard %s: batch of %d (not checkpointed)", r.shard, len(msgs)),
+		Ack: func(ctx context.Context, _ []Outcome) error {
+			// Leave the in-flight count only once lastActive is fresh, so
+			// the worker's idle check (ExitWhenIdle) never sees a gap.
+			defer func() {
+				r.w.inFlight.Add(-1)
+				r.inFlight = false
+			}()
+			if err := r.checkpointWith(ctx, last); err != nil {
+				return err
+			}
+			r.w.lastActive.Store(time.Now().UnixNano())
+			return nil
+		},
 	}
-	r.w.lastActive.Store(time.Now().UnixNano())
-	if r.w.opts.OnBatch != nil {
-		r.w.opts.OnBatch(outcomes)
-	}
-	return nil
 }
 
 // checkpointWith writes cp, retrying transient failures until ctx ends. A

@@ -39,6 +39,20 @@ func (b *Batch) name() string {
 	return fmt.Sprintf("a batch of %d messages", len(b.Messages))
 }
 
+// UnackedError is Drain's error for a batch that Process did not fully
+// acknowledge: nothing of it was acknowledged (no offset committed, no
+// checkpoint or mark moved), so the source delivers it again.
+type UnackedError struct {
+	Batch    string // the batch's Name
+	Messages int
+	Err      error
+}
+
+func (e *UnackedError) Error() string { return fmt.Sprintf("%s not acknowledged: %v", e.Batch, e.Err) }
+
+// Unwrap returns Process's error.
+func (e *UnackedError) Unwrap() error { return e.Err }
+
 // Drain reads src batch by batch until it is exhausted (io.EOF) or ctx
 // ends, and for each batch: Process, then Ack, then opts.OnBatch, so that
 // a source's position moves only past messages every sink acknowledged.
@@ -46,7 +60,8 @@ func (b *Batch) name() string {
 // gets opts.ShutdownTimeout to be processed and acknowledged (the second
 // step of the shutdown), then Drain returns nil. A batch that Process or
 // Ack fails ends Drain with the error, the batch unacknowledged: the
-// source delivers it again to whoever reads next.
+// source delivers it again to whoever reads next; that error is an
+// *UnackedError when Process failed.
 func Drain(ctx context.Context, src Source, proc *Processor, opts RunOptions) error {
 	opts.defaults()
 	drain, cancelDrain := drainContext(ctx, opts.ShutdownTimeout)
@@ -66,7 +81,7 @@ func Drain(ctx context.Context, src Source, proc *Processor, opts RunOptions) er
 		}
 		outcomes, err := proc.Process(drain, b.Messages)
 		if err != nil {
-			return fmt.Errorf("%s not acknowledged: %w", b.name(), err)
+			return &UnackedError{Batch: b.name(), Messages: len(b.Messages), Err: err}
 		}
 		if b.Ack != nil {
 			if err := b.Ack(drain, outcomes); err != nil {
