@@ -8,13 +8,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/resingest/resingest/sinks/dynamo"
 )
 
 // stingyWriter forwards to the real client but holds back the last
 // requests of every other batch, returning them as unprocessed, as a
 // throttled table does.
 type stingyWriter struct {
-	real  BatchWriter
+	real  dynamo.BatchWriter
 	calls atomic.Int64
 	held  atomic.Int64
 }
@@ -49,7 +51,7 @@ func TestDynamoUnprocessedRetried(t *testing.T) {
 	paths := genExtract(t, 1500, 1, false)
 	sw := &stingyWriter{real: ct.client}
 	m := New(pool, Options{Workers: 1, ChunkRows: 500, Dynamo: sw, DynamoTable: ct.table})
-	m.dyn.backoff.Initial, m.dyn.backoff.Max = time.Millisecond, 5*time.Millisecond
+	m.dyn.Backoff.Initial, m.dyn.Backoff.Max = time.Millisecond, 5*time.Millisecond
 	if _, err := m.Run(testContext(t), paths); err != nil {
 		t.Fatal(err)
 	}

@@ -288,7 +288,7 @@ func (m *Migrator) tryChunk(ctx context.Context, conn *pgxpool.Conn, path string
 	// DynamoDB before the commit: a crash in between redoes the chunk
 	// instead of skipping its items (see the package comment).
 	if m.dyn != nil && len(keys) > 0 {
-		if err := m.dyn.write(ctx, c.recordsOf(keys)); err != nil {
+		if err := m.dyn.Write(ctx, c.recordsOf(keys)); err != nil {
 			return 0, err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks/dynamo"
 )
 
 // Defaults of Options.
@@ -37,7 +38,7 @@ type Options struct {
 	ChunkRows int
 	// Dynamo, when set, receives the rows the Postgres merge applied
 	// (batch mode); nil leaves DynamoDB alone.
-	Dynamo      BatchWriter
+	Dynamo      dynamo.BatchWriter
 	DynamoTable string
 	// DynamoWCU caps the write units per second over all workers; 0 is
 	// no cap.
@@ -93,7 +94,7 @@ type Stats struct {
 type Migrator struct {
 	pool   *pgxpool.Pool
 	opts   Options
-	dyn    *dynamoWriter
+	dyn    *dynamo.BatchLoader
 	logger *slog.Logger
 	fkWarn sync.Once
 	// freshMisses counts chunks whose direct COPY met a stored key.
@@ -126,7 +127,7 @@ func New(pool *pgxpool.Pool, opts Options) *Migrator {
 		m.logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Dynamo != nil {
-		m.dyn = newDynamoWriter(opts.Dynamo, opts.DynamoTable, opts.DynamoParallel, opts.DynamoWCU)
+		m.dyn = dynamo.NewBatchLoader(opts.Dynamo, opts.DynamoTable, opts.DynamoParallel, opts.DynamoWCU)
 	}
 	return m
 }

@@ -8,16 +8,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"sync"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks/dynamo"
 )
 
 // HotelSum is one hotel's reservation count and checksum: the XOR of
@@ -50,15 +47,10 @@ SELECT hotel_code, count(*),
 	bit_xor(('x' || left(md5(confirmation || '|' || version), 16))::bit(64)::bigint)
 FROM reservations GROUP BY hotel_code`
 
-// Scanner is the part of the DynamoDB client Verify uses.
-type Scanner interface {
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
 // VerifyOptions configure Verify.
 type VerifyOptions struct {
 	// Dynamo, when set, is scanned too; nil compares Postgres only.
-	Dynamo      Scanner
+	Dynamo      dynamo.Scanner
 	DynamoTable string
 }
 
@@ -226,44 +218,15 @@ func postgresSums(ctx context.Context, pool *pgxpool.Pool) (Sums, error) {
 	return sums, nil
 }
 
-// scanSegments is how many parallel Scan segments read the table.
-const scanSegments = 4
-
-func dynamoSums(ctx context.Context, c Scanner, table string) (Sums, error) {
-	var mu sync.Mutex
+func dynamoSums(ctx context.Context, c dynamo.Scanner, table string) (Sums, error) {
 	sums := Sums{}
-	g, gctx := errgroup.WithContext(ctx)
-	for seg := range int32(scanSegments) {
-		g.Go(func() error {
-			in := &dynamodb.ScanInput{
-				TableName: aws.String(table), Segment: aws.Int32(seg), TotalSegments: aws.Int32(scanSegments),
-				ProjectionExpression:     aws.String("#h, #c, #v"),
-				ExpressionAttributeNames: map[string]string{"#h": "hotel_code", "#c": "confirmation", "#v": "version"},
-			}
-			p := dynamodb.NewScanPaginator(c, in)
-			for p.HasMorePages() {
-				page, err := p.NextPage(gctx)
-				if err != nil {
-					return fmt.Errorf("migrate: verify dynamodb: %w", err)
-				}
-				mu.Lock()
-				for _, it := range page.Items {
-					h := str(it["hotel_code"])
-					s := sums[h]
-					s.add(str(it["confirmation"]), str(it["version"]))
-					sums[h] = s
-				}
-				mu.Unlock()
-			}
-			return nil
-		})
+	err := dynamo.ScanVersions(ctx, c, table, func(hotel, conf, version string) {
+		s := sums[hotel]
+		s.add(conf, version)
+		sums[hotel] = s
+	})
+	if err != nil {
+		return nil, fmt.Errorf("migrate: verify dynamodb: %w", err)
 	}
-	return sums, g.Wait()
-}
-
-func str(v types.AttributeValue) string {
-	if s, ok := v.(*types.AttributeValueMemberS); ok {
-		return s.Value
-	}
-	return ""
+	return sums, nil
 }
