@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"context"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -106,4 +108,47 @@ func backendCPU(b *testing.B, pid int) time.Duration {
 		b.Skipf("the server's process is not visible here (%v): run it on this machine", err)
 	}
 	return d
+}
+
+// BenchmarkPartitionMigration times migration 0010 in place over an audit
+// table of RESINGEST_BENCH_AUDIT_ROWS rows (default 1,000,000) spread over
+// ten months, as an operator upgrading a live database would run it, and
+// reports rows per second.
+func BenchmarkPartitionMigration(b *testing.B) {
+	rows := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("RESINGEST_BENCH_AUDIT_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	var took time.Duration
+	for range b.N {
+		b.StopTimer()
+		ctx := testContext(b)
+		conn, err := ConnectURL(ctx, testenv.PostgresSchema(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		migrateBefore(b, ctx, conn, 10)
+		// Ten months at an even rate.
+		step := time.Duration(int64(300*24*time.Hour) / int64(rows))
+		if _, err := conn.Exec(ctx, `INSERT INTO audit (message_id, source, partition, position, received_at, outcome)
+			SELECT 'urn:uuid:' || md5(i::text), 'kafka', 'reservations/' || (i % 8), i::text,
+				timestamptz '2026-01-01 00:00:00+00' + i * $2::interval, 'stored'
+			FROM generate_series(1, $1::int) i`, rows, step); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		if _, err := Migrate(ctx, conn); err != nil {
+			b.Fatal(err)
+		}
+		took += time.Since(start)
+		b.StopTimer()
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM audit`).Scan(&n); err != nil || n != rows {
+			b.Fatalf("%d audit rows after the migration (%v), want %d", n, err, rows)
+		}
+		conn.Close(context.Background())
+	}
+	b.ReportMetric(float64(rows*b.N)/took.Seconds(), "audit-rows/s")
+	b.ReportMetric(took.Seconds()/float64(b.N), "s/migration")
 }

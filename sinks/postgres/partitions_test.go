@@ -223,24 +223,7 @@ func TestMigrationPartitionsInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var old []Migration
-	for _, m := range all {
-		if m.Version < 10 {
-			old = append(old, m)
-		}
-	}
-	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range old {
-		if _, err := conn.Exec(ctx, m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := migrateBefore(t, ctx, conn, 10)
 	// Rows over three months, as the old schema held them.
 	const n = 300
 	for _, sql := range []string{`
@@ -442,4 +425,32 @@ func TestPreviousMonthCheckUsesTheIndex(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migrateBefore applies the embedded migrations older than version to a
+// fresh schema, as the binary of their time did, and returns them.
+func migrateBefore(t testing.TB, ctx context.Context, conn *pgx.Conn, version int) []Migration {
+	t.Helper()
+	all, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	var old []Migration
+	for _, m := range all {
+		if m.Version >= version {
+			break
+		}
+		if _, err := conn.Exec(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, m)
+	}
+	return old
 }
