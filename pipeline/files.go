@@ -79,7 +79,7 @@ func (s *FileSource) Next(ctx context.Context) (Batch, error) {
 	for ; end < len(s.names) && len(msgs) < s.batchSize && held < FileBatchMaxBytes; end++ {
 		value, size, err := readLimited(s.names[end], s.maxBytes)
 		if err != nil {
-			return Batch{}, fmt.Errorf("file source: %w", err)
+			return Batch{}, err // RunFiles names the source
 		}
 		held += len(value)
 		msgs = append(msgs, Message{Value: value, Size: size, Source: "file", Partition: s.dir, Position: filePosition(s.names[end]), ReceivedAt: now})

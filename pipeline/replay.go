@@ -183,10 +183,7 @@ type replaySource struct {
 func (s *replaySource) Next(ctx context.Context) (Batch, error) {
 	for !s.done {
 		var page []ledger.DeadLetter
-		if s.single != nil || s.opts.ID != 0 {
-			if s.single == nil {
-				break
-			}
+		if s.single != nil { // opts.ID's one letter
 			page, s.single, s.done = []ledger.DeadLetter{*s.single}, nil, true
 		} else {
 			n := s.opts.BatchSize

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/big"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/resingest/resingest/internal/testenv"
 )
 
 // The cost a run puts on the stores' servers, next to the worker's own:
@@ -30,27 +31,9 @@ const clockTicks = 100
 // scripts/dev-services keeps (.dev/run/NAME.pid at the repository's top).
 // A server not started by it has none, and its cost is not reported.
 func serverPIDs() map[string]int {
-	dir, err := os.Getwd()
-	if err != nil {
-		return nil
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return nil
-		}
-		dir = parent
-	}
 	pids := map[string]int{}
 	for _, name := range []string{"postgres", "dynalite"} {
-		b, err := os.ReadFile(filepath.Join(dir, ".dev", "run", name+".pid"))
-		if err != nil {
-			continue
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+		if pid, ok := testenv.ServicePID(name); ok {
 			pids[name] = pid
 		}
 	}

@@ -36,20 +36,28 @@ func ProcessCPU(pid int) (time.Duration, error) {
 }
 
 // ServicePID returns the pid of a local service that scripts/dev-services
-// started (its .dev/run/NAME.pid at the top of the repository holding the
-// working directory), or false when there is none.
+// started (.dev/run/NAME.pid at the top of the module holding the working
+// directory, where go.mod is), or false when there is none: the service
+// was started some other way.
 func ServicePID(name string) (int, bool) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return 0, false
 	}
-	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-		raw, err := os.ReadFile(filepath.Join(dir, ".dev", "run", name+".pid"))
-		if err != nil {
-			continue
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
 		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-		return pid, err == nil
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return 0, false
+		}
+		dir = parent
 	}
-	return 0, false
+	raw, err := os.ReadFile(filepath.Join(dir, ".dev", "run", name+".pid"))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	return pid, err == nil
 }

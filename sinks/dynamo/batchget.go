@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -49,15 +48,18 @@ func (s *Sink) itemsOf(ctx context.Context, entries []map[string]types.Attribute
 	return items, nil
 }
 
-// batchGet reads keys (at most batchGetMax) into found, by itemKey,
-// asking again for the keys DynamoDB left unprocessed (capacity) after a
-// capped, growing pause; it gives up when ctx ends.
+// batchGet reads keys (at most batchGetMax) into found, by itemKey. Each
+// request has the attempt deadline; the keys DynamoDB leaves unprocessed
+// (capacity) are asked again after the sink's capped, jittered backoff, at
+// most MaxBatchAttempts times in all.
 func (s *Sink) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, found map[string]map[string]types.AttributeValue) error {
 	pending := map[string]types.KeysAndAttributes{s.opts.Table: {Keys: keys}}
 	for attempt := 0; ; attempt++ {
-		out, err := s.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+		actx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
+		out, err := s.api.BatchGetItem(actx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+		cancel()
 		if err != nil {
-			return fmt.Errorf("dynamo: read %d items: %w", len(keys), err)
+			return fmt.Errorf("dynamo: read %d items: %w", len(keys), storeError(s.opts.Table, err))
 		}
 		for _, av := range out.Responses[s.opts.Table] {
 			found[itemKey(av)] = av
@@ -66,12 +68,12 @@ func (s *Sink) batchGet(ctx context.Context, keys []map[string]types.AttributeVa
 		if !ok || len(left.Keys) == 0 {
 			return nil
 		}
+		if attempt+1 >= MaxBatchAttempts {
+			return fmt.Errorf("%w: %d of %d keys read", ErrUnprocessed, len(keys)-len(left.Keys), len(keys))
+		}
 		pending = map[string]types.KeysAndAttributes{s.opts.Table: {Keys: left.Keys}}
-		pause := min(time.Duration(1<<min(attempt, 6))*10*time.Millisecond, 500*time.Millisecond)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("dynamo: read items: %d left unprocessed: %w", len(left.Keys), ctx.Err())
-		case <-time.After(pause):
+		if err := s.opts.Backoff.Wait(ctx, attempt); err != nil {
+			return fmt.Errorf("dynamo: read items: %d left unprocessed: %w", len(left.Keys), err)
 		}
 	}
 }

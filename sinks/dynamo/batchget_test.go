@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -105,5 +106,53 @@ func TestIndexesProjectingAllStillRead(t *testing.T) {
 	items, err := s.QueryGuest(ctx, "many@example.com", "", "")
 	if err != nil || fmt.Sprint(confirmations(items)) != fmt.Sprint(want) {
 		t.Fatalf("QueryGuest on an ALL table: %v, %v; want %v", confirmations(items), err, want)
+	}
+}
+
+// stingyReader is the real client, but every other BatchGetItem answers
+// only half the keys and returns the rest as unprocessed, as a table short
+// of read capacity does (dynalite never does).
+type stingyReader struct {
+	*dynamodb.Client
+	calls, held int
+}
+
+func (s *stingyReader) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	s.calls++
+	if s.calls%2 == 0 {
+		return s.Client.BatchGetItem(ctx, in, opts...)
+	}
+	part, left := map[string]types.KeysAndAttributes{}, map[string]types.KeysAndAttributes{}
+	for table, ka := range in.RequestItems {
+		keep := len(ka.Keys) / 2
+		part[table] = types.KeysAndAttributes{Keys: ka.Keys[:keep]}
+		left[table] = types.KeysAndAttributes{Keys: ka.Keys[keep:]}
+		s.held += len(ka.Keys) - keep
+	}
+	out, err := s.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: part}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	out.UnprocessedKeys = left
+	return out, nil
+}
+
+// TestUnprocessedKeysAskedAgain: keys a BatchGetItem leaves unprocessed are
+// asked again, so the reader still returns every stay, in order.
+func TestUnprocessedKeysAskedAgain(t *testing.T) {
+	t.Parallel()
+	s, c := newTestSink(t, Options{})
+	want := guestStays(t, s, "H702", 150)
+	stingy := &stingyReader{Client: c}
+	reader := New(stingy, Options{Table: s.opts.Table, Backoff: sinks.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
+	items, err := reader.QueryGuest(testContext(t), "many@example.com", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stingy.held == 0 {
+		t.Fatal("no key was held back; the test proves nothing")
+	}
+	if got := confirmations(items); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("with unprocessed keys: %d stays, want %d in order", len(got), len(want))
 	}
 }
