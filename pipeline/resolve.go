@@ -33,7 +33,9 @@ import (
 // holder's look, which starts after that, sees the booking. At least one
 // of them releases the record; both may, which is harmless: the writes are
 // idempotent and version-guarded, and a held record is settled (deleted,
-// audited) by whoever deletes its row.
+// audited) by whoever deletes its row. The settler may meet the holder's
+// own "held" audit row while it is being written; the store then looks
+// again until the row has its outcome (sinks/postgres FinishPending).
 
 // Outcomes of key resolution, as the audit trail records them.
 const (

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/resingest/resingest/ledger"
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks"
 )
 
 // Key resolution (DESIGN.md): the store side. The pipeline decides; these
@@ -206,6 +208,13 @@ const (
 	// yet (the record was released within the batch that held it): that
 	// later write then finds the row and leaves it (ON CONFLICT DO NOTHING).
 	// Only a row still "held" is changed, so a message keeps one row.
+	//
+	// It returns whether the row now has its outcome: false when the
+	// statement changed nothing although the row is still held, or wrote
+	// nothing because a row it could not see took its place. Both happen
+	// when a concurrent transaction moved or wrote the row after this
+	// statement took its snapshot; a new statement (a new snapshot, READ
+	// COMMITTED) then finds it (see FinishPending).
 	finishAuditSQL = `
 WITH updated AS (
 	UPDATE audit SET outcome = $6, error = $7, stored_at = now()
@@ -213,15 +222,27 @@ WITH updated AS (
 		AND ($4 <> '' OR message_id = $1) AND outcome = 'held'
 	RETURNING id
 ), present AS (
-	SELECT 1 FROM audit WHERE source = $2 AND partition = $3 AND position = $4
+	SELECT outcome FROM audit WHERE source = $2 AND partition = $3 AND position = $4
 		AND ($4 <> '' OR message_id = $1)
+), inserted AS (
+	INSERT INTO audit (message_id, source, partition, position, received_at, stored_at, outcome, error, latency,
+		received_month)
+	SELECT $1, $2, $3, $4, $5, now(), $6, $7, now() - $5::timestamptz, resingest_month($5::timestamptz)
+	WHERE NOT EXISTS (SELECT 1 FROM updated) AND NOT EXISTS (SELECT 1 FROM present)
+	ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING
+	RETURNING id
 )
-INSERT INTO audit (message_id, source, partition, position, received_at, stored_at, outcome, error, latency,
-	received_month)
-SELECT $1, $2, $3, $4, $5, now(), $6, $7, now() - $5::timestamptz, resingest_month($5::timestamptz)
-WHERE NOT EXISTS (SELECT 1 FROM updated) AND NOT EXISTS (SELECT 1 FROM present)
-ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING`
+SELECT EXISTS (SELECT 1 FROM updated) OR EXISTS (SELECT 1 FROM inserted)
+	OR EXISTS (SELECT 1 FROM present WHERE outcome <> 'held')`
 )
+
+// finishAuditAttempts bounds how often FinishPending re-runs
+// finishAuditSQL for one record whose audit row moved under it.
+const finishAuditAttempts = 5
+
+// errAuditRowMoving is returned (retryable) when a held message's audit
+// row kept changing under finishAuditSQL.
+var errAuditRowMoving = errors.New("the held message's audit row kept changing under the update")
 
 // FinishPending settles held records in one transaction: each record of
 // done still held is deleted, its message's audit row takes the outcome
@@ -245,8 +266,7 @@ func (s *Sink) FinishPending(ctx context.Context, done []PendingDone) (int, erro
 				continue
 			}
 			settled++
-			if _, err := tx.Exec(ctx, finishAuditSQL, r.MessageID, r.Source, r.Partition, r.Position,
-				r.ReceivedAt, d.Outcome, d.Error); err != nil {
+			if err := finishAudit(ctx, tx, r, d); err != nil {
 				return err
 			}
 			if l := d.Letter; l != nil {
@@ -268,6 +288,22 @@ func (s *Sink) FinishPending(ctx context.Context, done []PendingDone) (int, erro
 		return 0, fmt.Errorf("postgres: settle %d held records: %w", len(done), classify(err))
 	}
 	return settled, nil
+}
+
+// finishAudit gives the audit row of d's message its outcome, re-running
+// finishAuditSQL while a concurrent move or write hides the row from it.
+func finishAudit(ctx context.Context, tx pgx.Tx, r *PendingRecord, d PendingDone) error {
+	for range finishAuditAttempts {
+		var done bool
+		if err := tx.QueryRow(ctx, finishAuditSQL, r.MessageID, r.Source, r.Partition, r.Position,
+			r.ReceivedAt, d.Outcome, d.Error).Scan(&done); err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+	return sinks.Retryable(fmt.Errorf("audit row of %s %s/%s: %w", r.Source, r.Partition, r.Position, errAuditRowMoving))
 }
 
 // CountPending returns how many records are held (for tests and metrics).
