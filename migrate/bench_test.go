@@ -47,17 +47,17 @@ func BenchmarkBackfill(b *testing.B) {
 	var loadTime, copyTime time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		pool, url := testDB(b)
+		db, url := testDB(b)
 		ctx := context.Background()
 		b.StartTimer()
 		start := time.Now()
-		st, err := New(pool, opts).Run(ctx, paths)
+		st, err := New(db, opts).Run(ctx, paths)
 		loadTime += time.Since(start)
 		b.StopTimer()
 		if err != nil || st.Rows != int64(rows) {
 			b.Fatalf("Run: %+v, %v", st, err)
 		}
-		if _, err := pool.Exec(ctx, bareTableSQL); err != nil {
+		if _, err := db.Pool().Exec(ctx, bareTableSQL); err != nil {
 			b.Fatal(err)
 		}
 		start = time.Now()
@@ -69,7 +69,7 @@ func BenchmarkBackfill(b *testing.B) {
 			}
 		}
 		copyTime += time.Since(start)
-		if n := countRows(b, pool, `SELECT count(*) FROM edw_bare`); n != rows {
+		if n := countRows(b, db, `SELECT count(*) FROM edw_bare`); n != rows {
 			b.Fatalf("\\copy loaded %d rows, want %d", n, rows)
 		}
 		b.StartTimer()
@@ -110,18 +110,18 @@ func BenchmarkBackfillDynamo(b *testing.B) {
 	var items int64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		pool, _ := testDB(b)
+		db, _ := testDB(b)
 		client, table := testTable(b)
 		ctx := context.Background()
 		b.StartTimer()
 		start := time.Now()
-		st, err := New(pool, Options{Presort: true, Dynamo: client, DynamoTable: table}).Run(ctx, paths)
+		st, err := New(db, Options{Presort: true, Dynamo: client, DynamoTable: table}).Run(ctx, paths)
 		loadTime += time.Since(start)
 		if err != nil || st.Rows != int64(rows) {
 			b.Fatalf("Run: %+v, %v", st, err)
 		}
 		start = time.Now()
-		ex, err := ExportImportFiles(ctx, pool, DirDest{Dir: b.TempDir()}, ExportOptions{})
+		ex, err := ExportImportFiles(ctx, db, DirDest{Dir: b.TempDir()}, ExportOptions{})
 		exportTime += time.Since(start)
 		if err != nil || ex.Items == 0 {
 			b.Fatalf("ExportImportFiles: %+v, %v", ex, err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // lastLine is the line of the chunk's last record (for errors).
@@ -48,31 +49,21 @@ func (c *chunk) newest() []*row {
 	return c.staged
 }
 
-// stageCopy feeds COPY the staging-table values of rows.
-func stageCopy(rows []*row) func(int) ([]any, error) {
-	return func(i int) ([]any, error) { return rows[i].stageValues(), nil }
-}
-
-// stageValues is the row in stageColumns order: the one place an input
-// row becomes what the stores hold.
-func (r *row) stageValues() []any {
+// backfillRow sets out to the row as the store writes it: the one place
+// an input row becomes what Postgres holds. The guest fields are
+// protected (protect) before.
+func (r *row) backfillRow(out *postgres.BackfillRow) {
 	f := r.rec
-	var modified, arrival, departure any
-	if r.hasMod {
-		modified = r.modified
-	}
-	if r.hasArr {
-		arrival = r.arrival
-	}
-	if r.hasDep {
-		departure = r.departure
-	}
-	return []any{
-		r.line, f[colHotelCode], f[colConfirmation], f[colChainCode], f[colStatus], r.action,
-		r.created, modified, arrival, departure, f[colRoomType], f[colRatePlan],
-		r.adults, r.children, f[colTotalAfterTax], f[colTotalBeforeTax], f[colCurrency],
-		f[colGivenName], f[colSurname], f[colEmail], f[colPhone], f[colLoyaltyNumber],
-		f[colItineraryID], r.vs, r.idx.Email, r.idx.Loyalty,
+	*out = postgres.BackfillRow{
+		Line: r.line, HotelCode: f[colHotelCode], Confirmation: f[colConfirmation],
+		ChainCode: f[colChainCode], Status: f[colStatus], Action: r.action,
+		CreatedAt: r.created, ModifiedAt: r.modified, HasModified: r.hasMod,
+		Arrival: r.arrival, Departure: r.departure, HasArrival: r.hasArr, HasDeparture: r.hasDep,
+		RoomType: f[colRoomType], RatePlan: f[colRatePlan], Adults: r.adults, Children: r.children,
+		TotalAfterTax: f[colTotalAfterTax], TotalBeforeTax: f[colTotalBeforeTax], Currency: f[colCurrency],
+		GivenName: f[colGivenName], Surname: f[colSurname], Email: f[colEmail], Phone: f[colPhone],
+		LoyaltyNumber: f[colLoyaltyNumber], ItineraryID: f[colItineraryID],
+		Version: r.vs, EmailIndex: r.idx.Email, LoyaltyIndex: r.idx.Loyalty,
 	}
 }
 

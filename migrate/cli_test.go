@@ -35,13 +35,13 @@ func TestBinarySIGKILL(t *testing.T) {
 
 	for _, mode := range []string{"--presort=true", "--presort=false"} {
 		t.Run(mode, func(t *testing.T) {
-			refPool, refURL := testDB(t)
+			refDB, refURL := testDB(t)
 			refRejects := filepath.Join(t.TempDir(), "rejects.csv")
 			if err := run(t, mode, refURL, refRejects).Wait(5 * time.Minute); err != nil {
 				t.Fatalf("uninterrupted run: %v", err)
 			}
 
-			pool, url := testDB(t)
+			db, url := testDB(t)
 			rejects := filepath.Join(t.TempDir(), "rejects.csv")
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 			kills := 0
@@ -74,7 +74,7 @@ func TestBinarySIGKILL(t *testing.T) {
 			if mode == "--presort=true" { // progress rows are named after the database
 				dump = dumpStored
 			}
-			if got, want := dump(t, pool), dump(t, refPool); got != want {
+			if got, want := dump(t, db), dump(t, refDB); got != want {
 				t.Errorf("Postgres after killed runs differs: %s", diffLines(got, want))
 			}
 			got, _ := os.ReadFile(rejects)

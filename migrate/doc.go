@@ -10,6 +10,14 @@
 // type "itinerary"; its version is reservation.VersionOf with an empty
 // stream position, the same ordering the live pipeline uses.
 //
+// Postgres is written through sinks/postgres, which owns every statement
+// for its tables, the backfill's included (its backfill*.go files: the
+// worker sessions, the chunk transaction, the binary COPY, progress,
+// rejects, deferred indexes, checksums, the export snapshot): this package
+// holds no SQL and does not import pgx (internal/layering checks it). It
+// decides what is written and when: chunks, their order, retries,
+// DynamoDB, when to defer the indexes.
+//
 // Postgres: each file is read in chunks. A chunk keeps the newest row per
 // key (sorted and deduplicated in Go) and is copied (COPY, binary) into a
 // temporary staging table of the worker's connection, then merged into the
@@ -35,9 +43,9 @@
 // keys dirty nearly every index page once the tables outgrow the buffer
 // cache; key order keeps consecutive chunks on neighbouring pages. A
 // presorted chunk holds each of its keys once in the whole load, so it is
-// first tried without staging (direct.go): binary COPY straight into the
-// four tables under a savepoint, falling back to the staged merge when a
-// key is already stored.
+// first tried without staging (postgres.ChunkWrite.TryDirect): binary
+// COPY straight into the four tables under a savepoint, falling back to
+// the staged merge when a key is already stored.
 //
 // Options.DeferIndexes (indexes.go) drops the reservation tables'
 // secondary indexes (never their primary keys, which the version guard
@@ -62,7 +70,7 @@
 // whose Postgres merge applied the warehouse row (RETURNING) are written,
 // 25 items a request, in parallel, under a write-capacity rate cap, with
 // unprocessed items retried after sinks.Backoff. The items are written
-// before the chunk's transaction commits: a crash in between makes the
+// before the chunk's transaction commits (postgres.ChunkWrite.BeforeCommit): a crash in between makes the
 // restarted run merge and write the chunk again (the items are rewritten
 // identically), never skip it. Items have the live sink's layout.
 //

@@ -46,11 +46,11 @@ func (s *stingyWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWri
 
 func TestDynamoUnprocessedRetried(t *testing.T) {
 	t.Parallel()
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	ct := newClientTable(t)
 	paths := genExtract(t, 1500, 1, false)
 	sw := &stingyWriter{real: ct.client}
-	m := New(pool, Options{Workers: 1, ChunkRows: 500, Dynamo: sw, DynamoTable: ct.table})
+	m := New(db, Options{Workers: 1, ChunkRows: 500, Dynamo: sw, DynamoTable: ct.table})
 	m.dyn.Backoff.Initial, m.dyn.Backoff.Max = time.Millisecond, 5*time.Millisecond
 	if _, err := m.Run(testContext(t), paths); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestDynamoUnprocessedRetried(t *testing.T) {
 	if sw.held.Load() == 0 {
 		t.Fatal("no item was held back; the test proves nothing")
 	}
-	want := countRows(t, pool, `SELECT count(*) FROM reservations`)
+	want := countRows(t, db, `SELECT count(*) FROM reservations`)
 	if got := len(dumpDynamo(t, ct.client, ct.table)); got != want {
 		t.Errorf("%d items after unprocessed retries, want %d", got, want)
 	}
@@ -66,11 +66,11 @@ func TestDynamoUnprocessedRetried(t *testing.T) {
 
 func TestDynamoWCUCap(t *testing.T) {
 	t.Parallel()
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	ct := newClientTable(t)
 	paths := genExtract(t, 300, 1, false) // about 280 distinct keys
 	start := time.Now()
-	if _, err := New(pool, Options{Workers: 1, Dynamo: ct.client, DynamoTable: ct.table, DynamoWCU: 100}).Run(testContext(t), paths); err != nil {
+	if _, err := New(db, Options{Workers: 1, Dynamo: ct.client, DynamoTable: ct.table, DynamoWCU: 100}).Run(testContext(t), paths); err != nil {
 		t.Fatal(err)
 	}
 	items := len(dumpDynamo(t, ct.client, ct.table))

@@ -20,24 +20,24 @@ func TestFKChecksSameState(t *testing.T) {
 func fkChecksSameState(t *testing.T, paths []string, presort bool) {
 	dumps := map[bool]string{}
 	for _, checks := range []bool{false, true} {
-		pool, _ := testDB(t)
+		db, _ := testDB(t)
 		opts := Options{Workers: 2, ChunkRows: 500, FKChecks: checks, Presort: presort, SpillDir: t.TempDir()}
-		if _, err := New(pool, opts).Run(testContext(t), paths); err != nil {
+		if _, err := New(db, opts).Run(testContext(t), paths); err != nil {
 			t.Fatalf("FKChecks=%v: %v", checks, err)
 		}
-		dumps[checks] = dumpStored(t, pool)
+		dumps[checks] = dumpStored(t, db)
 		// Forget the progress: the second run merges every row again.
-		if _, err := pool.Exec(testContext(t), `UPDATE backfill_files SET status = 'loading', rows_done = 0, lines_done = 0, rejects = 0 WHERE path NOT LIKE 'presort:%'; DELETE FROM backfill_files WHERE path LIKE 'presort:%'`); err != nil {
+		if _, err := db.Pool().Exec(testContext(t), `UPDATE backfill_files SET status = 'loading', rows_done = 0, lines_done = 0, rejects = 0 WHERE path NOT LIKE 'presort:%'; DELETE FROM backfill_files WHERE path LIKE 'presort:%'`); err != nil {
 			t.Fatal(err)
 		}
-		st, err := New(pool, opts).Run(testContext(t), paths)
+		st, err := New(db, opts).Run(testContext(t), paths)
 		if err != nil {
 			t.Fatalf("FKChecks=%v, re-run: %v", checks, err)
 		}
 		if st.Applied != 0 {
 			t.Errorf("FKChecks=%v: re-run applied %d rows, want 0", checks, st.Applied)
 		}
-		if got := dumpStored(t, pool); got != dumps[checks] {
+		if got := dumpStored(t, db); got != dumps[checks] {
 			t.Errorf("FKChecks=%v: re-run changed the store: %s", checks, diffLines(got, dumps[checks]))
 		}
 	}

@@ -9,13 +9,12 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 	"github.com/resingest/resingest/sinks/dynamo"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // ImportDest is where import files go: a local directory (DirDest) or an
@@ -45,6 +44,12 @@ type ExportOptions struct {
 	Logger *slog.Logger
 }
 
+// Snapshotter opens a snapshot of the reservations Postgres holds
+// (*postgres.Sink).
+type Snapshotter interface {
+	OpenSnapshot(ctx context.Context) (*postgres.Snapshot, error)
+}
+
 // ExportStats counts an export.
 type ExportStats struct {
 	Items int64
@@ -67,11 +72,11 @@ var importFilePattern = regexp.MustCompile(`^part-[0-9]{6}\.json\.gz$`)
 // merged by two chunks would be in two files, and an import does not say
 // which line wins).
 //
-// All pages are read in one REPEATABLE READ transaction: the files are one
-// snapshot. Files of an earlier export beyond the last one written are
+// All pages are read in one snapshot (postgres.Snapshot: one REPEATABLE
+// READ transaction): the files are one state. Files of an earlier export beyond the last one written are
 // deleted, so the prefix holds exactly this export. Re-running rewrites
 // the same files.
-func ExportImportFiles(ctx context.Context, pool *pgxpool.Pool, dest ImportDest, opts ExportOptions) (ExportStats, error) {
+func ExportImportFiles(ctx context.Context, pg Snapshotter, dest ImportDest, opts ExportOptions) (ExportStats, error) {
 	var st ExportStats
 	if opts.ItemsPerFile <= 0 {
 		opts.ItemsPerFile = DefaultItemsPerFile
@@ -80,11 +85,11 @@ func ExportImportFiles(ctx context.Context, pool *pgxpool.Pool, dest ImportDest,
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	snap, err := pg.OpenSnapshot(ctx)
 	if err != nil {
 		return st, fmt.Errorf("migrate: export: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // read only
+	defer snap.Close(ctx) // read only
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(exportParallel)
 	now := time.Now()
@@ -93,10 +98,10 @@ func ExportImportFiles(ctx context.Context, pool *pgxpool.Pool, dest ImportDest,
 	for done := false; !done && gctx.Err() == nil; {
 		var recs []sinks.Record
 		for len(recs) < opts.ItemsPerFile {
-			page, err := readPage(gctx, tx, after, min(exportPageRows, opts.ItemsPerFile-len(recs)))
+			page, err := snap.ReadPage(gctx, after, min(exportPageRows, opts.ItemsPerFile-len(recs)))
 			if err != nil {
 				_ = g.Wait()
-				return st, err
+				return st, fmt.Errorf("migrate: %w", err)
 			}
 			recs = append(recs, page...)
 			if len(page) == 0 {

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/resingest/resingest/internal/testenv"
-	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 	"github.com/resingest/resingest/sinks/archive"
 	"github.com/resingest/resingest/sinks/dynamo"
@@ -32,14 +31,14 @@ import (
 func TestExportImportFiles(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	ct := newClientTable(t)
 	paths := genExtract(t, 3000, 3, false)
-	if _, err := New(pool, Options{Workers: 2, ChunkRows: 400, Dynamo: ct.client, DynamoTable: ct.table}).Run(ctx, paths); err != nil {
+	if _, err := New(db, Options{Workers: 2, ChunkRows: 400, Dynamo: ct.client, DynamoTable: ct.table}).Run(ctx, paths); err != nil {
 		t.Fatal(err)
 	}
 	want := dumpDynamo(t, ct.client, ct.table)
-	if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != len(want) || n < 1000 {
+	if n := countRows(t, db, `SELECT count(*) FROM reservations`); n != len(want) || n < 1000 {
 		t.Fatalf("%d reservations, %d items: the load went wrong", n, len(want))
 	}
 
@@ -83,7 +82,7 @@ func TestExportImportFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			for run := range 2 { // a re-run writes the same files
-				st, err := ExportImportFiles(ctx, pool, tc.dest, ExportOptions{ItemsPerFile: 700})
+				st, err := ExportImportFiles(ctx, db, tc.dest, ExportOptions{ItemsPerFile: 700})
 				if err != nil {
 					t.Fatalf("run %d: %v", run, err)
 				}
@@ -158,32 +157,6 @@ func itemJSON(t *testing.T, item map[string]types.AttributeValue) string {
 	delete(m, "updated_at")
 	b, _ := json.Marshal(m)
 	return string(b)
-}
-
-func TestParseVersionRoundTrip(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		v    reservation.Version
-		ok   bool
-	}{
-		{"backfill", reservation.Version{Updated: time.Date(2024, 1, 5, 0, 1, 16, 0, time.UTC)}, true},
-		{"stream", reservation.Version{Updated: time.Date(2024, 1, 5, 0, 1, 16, 123456000, time.UTC),
-			MessageTime: time.Date(2024, 1, 5, 0, 2, 0, 0, time.UTC), Position: "49590338271490256608559692538361571095921575989136588898"}, true},
-		{"zero", reservation.Version{}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseVersion(tc.v.String())
-			if err != nil || got.String() != tc.v.String() || !got.Updated.Equal(tc.v.Updated) {
-				t.Errorf("parseVersion(%q) = %+v, %v", tc.v.String(), got, err)
-			}
-		})
-	}
-	for _, bad := range []string{"", "x|y|z", "2024-01-05T00:01:16.000000000Z|0000-00-00T00:00:00.000000000Z|12"} {
-		if _, err := parseVersion(bad); err == nil {
-			t.Errorf("parseVersion(%q) succeeded", bad)
-		}
-	}
 }
 
 func encodeForTest(rec *sinks.Record) (map[string]types.AttributeValue, error) {

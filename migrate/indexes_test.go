@@ -6,15 +6,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
+// reservationTables are the tables whose secondary indexes a load defers.
+var reservationTables = []string{"reservations", "reservation_room_stays", "reservation_guests", "reservation_external_ids"}
+
 // indexDefs lists the definitions of the reservation tables' indexes in
-// the pool's schema, sorted.
-func indexDefs(t testing.TB, pool *pgxpool.Pool) string {
+// the store's schema, sorted.
+func indexDefs(t testing.TB, db *postgres.Sink) string {
 	t.Helper()
-	rows, err := pool.Query(testContext(t), `SELECT indexdef FROM pg_indexes
-		WHERE schemaname = current_schema() AND tablename = ANY($1) ORDER BY indexname`, deferredTables)
+	rows, err := db.Pool().Query(testContext(t), `SELECT indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = ANY($1) ORDER BY indexname`, reservationTables)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,14 +56,14 @@ func TestDeferredIndexes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			pool, _ := testDB(t)
-			want := indexDefs(t, pool)
+			db, _ := testDB(t)
+			want := indexDefs(t, db)
 			if n := strings.Count(want, "\n") + 1; n != 9 {
 				t.Fatalf("the schema has %d indexes on the reservation tables, want 9:\n%s", n, want)
 			}
 			load := paths
 			if tc.prefill {
-				if _, err := New(pool, Options{DeferIndexes: IndexesKeep}).Run(testContext(t), paths[:1]); err != nil {
+				if _, err := New(db, Options{DeferIndexes: IndexesKeep}).Run(testContext(t), paths[:1]); err != nil {
 					t.Fatal(err)
 				}
 				load = paths[1:]
@@ -70,22 +73,22 @@ func TestDeferredIndexes(t *testing.T) {
 			defer cancel()
 			opts := Options{Workers: 1, ChunkRows: 500, Presort: true, SpillDir: t.TempDir(), DeferIndexes: tc.mode}
 			opts.afterChunk = func(string, int64) {
-				during = append(during, indexDefs(t, pool))
+				during = append(during, indexDefs(t, db))
 				if tc.interrupts && len(during) == 2 {
 					cancel()
 				}
 			}
-			_, err := New(pool, opts).Run(ctx, load)
+			_, err := New(db, opts).Run(ctx, load)
 			if tc.interrupts {
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("interrupted run: %v", err)
 				}
-				if got := countRows(t, pool, `SELECT count(*) FROM backfill_deferred_indexes`); got != 5 {
+				if got := countRows(t, db, `SELECT count(*) FROM backfill_deferred_indexes`); got != 5 {
 					t.Errorf("%d indexes owed after the interrupted run, want 5", got)
 				}
-				opts.afterChunk = func(string, int64) { during = append(during, indexDefs(t, pool)) }
+				opts.afterChunk = func(string, int64) { during = append(during, indexDefs(t, db)) }
 				opts.DeferIndexes = IndexesKeep // what an interrupted load owes is built anyway
-				_, err = New(pool, opts).Run(testContext(t), load)
+				_, err = New(db, opts).Run(testContext(t), load)
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -101,13 +104,13 @@ func TestDeferredIndexes(t *testing.T) {
 					t.Fatalf("a primary key was dropped:\n%s", d)
 				}
 			}
-			if got := indexDefs(t, pool); got != want {
+			if got := indexDefs(t, db); got != want {
 				t.Errorf("indexes after the load:\n%s\nwant:\n%s", got, want)
 			}
-			if got := countRows(t, pool, `SELECT count(*) FROM backfill_deferred_indexes`); got != 0 {
+			if got := countRows(t, db, `SELECT count(*) FROM backfill_deferred_indexes`); got != 0 {
 				t.Errorf("%d indexes still owed", got)
 			}
-			if got := countRows(t, pool, `SELECT count(*) FROM reservations`); got == 0 {
+			if got := countRows(t, db, `SELECT count(*) FROM reservations`); got == 0 {
 				t.Error("nothing loaded")
 			}
 		})
@@ -131,14 +134,14 @@ func TestParseIndexMode(t *testing.T) {
 func TestDeferredIndexesPartlyBuilt(t *testing.T) {
 	t.Parallel()
 	paths := genExtract(t, 1000, 1, false)
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	ctx := testContext(t)
-	want := indexDefs(t, pool)
-	if _, err := New(pool, Options{}).Run(ctx, paths); err != nil {
+	want := indexDefs(t, db)
+	if _, err := New(db, Options{}).Run(ctx, paths); err != nil {
 		t.Fatal(err)
 	}
 	// As a build stopped half-way leaves it: one index dropped and owed.
-	if _, err := pool.Exec(ctx, `INSERT INTO backfill_deferred_indexes (name, table_name, definition)
+	if _, err := db.Pool().Exec(ctx, `INSERT INTO backfill_deferred_indexes (name, table_name, definition)
 		SELECT indexname, tablename, indexdef FROM pg_indexes
 		WHERE schemaname = current_schema() AND indexname = 'reservations_confirmation_idx';
 		DROP INDEX reservations_confirmation_idx`); err != nil {
@@ -146,22 +149,22 @@ func TestDeferredIndexesPartlyBuilt(t *testing.T) {
 	}
 	oid := func(name string) uint32 {
 		var o uint32
-		if err := pool.QueryRow(ctx, `SELECT to_regclass($1)::oid`, name).Scan(&o); err != nil {
+		if err := db.Pool().QueryRow(ctx, `SELECT to_regclass($1)::oid`, name).Scan(&o); err != nil {
 			t.Fatal(err)
 		}
 		return o
 	}
 	before := oid("reservations_hotel_arrival_idx")
-	if _, err := New(pool, Options{DeferIndexes: IndexesDefer}).Run(ctx, paths); err != nil {
+	if _, err := New(db, Options{DeferIndexes: IndexesDefer}).Run(ctx, paths); err != nil {
 		t.Fatal(err)
 	}
-	if got := indexDefs(t, pool); got != want {
+	if got := indexDefs(t, db); got != want {
 		t.Errorf("indexes after the run:\n%s\nwant:\n%s", got, want)
 	}
 	if oid("reservations_hotel_arrival_idx") != before {
 		t.Error("an index that was not owed was dropped and built again")
 	}
-	if got := countRows(t, pool, `SELECT count(*) FROM backfill_deferred_indexes`); got != 0 {
+	if got := countRows(t, db, `SELECT count(*) FROM backfill_deferred_indexes`); got != 0 {
 		t.Errorf("%d indexes still owed", got)
 	}
 }

@@ -15,7 +15,7 @@ import (
 func TestLiveNewerSurvives(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	pool, url := testDB(t)
+	db, url := testDB(t)
 	ct := newClientTable(t)
 	paths := genExtract(t, 2000, 2, true)
 	want := expected(t, paths)
@@ -66,7 +66,7 @@ func TestLiveNewerSurvives(t *testing.T) {
 		t.Fatalf("live dynamo write: %v %v", res, err)
 	}
 
-	st, err := New(pool, Options{Workers: 2, ChunkRows: 300, Dynamo: ct.client, DynamoTable: ct.table}).Run(ctx, paths)
+	st, err := New(db, Options{Workers: 2, ChunkRows: 300, Dynamo: ct.client, DynamoTable: ct.table}).Run(ctx, paths)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,14 +76,14 @@ func TestLiveNewerSurvives(t *testing.T) {
 	if st.Applied < int64(len(want)-len(newer)) || st.Rows != 2000 {
 		t.Errorf("stats %+v: want 2000 rows, at least %d applied", st, len(want)-len(newer))
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != len(want) {
+	if n := countRows(t, db, `SELECT count(*) FROM reservations`); n != len(want) {
 		t.Errorf("%d reservations, want %d", n, len(want))
 	}
 	for _, rec := range recs {
 		k := rec.Reservation.Key()
 		var version, status string
 		var stays, ids int
-		if err := pool.QueryRow(ctx, `
+		if err := db.Pool().QueryRow(ctx, `
 			SELECT version, status,
 				(SELECT count(*) FROM reservation_room_stays s WHERE s.hotel_code = r.hotel_code AND s.confirmation = r.confirmation),
 				(SELECT count(*) FROM reservation_external_ids x WHERE x.hotel_code = r.hotel_code AND x.confirmation = r.confirmation)

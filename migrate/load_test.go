@@ -11,12 +11,12 @@ import (
 func TestLoadExtract(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	client, table := testTable(t)
 	paths := genExtract(t, 5000, 3, false)
 	want := expected(t, paths)
 
-	m := New(pool, Options{Workers: 2, ChunkRows: 700, Dynamo: client, DynamoTable: table})
+	m := New(db, Options{Workers: 2, ChunkRows: 700, Dynamo: client, DynamoTable: table})
 	st, err := m.Run(ctx, paths)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -24,11 +24,11 @@ func TestLoadExtract(t *testing.T) {
 	if st.Rows != 5000 || st.Rejects != 0 || st.FilesDone != 3 {
 		t.Errorf("stats %+v, want 5000 rows, no rejects, 3 files", st)
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != len(want) {
+	if n := countRows(t, db, `SELECT count(*) FROM reservations`); n != len(want) {
 		t.Errorf("%d reservations, want %d", n, len(want))
 	}
 	for _, q := range []string{`SELECT count(*) FROM reservation_room_stays`, `SELECT count(*) FROM reservation_guests`} {
-		if n := countRows(t, pool, q); n != len(want) {
+		if n := countRows(t, db, q); n != len(want) {
 			t.Errorf("%s = %d, want %d", q, n, len(want))
 		}
 	}
@@ -38,7 +38,7 @@ func TestLoadExtract(t *testing.T) {
 			withItinerary++
 		}
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM reservation_external_ids WHERE id_type = 'itinerary'`); n != withItinerary {
+	if n := countRows(t, db, `SELECT count(*) FROM reservation_external_ids WHERE id_type = 'itinerary'`); n != withItinerary {
 		t.Errorf("%d itinerary ids, want %d", n, withItinerary)
 	}
 	items := dumpDynamo(t, client, table)
@@ -53,7 +53,7 @@ func TestLoadExtract(t *testing.T) {
 			break
 		}
 		var status, action, arrival, email, total, itinerary string
-		err := pool.QueryRow(ctx, `
+		err := db.Pool().QueryRow(ctx, `
 			SELECT r.status, r.action, coalesce(r.arrival::text, ''), g.email,
 				coalesce(s.total_after_tax::text, ''),
 				coalesce((SELECT id_value FROM reservation_external_ids x
@@ -86,19 +86,19 @@ func TestLoadExtract(t *testing.T) {
 
 	// A second run skips the finished files; forgetting the progress makes
 	// it merge everything again, which must change nothing.
-	before, beforeItems := dumpPG(t, pool), dumpDynamo(t, client, table)
-	again, err := New(pool, Options{Workers: 2, ChunkRows: 700, Dynamo: client, DynamoTable: table}).Run(ctx, paths)
+	before, beforeItems := dumpPG(t, db), dumpDynamo(t, client, table)
+	again, err := New(db, Options{Workers: 2, ChunkRows: 700, Dynamo: client, DynamoTable: table}).Run(ctx, paths)
 	if err != nil || again.Rows != 0 || again.FilesDone != 3 {
 		t.Errorf("re-run: %+v, %v; want nothing to do", again, err)
 	}
-	if _, err := pool.Exec(ctx, `DELETE FROM backfill_files`); err != nil {
+	if _, err := db.Pool().Exec(ctx, `DELETE FROM backfill_files`); err != nil {
 		t.Fatal(err)
 	}
-	forced, err := New(pool, Options{Workers: 2, ChunkRows: 700, Dynamo: client, DynamoTable: table}).Run(ctx, paths)
+	forced, err := New(db, Options{Workers: 2, ChunkRows: 700, Dynamo: client, DynamoTable: table}).Run(ctx, paths)
 	if err != nil || forced.Rows != 5000 || forced.Applied != 0 {
 		t.Errorf("forced re-run: %+v, %v; want 5000 rows read, none applied", forced, err)
 	}
-	if after := dumpPG(t, pool); after != before {
+	if after := dumpPG(t, db); after != before {
 		t.Errorf("re-run changed Postgres: %s", diffLines(after, before))
 	}
 	afterItems := dumpDynamo(t, client, table)

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/resingest/resingest/bench/corpus"
 	"github.com/resingest/resingest/internal/e2e"
@@ -35,25 +34,20 @@ func testContext(t testing.TB) context.Context {
 	return ctx
 }
 
-// testDB returns a pool on a fresh, migrated database and its URL.
-func testDB(t testing.TB) (*pgxpool.Pool, string) {
+// testDB returns a store on a fresh, migrated database and its URL.
+func testDB(t testing.TB) (*postgres.Sink, string) {
 	t.Helper()
 	url := testenv.PostgresSchema(t)
 	ctx := testContext(t)
 	if _, err := postgres.MigrateURL(ctx, url); err != nil {
 		t.Fatalf("migrate schema: %v", err)
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	db, err := postgres.New(ctx, url, postgres.Options{MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.MaxConns = 4
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool, url
+	t.Cleanup(db.Close)
+	return db, url
 }
 
 // testTable returns a client and a fresh table, deleted when t ends.
@@ -139,7 +133,7 @@ func expected(t testing.TB, paths []string) map[string][]string {
 
 // dumpPG returns every stored row the backfill can touch, ordered by key,
 // without the write times (stored_at, updated_at).
-func dumpPG(t testing.TB, pool *pgxpool.Pool) string {
+func dumpPG(t testing.TB, db *postgres.Sink) string {
 	t.Helper()
 	var b strings.Builder
 	for _, q := range []string{
@@ -150,7 +144,7 @@ func dumpPG(t testing.TB, pool *pgxpool.Pool) string {
 		`SELECT (to_jsonb(c) - 'updated_at')::text FROM backfill_files c ORDER BY path`,
 		`SELECT to_jsonb(c)::text FROM backfill_rejects c ORDER BY path, line`,
 	} {
-		rows, err := pool.Query(testContext(t), q)
+		rows, err := db.Pool().Query(testContext(t), q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,10 +188,10 @@ func dumpDynamo(t testing.TB, c *dynamodb.Client, table string) []string {
 }
 
 // count returns a single count.
-func countRows(t testing.TB, pool *pgxpool.Pool, q string, args ...any) int {
+func countRows(t testing.TB, db *postgres.Sink, q string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := pool.QueryRow(testContext(t), q, args...).Scan(&n); err != nil {
+	if err := db.Pool().QueryRow(testContext(t), q, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n

@@ -8,12 +8,12 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/dynamo"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // Defaults of Options.
@@ -47,7 +47,8 @@ type Options struct {
 	DynamoParallel int
 	// FKChecks keeps the foreign-key triggers on during the merge. By
 	// default they are turned off when the role may do so (see
-	// skipTriggersSQL): the merge guarantees the parents itself.
+	// postgres.BackfillSession.Fast): the merge guarantees the parents
+	// itself.
 	FKChecks bool
 	// Presort loads the extract in key order (see presort.go): one pass
 	// writes the rows as sorted runs to SpillDir (as much disk as the
@@ -92,7 +93,7 @@ type Stats struct {
 // Migrator loads EDW extracts. Run may be called again (a re-run resumes);
 // Stats is safe to call concurrently with Run.
 type Migrator struct {
-	pool   *pgxpool.Pool
+	pg     *postgres.Sink
 	opts   Options
 	dyn    *dynamo.BatchLoader
 	logger *slog.Logger
@@ -107,9 +108,10 @@ type Migrator struct {
 	presortInput, spillTotal, spillRead atomic.Int64
 }
 
-// New returns a Migrator writing through pool, which should allow at least
-// Workers connections. The schema must be migrated (0002_backfill).
-func New(pool *pgxpool.Pool, opts Options) *Migrator {
+// New returns a Migrator writing through pg, whose pool should allow at
+// least Workers connections (one more for the statements outside the
+// workers' chunks). The schema must be migrated (0002_backfill).
+func New(pg *postgres.Sink, opts Options) *Migrator {
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultWorkers
 	}
@@ -122,7 +124,7 @@ func New(pool *pgxpool.Pool, opts Options) *Migrator {
 	if opts.DynamoParallel <= 0 {
 		opts.DynamoParallel = DefaultDynamoParallel
 	}
-	m := &Migrator{pool: pool, opts: opts, logger: opts.Logger}
+	m := &Migrator{pg: pg, opts: opts, logger: opts.Logger}
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
 	}

@@ -27,7 +27,7 @@ func TestLoadSealsGuests(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := testContext(t)
-			pool, url := testDB(t)
+			db, url := testDB(t)
 			client, table := testTable(t)
 			keys, err := postgres.New(ctx, url, postgres.Options{MaxConns: 1})
 			if err != nil {
@@ -37,13 +37,13 @@ func TestLoadSealsGuests(t *testing.T) {
 			kr, _ := testenv.Keyring(t, keys)
 			paths := genExtract(t, 1500, 2, false)
 			want := expected(t, paths)
-			m := New(pool, Options{Workers: 2, ChunkRows: 400, Presort: presort, SpillDir: t.TempDir(),
+			m := New(db, Options{Workers: 2, ChunkRows: 400, Presort: presort, SpillDir: t.TempDir(),
 				Dynamo: client, DynamoTable: table, Sealer: kr})
 			if _, err := m.Run(ctx, paths); err != nil {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			if _, err := ExportImportFiles(ctx, pool, DirDest{Dir: dir}, ExportOptions{}); err != nil {
+			if _, err := ExportImportFiles(ctx, db, DirDest{Dir: dir}, ExportOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			files := importFilesText(t, dir)
@@ -59,7 +59,7 @@ func TestLoadSealsGuests(t *testing.T) {
 			if len(secrets) < 500 {
 				t.Fatalf("only %d values to search for", len(secrets))
 			}
-			dump, items := dumpPG(t, pool), strings.Join(dumpDynamo(t, client, table), "\n")
+			dump, items := dumpPG(t, db), strings.Join(dumpDynamo(t, client, table), "\n")
 			for place, text := range map[string]string{"postgres": dump, "dynamodb": items, "import files": files} {
 				for _, s := range secrets {
 					if strings.Contains(text, s) {
@@ -81,7 +81,7 @@ func TestLoadSealsGuests(t *testing.T) {
 				}
 				k := reservation.Key{HotelCode: row[colHotelCode], Confirmation: row[colConfirmation]}
 				var emailIndex string
-				if err := pool.QueryRow(ctx, `SELECT email_index FROM reservation_guests WHERE hotel_code = $1 AND confirmation = $2`,
+				if err := db.Pool().QueryRow(ctx, `SELECT email_index FROM reservation_guests WHERE hotel_code = $1 AND confirmation = $2`,
 					k.HotelCode, k.Confirmation).Scan(&emailIndex); err != nil {
 					t.Fatal(err)
 				}

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // Presort (Options.Presort) loads the extract in key order. Loading files
@@ -55,18 +57,10 @@ func presortSet(db string, srcs []Source) string {
 
 func chunkName(set string, n int) string { return fmt.Sprintf("presort:%s/chunk-%08d", set, n) }
 
-// chunkDoneSQL records a presorted chunk as done ($2 input rows).
-const chunkDoneSQL = `
-INSERT INTO backfill_files (path, size, rows_done, lines_done, status)
-VALUES ($1, 0, $2, $2, 'done')
-ON CONFLICT (path) DO NOTHING`
-
-const chunksDoneSQL = `SELECT path FROM backfill_files WHERE path LIKE $1 AND status = 'done'`
-
 // runPresorted is Run with Options.Presort.
 func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
-	var db string
-	if err := m.pool.QueryRow(ctx, `SELECT current_database() || '.' || current_schema()`).Scan(&db); err != nil {
+	db, err := m.pg.SchemaName(ctx)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	set := presortSet(db, srcs)
@@ -83,21 +77,8 @@ func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
 	if err != nil {
 		return err
 	}
-	done := map[string]bool{}
-	rows, err := m.pool.Query(ctx, chunksDoneSQL, "presort:"+set+"/%")
+	done, err := m.pg.BackfillDone(ctx, "presort:"+set+"/")
 	if err != nil {
-		return fmt.Errorf("migrate: read progress: %w", err)
-	}
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			rows.Close()
-			return fmt.Errorf("migrate: read progress: %w", err)
-		}
-		done[p] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: read progress: %w", err)
 	}
 	mr, err := openRuns(runs, &m.spillTotal, &m.spillRead)
@@ -230,18 +211,17 @@ func (m *Migrator) loadMerged(ctx context.Context, set string, mr *runMerger, do
 
 // chunkWorker merges chunks on a connection of its own.
 func (m *Migrator) chunkWorker(ctx context.Context, set string, work <-chan numbered) error {
-	conn, err := m.pool.Acquire(ctx)
+	sess, err := m.pg.OpenBackfillSession(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: connect: %w", err)
 	}
-	defer conn.Release()
-	fast, err := m.prepareSession(ctx, conn)
-	if err != nil {
+	defer sess.Close()
+	if err := m.prepareSession(ctx, sess); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for nc := range work {
 		name := chunkName(set, nc.n)
-		if err := m.commitChunk(ctx, conn, name, &nc.c, progressStmt{chunkDoneSQL, []any{name, nc.c.records}}, fast); err != nil {
+		if err := m.commitChunk(ctx, sess, name, &nc.c, postgres.PresortChunkDone{Name: name, Records: nc.c.records}); err != nil {
 			return err
 		}
 		if m.opts.afterChunk != nil {
@@ -294,15 +274,10 @@ func (m *Migrator) spill(ctx context.Context, idx int, src Source, dir string) (
 // recordRejects stores rejects of path outside any chunk: their key (file,
 // line) makes a second recording of the same row a no-op.
 func (m *Migrator) recordRejects(ctx context.Context, path string, rejects []reject) error {
-	lines := make([]int64, len(rejects))
-	reasons := make([]string, len(rejects))
-	for i, r := range rejects {
-		lines[i], reasons[i] = r.line, r.reason
-	}
-	tag, err := m.pool.Exec(ctx, rejectsSQL, path, lines, reasons)
+	n, err := m.pg.RecordBackfillRejects(ctx, path, backfillRejects(rejects))
 	if err != nil {
 		return fmt.Errorf("migrate: %s: record rejects: %w", path, err)
 	}
-	m.rejects.Add(tag.RowsAffected())
+	m.rejects.Add(n)
 	return nil
 }

@@ -9,15 +9,15 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // dumpStored is dumpPG without the progress rows, which differ between
 // the file-by-file and the presorted load.
-func dumpStored(t testing.TB, pool *pgxpool.Pool) string {
+func dumpStored(t testing.TB, db *postgres.Sink) string {
 	t.Helper()
 	var out []string
-	for _, l := range strings.Split(dumpPG(t, pool), "\n") {
+	for _, l := range strings.Split(dumpPG(t, db), "\n") {
 		if !strings.Contains(l, `"lines_done"`) {
 			out = append(out, l)
 		}
@@ -35,11 +35,11 @@ func TestPresort(t *testing.T) {
 	for _, p := range paths {
 		appendBadLines(t, p)
 	}
-	refPool, _ := testDB(t)
-	if _, err := New(refPool, Options{Workers: 2, ChunkRows: 400}).Run(testContext(t), paths); err != nil {
+	refDB, _ := testDB(t)
+	if _, err := New(refDB, Options{Workers: 2, ChunkRows: 400}).Run(testContext(t), paths); err != nil {
 		t.Fatal(err)
 	}
-	want := dumpStored(t, refPool)
+	want := dumpStored(t, refDB)
 
 	for _, tc := range []struct {
 		name    string
@@ -48,9 +48,9 @@ func TestPresort(t *testing.T) {
 	}{{"uninterrupted", false, false}, {"killed and resumed", true, false}, {"over stored keys", false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			pool, _ := testDB(t)
+			db, _ := testDB(t)
 			if tc.prefill {
-				if _, err := New(pool, Options{Workers: 1, ChunkRows: 400}).Run(testContext(t), paths[:1]); err != nil {
+				if _, err := New(db, Options{Workers: 1, ChunkRows: 400}).Run(testContext(t), paths[:1]); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -74,7 +74,7 @@ func TestPresort(t *testing.T) {
 						}
 					}
 				}
-				m := New(pool, o)
+				m := New(db, o)
 				var err error
 				st, err = m.Run(ctx, paths)
 				misses += m.freshMisses.Load()
@@ -111,12 +111,12 @@ func TestPresort(t *testing.T) {
 			if st.BytesTotal == 0 || st.BytesRead != st.BytesTotal {
 				t.Errorf("progress at the end: %d of %d bytes", st.BytesRead, st.BytesTotal)
 			}
-			if got := dumpStored(t, pool); got != want {
+			if got := dumpStored(t, db); got != want {
 				t.Errorf("presorted load differs from the file-by-file one: %s", diffLines(got, want))
 			}
 			// A new input set name is not involved: the same files again
 			// skip every chunk.
-			again, err := New(pool, opts).Run(testContext(t), paths)
+			again, err := New(db, opts).Run(testContext(t), paths)
 			if err != nil || again.Applied != 0 || again.Rows != 0 {
 				t.Errorf("re-run: %+v, %v; want nothing merged", again, err)
 			}
@@ -131,15 +131,15 @@ func TestPresortDynamo(t *testing.T) {
 	paths := genExtract(t, 3000, 3, true)
 	items := map[bool][]string{}
 	for _, presort := range []bool{false, true} {
-		pool, _ := testDB(t)
+		db, _ := testDB(t)
 		ct := newClientTable(t)
 		opts := Options{Workers: 2, ChunkRows: 400, Presort: presort, RunRows: 900, SpillDir: t.TempDir(),
 			Dynamo: ct.client, DynamoTable: ct.table}
-		if _, err := New(pool, opts).Run(testContext(t), paths); err != nil {
+		if _, err := New(db, opts).Run(testContext(t), paths); err != nil {
 			t.Fatalf("presort=%v: %v", presort, err)
 		}
 		items[presort] = dumpDynamo(t, ct.client, ct.table)
-		if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != len(items[presort]) || n < 1000 {
+		if n := countRows(t, db, `SELECT count(*) FROM reservations`); n != len(items[presort]) || n < 1000 {
 			t.Errorf("presort=%v: %d reservations, %d items", presort, n, len(items[presort]))
 		}
 	}

@@ -27,30 +27,23 @@ func (m *Migrator) WriteRejects(ctx context.Context, w io.Writer, files []string
 		}
 		abs[i] = a
 	}
-	rows, err := m.pool.Query(ctx, `
-		SELECT path, line, reason FROM backfill_rejects
-		WHERE path = ANY($1) ORDER BY path, line`, abs)
-	if err != nil {
-		return 0, fmt.Errorf("migrate: read rejects: %w", err)
-	}
-	defer rows.Close()
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"file", "line", "reason"}); err != nil {
 		return 0, fmt.Errorf("migrate: write rejects: %w", err)
 	}
 	var n int64
-	for rows.Next() {
-		var path, reason string
-		var line int64
-		if err := rows.Scan(&path, &line, &reason); err != nil {
-			return n, fmt.Errorf("migrate: read rejects: %w", err)
-		}
-		if err := cw.Write([]string{path, strconv.FormatInt(line, 10), reason}); err != nil {
-			return n, fmt.Errorf("migrate: write rejects: %w", err)
+	var werr error // the writer's, not the store's
+	err := m.pg.BackfillRejects(ctx, abs, func(path string, line int64, reason string) error {
+		if werr = cw.Write([]string{path, strconv.FormatInt(line, 10), reason}); werr != nil {
+			return werr
 		}
 		n++
+		return nil
+	})
+	if werr != nil {
+		return n, fmt.Errorf("migrate: write rejects: %w", werr)
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return n, fmt.Errorf("migrate: read rejects: %w", err)
 	}
 	cw.Flush()

@@ -31,7 +31,7 @@ func goodRow(conf string, edits map[int]string) string {
 func TestRejects(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	lines := []struct {
 		text   string
 		reason string // "" for a good row
@@ -66,7 +66,7 @@ func TestRejects(t *testing.T) {
 	if err := os.WriteFile(path, []byte(content.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := New(pool, Options{Workers: 1, ChunkRows: 4})
+	m := New(db, Options{Workers: 1, ChunkRows: 4})
 	st, err := m.Run(ctx, []string{path})
 	if err != nil {
 		t.Fatal(err)
@@ -74,10 +74,10 @@ func TestRejects(t *testing.T) {
 	if st.Rows != int64(good) || st.Rejects != int64(len(wantReasons)) {
 		t.Errorf("stats %+v, want %d rows and %d rejects", st, good, len(wantReasons))
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != good {
+	if n := countRows(t, db, `SELECT count(*) FROM reservations`); n != good {
 		t.Errorf("%d reservations stored, want %d", n, good)
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM reservations WHERE confirmation = '1000000012' AND action = 'cancel'`); n != 1 {
+	if n := countRows(t, db, `SELECT count(*) FROM reservations WHERE confirmation = '1000000012' AND action = 'cancel'`); n != 1 {
 		t.Error("a Cancelled row is not stored as a cancel")
 	}
 	var out bytes.Buffer

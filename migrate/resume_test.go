@@ -39,13 +39,13 @@ func TestResumeAfterKill(t *testing.T) {
 
 	// Both loads use a dynalite of their own: the test aborts requests at
 	// random (see privateDynamo).
-	refPool, _ := testDB(t)
+	refDB, _ := testDB(t)
 	ref := privateDynamo(t)
-	if _, err := New(refPool, opts(ref)).Run(testContext(t), paths); err != nil {
+	if _, err := New(refDB, opts(ref)).Run(testContext(t), paths); err != nil {
 		t.Fatalf("uninterrupted run: %v", err)
 	}
 
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	ct := &clientTable{client: ref.client, table: newPrivateTable(testContext(t), t, ref.client)}
 	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 7))
 	kills := 0
@@ -69,7 +69,7 @@ func TestResumeAfterKill(t *testing.T) {
 				cancel()
 			}
 		}
-		_, err := New(pool, o).Run(ctx, paths)
+		_, err := New(db, o).Run(ctx, paths)
 		cancel()
 		if err == nil {
 			break
@@ -83,12 +83,12 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Errorf("only %d interrupted runs; the test proves little", kills)
 	}
 	t.Logf("%d interrupted runs", kills)
-	if got, want := dumpPG(t, pool), dumpPG(t, refPool); got != want {
+	if got, want := dumpPG(t, db), dumpPG(t, refDB); got != want {
 		t.Errorf("Postgres after resumed runs differs: %s", diffLines(got, want))
 		_ = os.WriteFile("/tmp/migrate-got.txt", []byte(got), 0o644)
 		_ = os.WriteFile("/tmp/migrate-want.txt", []byte(want), 0o644)
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM backfill_rejects`); n != 2*len(paths) {
+	if n := countRows(t, db, `SELECT count(*) FROM backfill_rejects`); n != 2*len(paths) {
 		t.Errorf("%d rejects recorded, want %d", n, 2*len(paths))
 	}
 	if got, want := join(dumpDynamo(t, ct.client, ct.table)), join(dumpDynamo(t, ref.client, ref.table)); got != want {
@@ -98,16 +98,16 @@ func TestResumeAfterKill(t *testing.T) {
 
 func TestChangedFileRefused(t *testing.T) {
 	t.Parallel()
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	paths := genExtract(t, 1000, 1, false)
 	ctx, cancel := context.WithCancel(testContext(t))
 	o := Options{Workers: 1, ChunkRows: 200}
 	o.afterChunk = func(string, int64) { cancel() }
-	if _, err := New(pool, o).Run(ctx, paths); !errors.Is(err, context.Canceled) {
+	if _, err := New(db, o).Run(ctx, paths); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first run: %v, want it cancelled", err)
 	}
 	appendBadLines(t, paths[0])
-	_, err := New(pool, Options{Workers: 1, ChunkRows: 200}).Run(testContext(t), paths)
+	_, err := New(db, Options{Workers: 1, ChunkRows: 200}).Run(testContext(t), paths)
 	var fc *FileChangedError
 	if !errors.Is(err, ErrFileChanged) || !errors.As(err, &fc) || fc.Path != paths[0] {
 		t.Errorf("resuming a changed file: %v, want a FileChangedError", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // Column positions of an EDW row (corpus.EDWHeader).
@@ -44,8 +45,9 @@ var columnNames = [numColumns]string{
 	"guest_surname", "guest_email", "guest_phone", "loyalty_number", "itinerary_id",
 }
 
-// ItineraryIDType is the external id type of a row's itinerary_id.
-const ItineraryIDType = "itinerary"
+// ItineraryIDType is the external id type of a row's itinerary_id (the
+// store's: postgres.ItineraryIDType).
+const ItineraryIDType = postgres.ItineraryIDType
 
 // RowError is why one input row was rejected. Reason names the column but
 // never carries its value: rows hold personal data.
@@ -61,7 +63,7 @@ func (e *RowError) Error() string {
 	return e.Column + ": " + e.Reason
 }
 
-// row is one well-formed input row, typed for the staging table.
+// row is one well-formed input row, typed for the store (backfillRow).
 type row struct {
 	line                   int64
 	rec                    []string // the CSV fields (owned by the row)
@@ -174,8 +176,8 @@ func parseRow(line int64, rec []string) (row, *RowError) {
 		if rec[c] != "" && !isDecimal(rec[c]) {
 			return row{}, &RowError{Column: columnNames[c], Reason: "not a decimal amount"}
 		}
-		if len(rec[c]) > maxAmountDigits {
-			return row{}, &RowError{Column: columnNames[c], Reason: fmt.Sprintf("longer than %d characters", maxAmountDigits)}
+		if len(rec[c]) > postgres.MaxAmountDigits {
+			return row{}, &RowError{Column: columnNames[c], Reason: fmt.Sprintf("longer than %d characters", postgres.MaxAmountDigits)}
 		}
 	}
 	r.action = reservation.ActionCreate

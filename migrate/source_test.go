@@ -51,11 +51,11 @@ func TestS3Sources(t *testing.T) {
 	put("extract/README.txt", []byte("not an extract"))
 	put("other/x.csv", []byte("not under the prefix"))
 
-	refPool, _ := testDB(t)
-	if _, err := New(refPool, Options{Workers: 2, ChunkRows: 300}).Run(ctx, paths); err != nil {
+	refDB, _ := testDB(t)
+	if _, err := New(refDB, Options{Workers: 2, ChunkRows: 300}).Run(ctx, paths); err != nil {
 		t.Fatal(err)
 	}
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	u, err := ParseS3URL("s3://" + bucket + "/extract")
 	if err != nil {
 		t.Fatal(err)
@@ -67,14 +67,14 @@ func TestS3Sources(t *testing.T) {
 	if len(srcs) != 3 || !strings.HasPrefix(srcs[0].Name, "s3://"+bucket+"/extract/a-") || !strings.Contains(srcs[0].Name, "#") || !srcs[2].Gzip {
 		t.Fatalf("sources %+v: want the 3 extract objects, named with their ETag", srcs)
 	}
-	st, err := New(pool, Options{Workers: 2, ChunkRows: 300}).RunSources(ctx, srcs)
+	st, err := New(db, Options{Workers: 2, ChunkRows: 300}).RunSources(ctx, srcs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Rows != 2000 || st.Rejects != 4 {
 		t.Errorf("stats %+v, want 2000 rows, 4 rejects", st)
 	}
-	want := dumpStored(t, refPool)
+	want := dumpStored(t, refDB)
 	stripFiles := func(s string) string { // the rejects name different files
 		var out []string
 		for _, l := range strings.Split(s, "\n") {
@@ -84,14 +84,14 @@ func TestS3Sources(t *testing.T) {
 		}
 		return strings.Join(out, "\n")
 	}
-	if got := dumpStored(t, pool); stripFiles(got) != stripFiles(want) {
+	if got := dumpStored(t, db); stripFiles(got) != stripFiles(want) {
 		t.Errorf("S3 load differs from the local one: %s", diffLines(stripFiles(got), stripFiles(want)))
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM backfill_rejects WHERE path = $1`, srcs[0].Name); n != 2 {
+	if n := countRows(t, db, `SELECT count(*) FROM backfill_rejects WHERE path = $1`, srcs[0].Name); n != 2 {
 		t.Errorf("%d rejects recorded under %s, want 2", n, srcs[0].Name)
 	}
 
-	again, err := New(pool, Options{}).RunSources(ctx, srcs)
+	again, err := New(db, Options{}).RunSources(ctx, srcs)
 	if err != nil || again.Rows != 0 || again.FilesDone != 3 {
 		t.Errorf("re-run: %+v, %v; want 3 files already done", again, err)
 	}
@@ -106,7 +106,7 @@ func TestS3Sources(t *testing.T) {
 	if srcs2[0].Name == srcs[0].Name {
 		t.Fatalf("rewritten object kept its name %s", srcs[0].Name)
 	}
-	third, err := New(pool, Options{}).RunSources(ctx, srcs2)
+	third, err := New(db, Options{}).RunSources(ctx, srcs2)
 	if err != nil || third.Rows != 750 || third.Applied != 0 {
 		t.Errorf("after rewrite: %+v, %v; want the 750 rows of the rewritten object merged, none applied", third, err)
 	}

@@ -2,24 +2,23 @@ package migrate
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"sync/atomic"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/dynamo"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // HotelSum is one hotel's reservation count and checksum: the XOR of
-// keyHash over its reservations. XOR is order-free, so every store can sum
-// in its own order (Postgres: bit_xor).
+// postgres.ReservationChecksum over its reservations (the algorithm is
+// documented there). XOR is order-free, so every store can sum in its own
+// order (Postgres: bit_xor, in SQL).
 type HotelSum struct {
 	Count int64
 	Sum   uint64
@@ -27,25 +26,17 @@ type HotelSum struct {
 
 func (h *HotelSum) add(confirmation, version string) {
 	h.Count++
-	h.Sum ^= keyHash(confirmation, version)
-}
-
-// keyHash is the first 8 bytes of md5(confirmation "|" version), big
-// endian: what pgSumsSQL computes. md5 for its availability in SQL, not
-// for security.
-func keyHash(confirmation, version string) uint64 {
-	h := md5.Sum([]byte(confirmation + "|" + version))
-	return binary.BigEndian.Uint64(h[:8])
+	h.Sum ^= postgres.ReservationChecksum(confirmation, version)
 }
 
 // Sums are per-hotel sums keyed by hotel code.
 type Sums map[string]HotelSum
 
-// pgSumsSQL sums every stored reservation per hotel as HotelSum.add does.
-const pgSumsSQL = `
-SELECT hotel_code, count(*),
-	bit_xor(('x' || left(md5(confirmation || '|' || version), 16))::bit(64)::bigint)
-FROM reservations GROUP BY hotel_code`
+// Checksummer sums the reservations Postgres holds per hotel
+// (*postgres.Sink).
+type Checksummer interface {
+	ReservationChecksums(ctx context.Context, fn func(hotel string, count int64, sum uint64)) error
+}
 
 // VerifyOptions configure Verify.
 type VerifyOptions struct {
@@ -108,12 +99,12 @@ func hasDynamo(ds []HotelDiff) bool { return len(ds) > 0 && ds[0].Dynamo != nil 
 //
 // The source side keeps one version per key in memory (about 100 bytes a
 // key): verify a 90-million-row extract folder by folder.
-func Verify(ctx context.Context, pool *pgxpool.Pool, srcs []Source, opts VerifyOptions) (Report, error) {
+func Verify(ctx context.Context, pg Checksummer, srcs []Source, opts VerifyOptions) (Report, error) {
 	var rep Report
-	var src, pg, dyn Sums
+	var src, pgSums, dyn Sums
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { src, rep.Rejects, err = sourceSums(gctx, srcs); return err })
-	g.Go(func() (err error) { pg, err = postgresSums(gctx, pool); return err })
+	g.Go(func() (err error) { pgSums, err = postgresSums(gctx, pg); return err })
 	if opts.Dynamo != nil {
 		g.Go(func() (err error) { dyn, err = dynamoSums(gctx, opts.Dynamo, opts.DynamoTable); return err })
 	}
@@ -121,7 +112,7 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, srcs []Source, opts VerifyO
 		return rep, err
 	}
 	hotels := map[string]bool{}
-	for _, s := range []Sums{src, pg, dyn} {
+	for _, s := range []Sums{src, pgSums, dyn} {
 		for h := range s {
 			hotels[h] = true
 		}
@@ -133,7 +124,7 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, srcs []Source, opts VerifyO
 	sort.Strings(names)
 	total := func(t *HotelSum, s HotelSum) { t.Count += s.Count; t.Sum ^= s.Sum }
 	for _, h := range names {
-		d := HotelDiff{Hotel: h, Source: src[h], Postgres: pg[h]}
+		d := HotelDiff{Hotel: h, Source: src[h], Postgres: pgSums[h]}
 		total(&rep.Source, d.Source)
 		total(&rep.Postgres, d.Postgres)
 		differs := d.Source != d.Postgres
@@ -195,24 +186,12 @@ func sourceSums(ctx context.Context, srcs []Source) (Sums, int64, error) {
 	return sums, rejects, nil
 }
 
-func postgresSums(ctx context.Context, pool *pgxpool.Pool) (Sums, error) {
-	rows, err := pool.Query(ctx, pgSumsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: verify postgres: %w", err)
-	}
-	defer rows.Close()
+func postgresSums(ctx context.Context, pg Checksummer) (Sums, error) {
 	sums := Sums{}
-	var hotel string
-	var s HotelSum
-	var x int64
-	for rows.Next() {
-		if err := rows.Scan(&hotel, &s.Count, &x); err != nil {
-			return nil, fmt.Errorf("migrate: verify postgres: %w", err)
-		}
-		s.Sum = uint64(x)
-		sums[hotel] = s
-	}
-	if err := rows.Err(); err != nil {
+	err := pg.ReservationChecksums(ctx, func(hotel string, count int64, sum uint64) {
+		sums[hotel] = HotelSum{Count: count, Sum: sum}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("migrate: verify postgres: %w", err)
 	}
 	return sums, nil

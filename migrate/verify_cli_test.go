@@ -18,8 +18,8 @@ func TestBinaryVerify(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	paths := genExtract(t, 1000, 2, true)
-	pool, url := testDB(t)
-	if _, err := New(pool, Options{}).Run(ctx, paths); err != nil {
+	db, url := testDB(t)
+	if _, err := New(db, Options{}).Run(ctx, paths); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Dir(paths[0])
@@ -32,7 +32,7 @@ func TestBinaryVerify(t *testing.T) {
 		t.Fatalf("verify after a clean load: %v\n%s", err, out)
 	}
 	var hotel string
-	if err := pool.QueryRow(ctx, `UPDATE reservations SET version = '9' || substr(version, 2)
+	if err := db.Pool().QueryRow(ctx, `UPDATE reservations SET version = '9' || substr(version, 2)
 		WHERE (hotel_code, confirmation) = (SELECT hotel_code, confirmation FROM reservations LIMIT 1)
 		RETURNING hotel_code`).Scan(&hotel); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // TestVerify loads an extract into both stores, then injects one
@@ -29,22 +30,22 @@ func TestVerify(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		inject func(t *testing.T, pool *pgxpool.Pool, ct *clientTable)
+		inject func(t *testing.T, db *postgres.Sink, ct *clientTable)
 		hotel  string // the differing hotel; "" for none
 	}{
-		{"clean", func(*testing.T, *pgxpool.Pool, *clientTable) {}, ""},
-		{"postgres newer version", func(t *testing.T, pool *pgxpool.Pool, _ *clientTable) {
-			if _, err := pool.Exec(ctx, `UPDATE reservations SET version = '9' || substr(version, 2)
+		{"clean", func(*testing.T, *postgres.Sink, *clientTable) {}, ""},
+		{"postgres newer version", func(t *testing.T, db *postgres.Sink, _ *clientTable) {
+			if _, err := db.Pool().Exec(ctx, `UPDATE reservations SET version = '9' || substr(version, 2)
 				WHERE hotel_code = $1 AND confirmation = $2`, some[0], some[1]); err != nil {
 				t.Fatal(err)
 			}
 		}, some[0]},
-		{"postgres row missing", func(t *testing.T, pool *pgxpool.Pool, _ *clientTable) {
-			if _, err := pool.Exec(ctx, `DELETE FROM reservations WHERE hotel_code = $1 AND confirmation = $2`, some[0], some[1]); err != nil {
+		{"postgres row missing", func(t *testing.T, db *postgres.Sink, _ *clientTable) {
+			if _, err := db.Pool().Exec(ctx, `DELETE FROM reservations WHERE hotel_code = $1 AND confirmation = $2`, some[0], some[1]); err != nil {
 				t.Fatal(err)
 			}
 		}, some[0]},
-		{"dynamodb item missing", func(t *testing.T, _ *pgxpool.Pool, ct *clientTable) {
+		{"dynamodb item missing", func(t *testing.T, _ *postgres.Sink, ct *clientTable) {
 			if _, err := ct.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(ct.table),
 				Key: map[string]types.AttributeValue{
 					"pk": &types.AttributeValueMemberS{Value: "HOTEL#" + some[0]},
@@ -55,13 +56,13 @@ func TestVerify(t *testing.T) {
 		}, some[0]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pool, _ := testDB(t)
+			db, _ := testDB(t)
 			ct := newClientTable(t)
-			if _, err := New(pool, Options{Workers: 2, ChunkRows: 300, Dynamo: ct.client, DynamoTable: ct.table}).Run(ctx, paths); err != nil {
+			if _, err := New(db, Options{Workers: 2, ChunkRows: 300, Dynamo: ct.client, DynamoTable: ct.table}).Run(ctx, paths); err != nil {
 				t.Fatal(err)
 			}
-			tc.inject(t, pool, ct)
-			rep, err := Verify(ctx, pool, localSources(t, paths), VerifyOptions{Dynamo: ct.client, DynamoTable: ct.table})
+			tc.inject(t, db, ct)
+			rep, err := Verify(ctx, db, localSources(t, paths), VerifyOptions{Dynamo: ct.client, DynamoTable: ct.table})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,12 +88,12 @@ func TestVerify(t *testing.T) {
 func TestVerifyPostgresOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, _ := testDB(t)
+	db, _ := testDB(t)
 	paths := genExtract(t, 500, 1, true)
-	if _, err := New(pool, Options{}).Run(ctx, paths); err != nil {
+	if _, err := New(db, Options{}).Run(ctx, paths); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Verify(ctx, pool, localSources(t, paths), VerifyOptions{})
+	rep, err := Verify(ctx, db, localSources(t, paths), VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/resingest/resingest/internal/e2e"
 	"github.com/resingest/resingest/internal/testenv"
 	"github.com/resingest/resingest/sinks/archive"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // TestBinaryXML backfills a directory of XML messages (with poison ones)
@@ -25,7 +25,7 @@ import (
 func TestBinaryXML(t *testing.T) {
 	t.Parallel()
 	c := e2e.WriteCorpus(t, t.TempDir(), 120, 7, 3)
-	pool, url := testDB(t)
+	db, url := testDB(t)
 	run := func() {
 		t.Helper()
 		if out, errOut, err := e2e.Run(t, 2*time.Minute, "migrate", "--format", "xml", "--from", c.Dir,
@@ -33,7 +33,7 @@ func TestBinaryXML(t *testing.T) {
 			t.Fatalf("migrate --format xml: %v\n%s%s", err, out, errOut)
 		}
 	}
-	assertXMLRunsTwice(t, pool, c, run)
+	assertXMLRunsTwice(t, db, c, run)
 }
 
 // TestBinaryXMLFromS3 backfills XML objects and an archive object
@@ -78,7 +78,7 @@ func TestBinaryXMLFromS3(t *testing.T) {
 	}
 	put("msgs/dt=2024-01-01/hotel=H1/batch.jsonl.gz", arc.Bytes())
 
-	pool, url := testDB(t)
+	db, url := testDB(t)
 	run := func() {
 		t.Helper()
 		if out, errOut, err := e2e.Run(t, 2*time.Minute, "migrate", "--format", "xml", "--from", "s3://"+bucket+"/msgs/",
@@ -86,24 +86,24 @@ func TestBinaryXMLFromS3(t *testing.T) {
 			t.Fatalf("migrate --format xml from S3: %v\n%s%s", err, out, errOut)
 		}
 	}
-	assertXMLRunsTwice(t, pool, c, run)
+	assertXMLRunsTwice(t, db, c, run)
 }
 
 // assertXMLRunsTwice runs run, checks every good message is stored and
 // every poison one dead-lettered, then runs it again and checks nothing
 // changed (positions are stable, so nothing is applied twice).
-func assertXMLRunsTwice(t *testing.T, pool *pgxpool.Pool, c *e2e.Corpus, run func()) {
+func assertXMLRunsTwice(t *testing.T, db *postgres.Sink, c *e2e.Corpus, run func()) {
 	t.Helper()
 	run()
-	if n := countRows(t, pool, `SELECT count(*) FROM reservations`); n != len(c.Keys()) || n == 0 {
+	if n := countRows(t, db, `SELECT count(*) FROM reservations`); n != len(c.Keys()) || n == 0 {
 		t.Errorf("%d reservations, want %d", n, len(c.Keys()))
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM dead_letters`); n != len(c.Poison) {
+	if n := countRows(t, db, `SELECT count(*) FROM dead_letters`); n != len(c.Poison) {
 		t.Errorf("%d dead letters, want %d", n, len(c.Poison))
 	}
-	before := dumpPG(t, pool)
+	before := dumpPG(t, db)
 	run()
-	if after := dumpPG(t, pool); after != before {
+	if after := dumpPG(t, db); after != before {
 		t.Errorf("a second run changed the store: %s", diffLines(after, before))
 	}
 }

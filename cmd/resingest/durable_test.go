@@ -18,7 +18,7 @@ import (
 // way), and checks that each runs with synchronous_commit=on: consume's
 // sink, ledger (audit, dead letters) and key store; keys' key store;
 // serve's store, whose pool the PII access log shares; the backfill's
-// pool (migrate).
+// store (migrate).
 func TestCommandSessionsCommitSynchronously(t *testing.T) {
 	t.Parallel()
 	base := testenv.PostgresSchema(t)
@@ -64,12 +64,12 @@ func TestCommandSessionsCommitSynchronously(t *testing.T) {
 			return []querier{pg.Pool()}
 		}},
 		{"migrate: backfill", func(t *testing.T) []querier {
-			pool, err := openBackfillPool(ctx, off, 2)
+			pg, err := openBackfillStore(ctx, off, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(pool.Close)
-			return []querier{pool}
+			t.Cleanup(pg.Close)
+			return []querier{pg.Pool()}
 		}},
 	}
 	for _, tc := range cases {

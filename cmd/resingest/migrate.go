@@ -170,11 +170,11 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 	if _, err := postgres.MigrateURL(ctx, f.pgURL); err != nil {
 		return fmt.Errorf("migrate: schema: %w", err)
 	}
-	pool, err := openBackfillPool(ctx, f.pgURL, f.workers)
+	pg, err := openBackfillStore(ctx, f.pgURL, f.workers)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer pg.Close()
 	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, FKChecks: f.fkChecks,
 		Presort: f.presort, SpillDir: f.spillDir, RunRows: f.runRows, DeferIndexes: indexMode, Logger: logger}
 	if err := f.keys.validate(); err != nil {
@@ -202,7 +202,7 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		}
 		opts.Dynamo, opts.DynamoTable = client, f.dynamoTable
 	}
-	m := migrate.New(pool, opts)
+	m := migrate.New(pg, opts)
 	logger.Info("backfill started", "files", len(files), "workers", f.workers, "dynamo", f.dynamoMode)
 	start := time.Now()
 	stop := reportMigrateProgress(m, stderr, logger, start)
@@ -223,7 +223,7 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		return fmt.Errorf("%w (run the same command again to resume)", runErr)
 	}
 	if f.dynamoMode == "import-files" {
-		return writeImportFiles(ctx, pool, f, logger)
+		return writeImportFiles(ctx, pg, f, logger)
 	}
 	return nil
 }

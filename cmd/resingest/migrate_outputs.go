@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/resingest/resingest/migrate"
 	"github.com/resingest/resingest/sinks/archive"
@@ -18,7 +18,7 @@ import (
 
 // writeImportFiles writes the DynamoDB import files once every input file
 // is loaded: from the final state, each key once.
-func writeImportFiles(ctx context.Context, pool *pgxpool.Pool, f migrateFlags, logger *slog.Logger) error {
+func writeImportFiles(ctx context.Context, pg *postgres.Sink, f migrateFlags, logger *slog.Logger) error {
 	var dest migrate.ImportDest = migrate.DirDest{Dir: f.importDir}
 	if migrate.IsS3URL(f.importDir) {
 		u, err := migrate.ParseS3URL(f.importDir)
@@ -32,7 +32,7 @@ func writeImportFiles(ctx context.Context, pool *pgxpool.Pool, f migrateFlags, l
 		dest = migrate.S3Dest{Client: client, URL: u}
 	}
 	start := time.Now()
-	st, err := migrate.ExportImportFiles(ctx, pool, dest, migrate.ExportOptions{ItemsPerFile: f.itemsPerFile, Logger: logger})
+	st, err := migrate.ExportImportFiles(ctx, pg, dest, migrate.ExportOptions{ItemsPerFile: f.itemsPerFile, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("%w (run the same command again: loaded files are skipped, the import files rewritten)", err)
 	}
@@ -58,20 +58,20 @@ func writeRejectsFile(ctx context.Context, m *migrate.Migrator, path string, fil
 	return nil
 }
 
-// openBackfillPool opens the backfill's pool: a connection per worker and
-// one more, whose sessions commit synchronously (postgres.ParsePoolConfig)
-// so that rows and progress a run reports loaded survive a server crash.
-func openBackfillPool(ctx context.Context, url string, workers int) (*pgxpool.Pool, error) {
-	cfg, err := postgres.ParsePoolConfig(url)
-	if err != nil {
-		return nil, err // ErrInvalidURL: the parse error may quote the password
+// openBackfillStore opens the backfill's store: a connection per worker
+// and one more, whose sessions commit synchronously (postgres.New opens
+// its pool with postgres.ParsePoolConfig) so that rows and progress a run
+// reports loaded survive a server crash. No AttemptTimeout: a chunk's
+// statements and an index build may run long.
+func openBackfillStore(ctx context.Context, url string, workers int) (*postgres.Sink, error) {
+	pg, err := postgres.New(ctx, url, postgres.Options{MaxConns: int32(workers + 1)})
+	if errors.Is(err, postgres.ErrInvalidURL) {
+		return nil, err // says no more: the parse error may quote the password
 	}
-	cfg.MaxConns = int32(workers + 1)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: postgres: %w", err)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	return pool, nil
+	return pg, nil
 }
 
 // batchTable opens the DynamoDB client of --dynamo batch and creates the

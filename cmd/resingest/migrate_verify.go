@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/resingest/resingest/migrate"
@@ -70,15 +70,14 @@ func runMigrateVerify(ctx context.Context, f verifyFlags, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cfg, err := postgres.ParsePoolConfig(f.pgURL)
-	if err != nil {
-		return err // ErrInvalidURL: the parse error may quote the password
+	pg, err := postgres.New(ctx, f.pgURL, postgres.Options{})
+	if errors.Is(err, postgres.ErrInvalidURL) {
+		return err // says no more: the parse error may quote the password
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("migrate verify: postgres: %w", err)
+		return fmt.Errorf("migrate verify: %w", err)
 	}
-	defer pool.Close()
+	defer pg.Close()
 	var opts migrate.VerifyOptions
 	if f.dynamoMode != "off" {
 		client, err := dynamo.NewClient(ctx, f.dynamoEndpoint)
@@ -87,7 +86,7 @@ func runMigrateVerify(ctx context.Context, f verifyFlags, stdout io.Writer) erro
 		}
 		opts.Dynamo, opts.DynamoTable = client, f.dynamoTable
 	}
-	rep, err := migrate.Verify(ctx, pool, srcs, opts)
+	rep, err := migrate.Verify(ctx, pg, srcs, opts)
 	if err != nil {
 		return err
 	}

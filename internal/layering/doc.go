@@ -15,7 +15,13 @@
 //     internal/testenv);
 //   - a store does not import the parser: redaction is package redact,
 //     which, like the built-in mappings (parse/mappings), sits below the
-//     parser and does not import it.
+//     parser and does not import it;
+//   - the backfill (migrate) does not import pgx (github.com/jackc/pgx/v5
+//     and its packages: pgconn, pgxpool, pgtype): sinks/postgres owns
+//     every statement for its tables, the backfill's included.
+//
+// Rules name packages of the module; Rule.ToOutside names packages
+// outside it (full import paths).
 //
 // pipeline/peek is not the pipeline: it reads sources (files, Kafka,
 // Kinesis, archive objects) for `mapping check` and dry runs, and the

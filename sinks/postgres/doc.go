@@ -12,8 +12,19 @@
 // parents written, in a snapshot that sees every child row committed
 // before the parent locks were taken.
 //
+// The package owns every statement for its tables, the bulk backfill's
+// too (package migrate holds no SQL): backfill*.go hold the backfill's
+// worker sessions (BackfillSession: staging tables, one transaction per
+// chunk, by binary COPY straight into the tables or staged and merged
+// under the same version guard as Write), its progress and rejects
+// (backfill_files, backfill_rejects), its deferred secondary indexes, the
+// per-hotel checksums of migrate verify, and the snapshot the DynamoDB
+// import files are read from (Snapshot).
+//
 // Errors are classified for the pipeline: connection losses, serialization
 // failures, deadlocks, shutdowns and connection limits are marked
 // sinks.Retryable; data and constraint errors are permanent and name the
-// record (RecordError).
+// record (RecordError). The backfill's errors are not classified: its
+// chunk transactions mark a lost deadlock or serialization conflict with
+// ErrTxConflict, and the backfill stops on anything else.
 package postgres

@@ -44,7 +44,7 @@ WITH input AS (
 		card_code, card_last4, card_expire, archive_key, version, now()
 	FROM input
 	ORDER BY hotel_code, confirmation
-` + UpsertReservationGuard + `
+` + upsertReservationGuard + `
 	RETURNING r.hotel_code, r.confirmation
 ), written AS (
 	SELECT i.idx FROM input i JOIN upserted u USING (hotel_code, confirmation)
@@ -98,7 +98,7 @@ WITH input AS (
 		AS c(parent, ordinal, room_type, rate_plan, units, arrival, departure,
 			adults, children, total_after_tax, total_before_tax, currency)
 	JOIN written w ON w.idx = c.parent
-	` + UpsertRoomStay + `
+	` + upsertRoomStay + `
 ), ins_guests AS (
 	INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
 		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
@@ -112,7 +112,7 @@ WITH input AS (
 		AS c(parent, ordinal, is_primary, given_name, surname, email, phone,
 			loyalty_program, loyalty_number, city, postal_code, country, email_index, loyalty_index)
 	JOIN written w ON w.idx = c.parent
-	` + UpsertGuest + `
+	` + upsertGuest + `
 ), ins_external_ids AS (
 	INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
 		id_type, id_value, id_source)
@@ -120,7 +120,7 @@ WITH input AS (
 	FROM unnest($29::int4[], $30::int4[], $31::text[], $32::text[], $33::text[])
 		AS c(parent, ordinal, id_type, id_value, id_source)
 	JOIN written w ON w.idx = c.parent
-	` + UpsertExternalID + `
+	` + upsertExternalID + `
 )
 SELECT count(*) FROM written`
 
@@ -129,7 +129,7 @@ SELECT count(*) FROM written`
 // spares its indexes. The stream's write and the backfill's merge share
 // them, so a column added to a child table is added once.
 const (
-	UpsertRoomStay = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+	upsertRoomStay = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 		room_type = EXCLUDED.room_type, rate_plan = EXCLUDED.rate_plan, units = EXCLUDED.units,
 		arrival = EXCLUDED.arrival, departure = EXCLUDED.departure, adults = EXCLUDED.adults,
 		children = EXCLUDED.children, total_after_tax = EXCLUDED.total_after_tax,
@@ -141,7 +141,7 @@ const (
 		IS DISTINCT FROM (EXCLUDED.room_type, EXCLUDED.rate_plan, EXCLUDED.units,
 			EXCLUDED.arrival, EXCLUDED.departure, EXCLUDED.adults, EXCLUDED.children,
 			EXCLUDED.total_after_tax::text, EXCLUDED.total_before_tax::text, EXCLUDED.currency)`
-	UpsertGuest = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+	upsertGuest = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 		is_primary = EXCLUDED.is_primary, given_name = EXCLUDED.given_name,
 		surname = EXCLUDED.surname, email = EXCLUDED.email, phone = EXCLUDED.phone,
 		loyalty_program = EXCLUDED.loyalty_program, loyalty_number = EXCLUDED.loyalty_number,
@@ -153,17 +153,17 @@ const (
 			EXCLUDED.email, EXCLUDED.phone, EXCLUDED.loyalty_program, EXCLUDED.loyalty_number,
 			EXCLUDED.city, EXCLUDED.postal_code, EXCLUDED.country, EXCLUDED.email_index,
 			EXCLUDED.loyalty_index)`
-	UpsertExternalID = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
+	upsertExternalID = `ON CONFLICT (hotel_code, confirmation, ordinal) DO UPDATE SET
 		id_type = EXCLUDED.id_type, id_value = EXCLUDED.id_value, id_source = EXCLUDED.id_source
 	WHERE (o.id_type, o.id_value, o.id_source)
 		IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)`
 )
 
-// UpsertReservationGuard ends an INSERT INTO reservations AS r: on a key
+// upsertReservationGuard ends an INSERT INTO reservations AS r: on a key
 // already stored it replaces every column, but only when the new version is
 // greater (the version guard). The live write path and the backfill's merge
 // share it, so both apply the same rule.
-const UpsertReservationGuard = `
+const upsertReservationGuard = `
 	ON CONFLICT (hotel_code, confirmation) DO UPDATE SET
 		chain_code = EXCLUDED.chain_code, status = EXCLUDED.status, action = EXCLUDED.action,
 		message_type = EXCLUDED.message_type, message_id = EXCLUDED.message_id,

@@ -1,6 +1,8 @@
-package migrate
+package postgres
 
-import "github.com/resingest/resingest/sinks/postgres"
+// The backfill's statements (resingest migrate, package migrate): its
+// worker sessions' staging tables, the chunk merge, file progress and
+// rejects. backfill.go runs them.
 
 // stageTable is the worker connection's staging table. TEMPORARY: no WAL,
 // private to the session, gone with it (see the package comment).
@@ -44,8 +46,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS ` + stageTable + ` (
 // not lose its last chunks to a server crash (their progress would go
 // with them, but the run has already said "done"). It costs one WAL flush
 // per chunk of DefaultChunkRows rows: no measurable difference (README,
-// Durability). The pool (postgres.ParsePoolConfig) sets it too; it is
-// repeated here for a pool opened by other means.
+// Durability). The pool (ParsePoolConfig) sets it too; it is repeated
+// here for a pool opened by other means.
 const sessionSQL = `SET work_mem = '64MB'; SET synchronous_commit = on; SET jit = off`
 
 // stageColumns are the staging table's columns in COPY order.
@@ -112,11 +114,11 @@ const (
 // statement waited for that key's row lock, and leave them behind.
 const mergeSQL = `
 WITH src AS (
-	-- One row per key: the chunk's newest (chunk.newest).
+	-- One row per key: the chunk's newest (ChunkWrite.Rows).
 	SELECT * FROM ` + stageTable + `
 ), upserted AS (
 	` + parentInsert + `
-` + postgres.UpsertReservationGuard + `
+` + upsertReservationGuard + `
 	-- xmax is 0 on a row version this statement inserted (not updated).
 	RETURNING r.hotel_code, r.confirmation, r.xmax = 0 AS inserted
 ), fresh AS (
@@ -153,18 +155,18 @@ WITH updated AS (
 	` + roomStayInsert + `
 	FROM updated
 	ORDER BY hotel_code, confirmation
-	` + postgres.UpsertRoomStay + `
+	` + upsertRoomStay + `
 ), ins_guests AS (
 	` + guestInsert + `
 	FROM updated
 	ORDER BY hotel_code, confirmation
-	` + postgres.UpsertGuest + `
+	` + upsertGuest + `
 )
 ` + externalIDInsert + `
 FROM updated
 WHERE itinerary_id <> ''
 ORDER BY hotel_code, confirmation
-` + postgres.UpsertExternalID
+` + upsertExternalID
 
 // skipTriggersSQL turns the foreign-key triggers off for a chunk's
 // transaction: they check, row by row, that each child's parent exists,
@@ -217,3 +219,27 @@ const rejectsSQL = `
 INSERT INTO backfill_rejects (path, line, reason)
 SELECT $1, line, reason FROM unnest($2::bigint[], $3::text[]) AS t(line, reason)
 ON CONFLICT (path, line) DO NOTHING`
+
+// truncateStageSQL empties the session's staging tables before a chunk:
+// they are the session's, so TRUNCATE is cheap and private.
+const truncateStageSQL = "TRUNCATE " + stageTable + ", " + updatedTable
+
+// probeTriggersSQL tells whether the role may turn triggers off
+// (triggersSkippable); the RESET leaves the session as it was.
+const probeTriggersSQL = "SET session_replication_role = replica; RESET session_replication_role"
+
+// chunkDoneSQL records a presorted chunk as done ($2 input rows).
+const chunkDoneSQL = `
+INSERT INTO backfill_files (path, size, rows_done, lines_done, status)
+VALUES ($1, 0, $2, $2, 'done')
+ON CONFLICT (path) DO NOTHING`
+
+const chunksDoneSQL = `SELECT path FROM backfill_files WHERE path LIKE $1 AND status = 'done'`
+
+// readRejectsSQL lists the rejects of the files $1.
+const readRejectsSQL = `
+		SELECT path, line, reason FROM backfill_rejects
+		WHERE path = ANY($1) ORDER BY path, line`
+
+// schemaNameSQL names the database and schema a load writes to.
+const schemaNameSQL = `SELECT current_database() || '.' || current_schema()`

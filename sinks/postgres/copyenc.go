@@ -1,4 +1,4 @@
-package migrate
+package postgres
 
 import (
 	"encoding/binary"
@@ -79,14 +79,15 @@ func (c *copyBuf) timestamptz(t time.Time) {
 	c.b = binary.BigEndian.AppendUint64(c.b, uint64(us))
 }
 
-// errBadDecimal: parseRow lets only -?[0-9]+(\.[0-9]+)? through, so this
-// is a programming error, not bad input.
-var errBadDecimal = errors.New("migrate: not a decimal amount")
+// errBadDecimal: a BackfillRow's amounts are -?[0-9]+(\.[0-9]+)? (the
+// backfill's parser, migrate's parseRow, lets nothing else through), so
+// this is a programming error, not bad input.
+var errBadDecimal = errors.New("not a decimal amount")
 
-// maxAmountDigits bounds the digits before and after an amount's decimal
-// point (parseRow rejects longer ones): numeric's display scale is an
-// int16, and no currency needs more.
-const maxAmountDigits = 1000
+// MaxAmountDigits bounds the digits before and after a BackfillRow
+// amount's decimal point (the backfill's parser rejects longer ones):
+// numeric's display scale is an int16, and no currency needs more.
+const MaxAmountDigits = 1000
 
 // numeric writes a decimal string ("" is NULL, as NULLIF(x, ”)::numeric)
 // in numeric's binary format: int16 ndigits, weight, sign, dscale, then
@@ -109,7 +110,7 @@ func (c *copyBuf) numeric(s string) error {
 			break
 		}
 	}
-	if intPart == "" || len(frac) > maxAmountDigits || len(intPart) > maxAmountDigits {
+	if intPart == "" || len(frac) > MaxAmountDigits || len(intPart) > MaxAmountDigits {
 		return errBadDecimal
 	}
 	for len(intPart) > 1 && intPart[0] == '0' {

@@ -1,4 +1,4 @@
-package migrate
+package postgres
 
 import (
 	"fmt"
@@ -16,12 +16,12 @@ const (
 )
 
 // parseVersion reads a stored version (reservation.Version.String) back,
-// for records rebuilt from Postgres. It refuses a string that would not
+// for records rebuilt from the tables (Snapshot). It refuses a string that would not
 // encode back to itself.
 func parseVersion(s string) (reservation.Version, error) {
 	parts := strings.Split(s, "|")
 	if len(parts) != 3 {
-		return reservation.Version{}, fmt.Errorf("migrate: stored version %q: want 3 fields", s)
+		return reservation.Version{}, fmt.Errorf("stored version %q: want 3 fields", s)
 	}
 	var v reservation.Version
 	for i, to := range []*time.Time{&v.Updated, &v.MessageTime} {
@@ -30,13 +30,13 @@ func parseVersion(s string) (reservation.Version, error) {
 		}
 		t, err := time.Parse(versionTimeLayout, parts[i])
 		if err != nil {
-			return reservation.Version{}, fmt.Errorf("migrate: stored version %q: %w", s, err)
+			return reservation.Version{}, fmt.Errorf("stored version %q: %w", s, err)
 		}
 		*to = t
 	}
 	v.Position = strings.TrimLeft(parts[2], "0") // "" and "0" encode alike
 	if v.String() != s {
-		return reservation.Version{}, fmt.Errorf("migrate: stored version %q does not round-trip", s)
+		return reservation.Version{}, fmt.Errorf("stored version %q does not round-trip", s)
 	}
 	return v, nil
 }

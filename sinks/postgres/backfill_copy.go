@@ -1,4 +1,4 @@
-package migrate
+package postgres
 
 import (
 	"bytes"
@@ -24,6 +24,12 @@ import (
 // one that commits while the COPY waits for its row) makes the COPY fail
 // with a unique violation: the chunk rolls back to its savepoint and
 // takes the version-guarded merge instead.
+
+// The savepoint a direct COPY rolls back to when it meets a stored key.
+const (
+	savepointSQL         = "SAVEPOINT fresh"
+	rollbackSavepointSQL = "ROLLBACK TO SAVEPOINT fresh"
+)
 
 // The COPY statements, one per table; the values are written by the
 // matching encode function below, in this column order.
@@ -54,39 +60,39 @@ func (c *copyBuf) optionalDate(t time.Time, ok bool) {
 }
 
 // encodeReservations writes the parents of rows (copyReservationsSQL).
-func encodeReservations(c *copyBuf, rows []*row) error {
-	for _, r := range rows {
-		f := r.rec
+func encodeReservations(c *copyBuf, rows []BackfillRow) error {
+	for i := range rows {
+		r := &rows[i]
 		c.row(15)
-		c.text(f[colHotelCode])
-		c.text(f[colConfirmation])
-		c.text(f[colChainCode])
-		c.text(f[colStatus])
-		c.text(r.action)
-		c.timestamptz(r.created)
-		if r.hasMod {
-			c.timestamptz(r.modified)
+		c.text(r.HotelCode)
+		c.text(r.Confirmation)
+		c.text(r.ChainCode)
+		c.text(r.Status)
+		c.text(r.Action)
+		c.timestamptz(r.CreatedAt)
+		if r.HasModified {
+			c.timestamptz(r.ModifiedAt)
 		} else {
 			c.null()
 		}
 		if err := encodeStay(c, r); err != nil {
 			return err
 		}
-		c.text(r.vs)
+		c.text(r.Version)
 	}
 	return nil
 }
 
 // encodeRoomStays writes each row's one room stay (copyRoomStaysSQL).
-func encodeRoomStays(c *copyBuf, rows []*row) error {
-	for _, r := range rows {
-		f := r.rec
+func encodeRoomStays(c *copyBuf, rows []BackfillRow) error {
+	for i := range rows {
+		r := &rows[i]
 		c.row(13)
-		c.text(f[colHotelCode])
-		c.text(f[colConfirmation])
+		c.text(r.HotelCode)
+		c.text(r.Confirmation)
 		c.int4(0)
-		c.text(f[colRoomType])
-		c.text(f[colRatePlan])
+		c.text(r.RoomType)
+		c.text(r.RatePlan)
 		c.int4(1)
 		if err := encodeStay(c, r); err != nil {
 			return err
@@ -98,65 +104,65 @@ func encodeRoomStays(c *copyBuf, rows []*row) error {
 // encodeStay writes the columns a reservation and its room stay share, in
 // the order both tables' COPY statements list them: arrival, departure,
 // adults, children, total_after_tax, total_before_tax, currency.
-func encodeStay(c *copyBuf, r *row) error {
-	c.optionalDate(r.arrival, r.hasArr)
-	c.optionalDate(r.departure, r.hasDep)
-	c.int4(r.adults)
-	c.int4(r.children)
-	if err := c.numeric(r.rec[colTotalAfterTax]); err != nil {
+func encodeStay(c *copyBuf, r *BackfillRow) error {
+	c.optionalDate(r.Arrival, r.HasArrival)
+	c.optionalDate(r.Departure, r.HasDeparture)
+	c.int4(r.Adults)
+	c.int4(r.Children)
+	if err := c.numeric(r.TotalAfterTax); err != nil {
 		return err
 	}
-	if err := c.numeric(r.rec[colTotalBeforeTax]); err != nil {
+	if err := c.numeric(r.TotalBeforeTax); err != nil {
 		return err
 	}
-	c.text(r.rec[colCurrency])
+	c.text(r.Currency)
 	return nil
 }
 
 // encodeGuests writes each row's primary guest (copyGuestsSQL); rows are
-// protected (sealed or indexed) before.
-func encodeGuests(c *copyBuf, rows []*row) error {
-	for _, r := range rows {
-		f := r.rec
+// protected (sealed or indexed) before (ChunkWrite.Rows).
+func encodeGuests(c *copyBuf, rows []BackfillRow) error {
+	for i := range rows {
+		r := &rows[i]
 		c.row(11)
-		c.text(f[colHotelCode])
-		c.text(f[colConfirmation])
+		c.text(r.HotelCode)
+		c.text(r.Confirmation)
 		c.int4(0)
 		c.boolean(true)
-		c.text(f[colGivenName])
-		c.text(f[colSurname])
-		c.text(f[colEmail])
-		c.text(f[colPhone])
-		c.text(f[colLoyaltyNumber])
-		c.text(r.idx.Email)
-		c.text(r.idx.Loyalty)
+		c.text(r.GivenName)
+		c.text(r.Surname)
+		c.text(r.Email)
+		c.text(r.Phone)
+		c.text(r.LoyaltyNumber)
+		c.text(r.EmailIndex)
+		c.text(r.LoyaltyIndex)
 	}
 	return nil
 }
 
 // encodeExternalIDs writes the itinerary id of the rows that have one
 // (copyExternalIDsSQL).
-func encodeExternalIDs(c *copyBuf, rows []*row) error {
-	for _, r := range rows {
-		f := r.rec
-		if f[colItineraryID] == "" {
+func encodeExternalIDs(c *copyBuf, rows []BackfillRow) error {
+	for i := range rows {
+		r := &rows[i]
+		if r.ItineraryID == "" {
 			continue
 		}
 		c.row(5)
-		c.text(f[colHotelCode])
-		c.text(f[colConfirmation])
+		c.text(r.HotelCode)
+		c.text(r.Confirmation)
 		c.int4(0)
 		c.text(ItineraryIDType)
-		c.text(f[colItineraryID])
+		c.text(r.ItineraryID)
 	}
 	return nil
 }
 
 // copyFresh copies rows (a chunk's newest per key, in key order,
-// protected) into the live tables under a savepoint. It reports false,
+// protected: ChunkWrite.Rows) into the live tables under a savepoint. It reports false,
 // after rolling back to the savepoint, when a key is already stored.
-func copyFresh(ctx context.Context, tx pgx.Tx, rows []*row) (bool, error) {
-	if _, err := tx.Exec(ctx, "SAVEPOINT fresh"); err != nil {
+func copyFresh(ctx context.Context, tx pgx.Tx, rows []BackfillRow) (bool, error) {
+	if _, err := tx.Exec(ctx, savepointSQL); err != nil {
 		return false, fmt.Errorf("savepoint: %w", err)
 	}
 	buf := copyBufs.Get().(*copyBuf)
@@ -164,7 +170,7 @@ func copyFresh(ctx context.Context, tx pgx.Tx, rows []*row) (bool, error) {
 	pg := tx.Conn().PgConn()
 	for _, step := range []struct {
 		sql    string
-		encode func(*copyBuf, []*row) error
+		encode func(*copyBuf, []BackfillRow) error
 	}{
 		{copyReservationsSQL, encodeReservations},
 		{copyRoomStaysSQL, encodeRoomStays},
@@ -180,7 +186,7 @@ func copyFresh(ctx context.Context, tx pgx.Tx, rows []*row) (bool, error) {
 		switch {
 		case err == nil:
 		case errors.As(err, &pe) && pe.Code == "23505": // unique_violation
-			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT fresh"); err != nil {
+			if _, err := tx.Exec(ctx, rollbackSavepointSQL); err != nil {
 				return false, fmt.Errorf("rollback to savepoint: %w", err)
 			}
 			return false, nil

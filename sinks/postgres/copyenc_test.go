@@ -1,4 +1,4 @@
-package migrate
+package postgres
 
 import (
 	"bytes"
@@ -11,9 +11,9 @@ import (
 // text input of the same value does (numeric's display scale included).
 func TestCopyBufRoundTrip(t *testing.T) {
 	t.Parallel()
-	pool, _ := testDB(t)
+	s, _ := newTestSink(t)
 	ctx := testContext(t)
-	conn, err := pool.Acquire(ctx)
+	conn, err := s.Pool().Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +76,8 @@ func TestCopyBufRoundTrip(t *testing.T) {
 	}
 }
 
-// TestCopyBufRejectsNonDecimal: the encoder refuses what parseRow would
-// never let through, rather than writing a wrong number.
+// TestCopyBufRejectsNonDecimal: the encoder refuses what the backfill's
+// parser (migrate's parseRow) would never let through, rather than writing a wrong number.
 func TestCopyBufRejectsNonDecimal(t *testing.T) {
 	for _, s := range []string{"1e5", "abc", ".5", "1.2.3", "-"} {
 		var c copyBuf

@@ -1,10 +1,9 @@
-package migrate
+package postgres
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -13,6 +12,37 @@ import (
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 )
+
+// Snapshot reads every stored reservation, page by page, in one REPEATABLE
+// READ read-only transaction: all pages are one snapshot (the backfill's
+// DynamoDB import files, migrate.ExportImportFiles). It is not safe for
+// concurrent use.
+type Snapshot struct {
+	tx pgx.Tx
+}
+
+// OpenSnapshot begins a snapshot; Close ends it.
+func (s *Sink) OpenSnapshot(ctx context.Context) (*Snapshot, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{tx: tx}, nil
+}
+
+// Close ends the snapshot (a rollback: it is read only), even when ctx is
+// done.
+func (s *Snapshot) Close(ctx context.Context) {
+	_ = s.tx.Rollback(context.WithoutCancel(ctx))
+}
+
+// ReadPage reads up to limit stored records after key, in key order, with
+// their children in ordinal order: as sinks.Record, versions parsed,
+// normalised, with the guests' blind indexes when the guests are sealed.
+// Errors name what was read ("read reservations: ...").
+func (s *Snapshot) ReadPage(ctx context.Context, after reservation.Key, limit int) ([]sinks.Record, error) {
+	return readPage(ctx, s.tx, after, limit)
+}
 
 // exportParentsSQL reads a page of stored reservations after the key
 // ($1, $2), in key order.
@@ -51,7 +81,7 @@ FROM reservation_external_ids ` + childRange
 func readPage(ctx context.Context, tx pgx.Tx, after reservation.Key, limit int) ([]sinks.Record, error) {
 	rows, err := tx.Query(ctx, exportParentsSQL, after.HotelCode, after.Confirmation, limit)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: read reservations: %w", err)
+		return nil, fmt.Errorf("read reservations: %w", err)
 	}
 	var recs []sinks.Record
 	for rows.Next() {
@@ -64,7 +94,7 @@ func readPage(ctx context.Context, tx pgx.Tx, after reservation.Key, limit int) 
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("migrate: read reservations: %w", err)
+		return nil, fmt.Errorf("read reservations: %w", err)
 	}
 	if len(recs) == 0 {
 		return nil, nil
@@ -97,7 +127,7 @@ func readPage(ctx context.Context, tx pgx.Tx, after reservation.Key, limit int) 
 	} {
 		rows, err := tx.Query(ctx, child.sql, after.HotelCode, after.Confirmation, last.HotelCode, last.Confirmation)
 		if err != nil {
-			return nil, fmt.Errorf("migrate: read children: %w", err)
+			return nil, fmt.Errorf("read children: %w", err)
 		}
 		// Both sides come in the database's key order, and every child's
 		// parent is in the page (same snapshot, same key range): one walk,
@@ -114,7 +144,7 @@ func readPage(ctx context.Context, tx pgx.Tx, after reservation.Key, limit int) 
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("migrate: read children: %w", err)
+			return nil, fmt.Errorf("read children: %w", err)
 		}
 	}
 	for i := range recs {
@@ -131,7 +161,7 @@ func readPage(ctx context.Context, tx pgx.Tx, after reservation.Key, limit int) 
 // errOrphanChild is wrapped when a child row has no parent in its page:
 // the key orders of the two queries disagree (it cannot happen within one
 // snapshot).
-var errOrphanChild = errors.New("migrate: child row without its reservation in the page")
+var errOrphanChild = errors.New("child row without its reservation in the page")
 
 // scanParent reads one exportParentsSQL row.
 func scanParent(rows pgx.Rows) (sinks.Record, error) {
@@ -144,32 +174,15 @@ func scanParent(rows pgx.Rows) (sinks.Record, error) {
 		&r.Action, &r.Status, &r.ChainCode, &created, &modified, &arrival, &departure,
 		&r.Adults, &r.Children, &r.TotalAfterTax, &r.TotalBeforeTax, &r.Currency,
 		&r.Payment.CardCode, &r.Payment.Last4, &r.Payment.Expire, &rec.ArchiveKey, &version); err != nil {
-		return rec, fmt.Errorf("migrate: read reservations: %w", err)
+		return rec, fmt.Errorf("read reservations: %w", err)
 	}
-	r.MessageTime = timeText(msgTime)
-	r.CreatedAt, r.ModifiedAt = timeText(created), timeText(modified)
-	r.Arrival, r.Departure = dateText(arrival), dateText(departure)
+	r.MessageTime = timeString(msgTime)
+	r.CreatedAt, r.ModifiedAt = timeString(created), timeString(modified)
+	r.Arrival, r.Departure = dateString(arrival), dateString(departure)
 	v, err := parseVersion(version)
 	if err != nil {
 		return rec, err
 	}
 	rec.Reservation, rec.Version = r, v
 	return rec, nil
-}
-
-// timeText renders a stored time as the record does (RFC 3339, UTC, Z);
-// NULL is "".
-func timeText(t pgtype.Timestamptz) string {
-	if !t.Valid {
-		return ""
-	}
-	return normTime(t.Time)
-}
-
-// dateText renders a stored date as YYYY-MM-DD; NULL is "".
-func dateText(d pgtype.Date) string {
-	if !d.Valid {
-		return ""
-	}
-	return d.Time.Format(time.DateOnly)
 }
