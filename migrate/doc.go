@@ -33,10 +33,8 @@
 // committed chunk and ends in the same state as an uninterrupted one.
 // Files are loaded in parallel, one connection each.
 //
-// The merge turns the foreign-key triggers off for its transaction when
-// the role may (session_replication_role; Options.FKChecks keeps them):
-// they cost half of the merge, and the merge writes every parent itself
-// before its children, holding its lock.
+// The child tables have no foreign keys (migration 0012): the merge writes
+// every parent itself before its children, holding its lock.
 //
 // Options.Presort loads in key order instead (presort.go): the input is
 // first sorted into runs on disk, then merged in numbered chunks. Random

@@ -58,8 +58,8 @@ func TestDeferredIndexes(t *testing.T) {
 			t.Parallel()
 			db, _ := testDB(t)
 			want := indexDefs(t, db)
-			if n := strings.Count(want, "\n") + 1; n != 9 {
-				t.Fatalf("the schema has %d indexes on the reservation tables, want 9:\n%s", n, want)
+			if n := strings.Count(want, "\n") + 1; n != 8 {
+				t.Fatalf("the schema has %d indexes on the reservation tables, want 8:\n%s", n, want)
 			}
 			load := paths
 			if tc.prefill {
@@ -83,8 +83,8 @@ func TestDeferredIndexes(t *testing.T) {
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("interrupted run: %v", err)
 				}
-				if got := countRows(t, db, `SELECT count(*) FROM backfill_deferred_indexes`); got != 5 {
-					t.Errorf("%d indexes owed after the interrupted run, want 5", got)
+				if got := countRows(t, db, `SELECT count(*) FROM backfill_deferred_indexes`); got != 4 {
+					t.Errorf("%d indexes owed after the interrupted run, want 4", got)
 				}
 				opts.afterChunk = func(string, int64) { during = append(during, indexDefs(t, db)) }
 				opts.DeferIndexes = IndexesKeep // what an interrupted load owes is built anyway

@@ -55,7 +55,7 @@ func (m *Migrator) loadFile(ctx context.Context, src Source) error {
 	if p.Size != src.Size {
 		return &FileChangedError{Path: path, Recorded: p.Size, Current: src.Size}
 	}
-	if err := m.prepareSession(ctx, sess); err != nil {
+	if err := sess.Prepare(ctx); err != nil {
 		return fmt.Errorf("migrate: %s: %w", path, err)
 	}
 	in, err := openInput(ctx, src, &m.bytesRead)
@@ -100,21 +100,6 @@ func (m *Migrator) loadFile(ctx context.Context, src Source) error {
 	}
 	m.filesDone.Add(1)
 	m.logger.Info("backfill file loaded", "file", path, "rows", p.Rows, "rejects", p.Rejects)
-	return nil
-}
-
-// prepareSession creates a worker session's staging tables and finds out
-// whether its chunks may run without triggers (sess.Fast), warning once
-// when they may not.
-func (m *Migrator) prepareSession(ctx context.Context, sess *postgres.BackfillSession) error {
-	if err := sess.Prepare(ctx, m.opts.FKChecks); err != nil {
-		return err
-	}
-	if !m.opts.FKChecks && !sess.Fast() {
-		m.fkWarn.Do(func() {
-			m.logger.Warn("the load checks foreign keys row by row (slower): the role may not set session_replication_role")
-		})
-	}
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
@@ -45,11 +44,6 @@ type Options struct {
 	DynamoWCU int
 	// DynamoParallel is the BatchWriteItem calls in flight per worker.
 	DynamoParallel int
-	// FKChecks keeps the foreign-key triggers on during the merge. By
-	// default they are turned off when the role may do so (see
-	// postgres.BackfillSession.Fast): the merge guarantees the parents
-	// itself.
-	FKChecks bool
 	// Presort loads the extract in key order (see presort.go): one pass
 	// writes the rows as sorted runs to SpillDir (as much disk as the
 	// uncompressed input), a second merges them into the stores. Faster
@@ -97,7 +91,6 @@ type Migrator struct {
 	opts   Options
 	dyn    *dynamo.BatchLoader
 	logger *slog.Logger
-	fkWarn sync.Once
 	// freshMisses counts chunks whose direct COPY met a stored key.
 	freshMisses atomic.Int64
 

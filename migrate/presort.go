@@ -216,7 +216,7 @@ func (m *Migrator) chunkWorker(ctx context.Context, set string, work <-chan numb
 		return fmt.Errorf("migrate: connect: %w", err)
 	}
 	defer sess.Close()
-	if err := m.prepareSession(ctx, sess); err != nil {
+	if err := sess.Prepare(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for nc := range work {

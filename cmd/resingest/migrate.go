@@ -110,7 +110,8 @@ they are missing. Examples:
 	fl.StringVar(&f.spillDir, "spill-dir", "", "directory for --presort's sorted runs (default: the system's temporary directory)")
 	fl.IntVar(&f.runRows, "run-rows", migrate.DefaultRunRows, "rows per sorted run with --presort (held in memory by each worker)")
 	fl.StringVar(&f.deferIndexes, "defer-indexes", string(migrate.IndexesAuto), "drop the reservation tables' secondary indexes (not their keys) for the load and build them once it ends, 3x cheaper than keeping them up to date row by row; lookups by confirmation, guest or itinerary scan meanwhile: auto (when the reservations table is empty at the start), always or never")
-	fl.BoolVar(&f.fkChecks, "fk-checks", false, "keep the foreign-key triggers on during the merge (by default they are off when the role may set session_replication_role: the merge writes parents first itself)")
+	fl.BoolVar(&f.fkChecks, "fk-checks", false, "no effect (the child tables have no foreign keys since migration 0012)")
+	_ = fl.MarkDeprecated("fk-checks", "it has no effect since migration 0012: the child tables have no foreign keys")
 	fl.IntVar(&f.workers, "workers", migrate.DefaultWorkers, "files loaded at once (one Postgres connection each)")
 	fl.IntVar(&f.chunkRows, "chunk-rows", migrate.DefaultChunkRows, "rows per merge transaction")
 	fl.StringVar(&f.rejects, "rejects", "", "write the malformed rows' file, line and reason to this CSV file")
@@ -175,7 +176,7 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		return err
 	}
 	defer pg.Close()
-	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU, FKChecks: f.fkChecks,
+	opts := migrate.Options{Workers: f.workers, ChunkRows: f.chunkRows, DynamoWCU: f.dynamoWCU,
 		Presort: f.presort, SpillDir: f.spillDir, RunRows: f.runRows, DeferIndexes: indexMode, Logger: logger}
 	if err := f.keys.validate(); err != nil {
 		return err

@@ -117,7 +117,6 @@ func markConflict(err error) error {
 // concurrent use.
 type BackfillSession struct {
 	conn *pgxpool.Conn
-	fast bool
 }
 
 // OpenBackfillSession acquires a connection of the pool for a backfill
@@ -138,44 +137,16 @@ func (b *BackfillSession) Close() {
 	}
 }
 
-// Prepare tunes the session (sessionSQL), creates its staging tables and,
-// unless fkChecks, finds out whether its chunks may run without triggers
-// (Fast).
-func (b *BackfillSession) Prepare(ctx context.Context, fkChecks bool) error {
+// Prepare tunes the session (sessionSQL) and creates its staging tables.
+// (Until migration 0012 it also found out whether the chunks could turn
+// the child tables' foreign-key triggers off; the tables have none now.)
+func (b *BackfillSession) Prepare(ctx context.Context) error {
 	for _, ddl := range []string{sessionSQL, createStageSQL, createUpdatedSQL} {
 		if _, err := b.conn.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("staging table: %w", err)
 		}
 	}
-	if fkChecks {
-		b.fast = false
-		return nil
-	}
-	fast, err := b.triggersSkippable(ctx)
-	b.fast = fast
-	return err
-}
-
-// Fast reports whether the session's chunks turn the foreign-key triggers
-// off (skipTriggersSQL).
-func (b *BackfillSession) Fast() bool { return b.fast }
-
-// triggersSkippable reports whether the session may turn triggers off
-// (session_replication_role: a superuser, rds_superuser, or a role granted
-// SET ON PARAMETER session_replication_role).
-func (b *BackfillSession) triggersSkippable(ctx context.Context) (bool, error) {
-	_, err := b.conn.Exec(ctx, probeTriggersSQL)
-	var pe *pgconn.PgError
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &pe) && pe.Code == "42501": // insufficient_privilege
-		return false, nil
-	default:
-		// The RESET may not have run: never hand the session back.
-		_ = b.conn.Conn().Close(context.WithoutCancel(ctx))
-		return false, fmt.Errorf("probe session_replication_role: %w", err)
-	}
+	return nil
 }
 
 // StartFile registers an input file of size bytes (first run) and returns

@@ -42,9 +42,9 @@ type ChunkResult struct {
 	DirectMissed bool
 }
 
-// WriteChunk writes a chunk in one transaction: its rows (without the
-// foreign-key triggers when Fast; by direct COPY when asked and possible,
-// else staged and merged under the version guard), its rejects, its
+// WriteChunk writes a chunk in one transaction: its rows (by direct COPY
+// when asked and possible, else staged and merged under the version
+// guard), its rejects, its
 // progress, then BeforeCommit, then the commit. An error wraps
 // ErrTxConflict when running the chunk again may succeed.
 func (b *BackfillSession) WriteChunk(ctx context.Context, w ChunkWrite) (ChunkResult, error) {
@@ -60,11 +60,6 @@ func (b *BackfillSession) writeChunk(ctx context.Context, w ChunkWrite) (ChunkRe
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after Commit
 	if len(w.Rows) > 0 {
-		if b.fast {
-			if _, err := tx.Exec(ctx, skipTriggersSQL); err != nil {
-				return res, fmt.Errorf("prepare transaction: %w", err)
-			}
-		}
 		if res.Keys, res.DirectMissed, err = writeRows(ctx, tx, w.Rows, w.TryDirect); err != nil {
 			return res, err
 		}

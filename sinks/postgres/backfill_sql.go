@@ -168,15 +168,6 @@ WHERE itinerary_id <> ''
 ORDER BY hotel_code, confirmation
 ` + upsertExternalID
 
-// skipTriggersSQL turns the foreign-key triggers off for a chunk's
-// transaction: they check, row by row, that each child's parent exists,
-// which cost about half of the merge. The merge only inserts children of
-// parents it upserted in the same transaction and holds their row locks
-// until commit, and reservations are never deleted (a cancel is a status
-// change), so every parent exists by construction. The tables have no
-// other triggers. SET LOCAL: the setting ends with the transaction.
-const skipTriggersSQL = `SET LOCAL session_replication_role = replica`
-
 // updatedTable holds a chunk's staged rows whose parent mergeSQL updated
 // (rather than inserted); usually few or none.
 const updatedTable = "backfill_updated"
@@ -223,10 +214,6 @@ ON CONFLICT (path, line) DO NOTHING`
 // truncateStageSQL empties the session's staging tables before a chunk:
 // they are the session's, so TRUNCATE is cheap and private.
 const truncateStageSQL = "TRUNCATE " + stageTable + ", " + updatedTable
-
-// probeTriggersSQL tells whether the role may turn triggers off
-// (triggersSkippable); the RESET leaves the session as it was.
-const probeTriggersSQL = "SET session_replication_role = replica; RESET session_replication_role"
 
 // chunkDoneSQL records a presorted chunk as done ($2 input rows).
 const chunkDoneSQL = `

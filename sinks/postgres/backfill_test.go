@@ -37,7 +37,7 @@ func TestBackfillSessionCommitsSynchronously(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	if err := sess.Prepare(ctx, false); err != nil {
+	if err := sess.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var v string
@@ -76,7 +76,7 @@ func TestWriteChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	if err := sess.Prepare(ctx, false); err != nil {
+	if err := sess.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var seen []reservation.Key

@@ -174,7 +174,7 @@ WITH input AS (
 		AS c(parent, ordinal, is_primary, given_name, surname, email, phone,
 			loyalty_program, loyalty_number, city, postal_code, country, email_index, loyalty_index)
 	JOIN written w ON w.idx = c.parent
-	` + UpsertGuest + `
+	` + upsertGuest + `
 )
 SELECT count(*) FROM written`
 
