@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +52,18 @@ type Options struct {
 	// is left. Zero: the function never sweeps (a worker must).
 	PendingTTL           time.Duration
 	PendingSweepInterval time.Duration
-	Logger               *slog.Logger
+	// PartitionUpkeepInterval, when positive, makes invocations create
+	// the month partitions of audit, dead_letters and pii_access from the
+	// current month to PartitionsAhead months later (those missing), when
+	// the Processor can (PartitionKeeper): at the first invocation of an
+	// execution environment and then at most once per interval, after the
+	// invocation's records, while time is left. A function that is the
+	// only consumer of its stream needs it: rows of a month without its
+	// partition land in the default partition, which retention cannot
+	// drop. Zero: never (a worker or 'resingest db partitions' must).
+	PartitionUpkeepInterval time.Duration
+	PartitionsAhead         int
+	Logger                  *slog.Logger
 }
 
 // DefaultPendingSweepInterval is how often an execution environment sweeps
@@ -69,6 +81,14 @@ type PendingSweeper interface {
 	SweepPending(ctx context.Context, ttl time.Duration, now time.Time, limit int) (int, error)
 }
 
+// PartitionKeeper is the optional ability of a Processor to create the
+// month partitions of the tables that grow with traffic from now's month
+// to ahead months later, returning the names it created
+// (postgres.Sink.EnsurePartitions).
+type PartitionKeeper interface {
+	EnsurePartitions(ctx context.Context, now time.Time, ahead int) ([]string, error)
+}
+
 // Handler is the Lambda function for a Kinesis event source mapping. It is
 // safe for concurrent use, although Lambda invokes one execution
 // environment sequentially.
@@ -82,6 +102,7 @@ type Handler struct {
 	closeFn   func()
 	closed    bool
 	lastSweep time.Time // guarded by mu
+	upkept    time.Time // last partition upkeep, guarded by mu
 }
 
 // New returns a Handler that opens its Processor with open, once, at Open
@@ -176,6 +197,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 		}
 	}
 	h.sweepPending(work, log, proc)
+	h.keepPartitions(work, log, proc)
 	log.Info("invocation done", "records", len(ev.Records), "shards", len(shards),
 		"stored", tally.n[pipeline.OutcomeStored], "duplicate", tally.n[pipeline.OutcomeDuplicate],
 		"stale", tally.n[pipeline.OutcomeStale], "dead_lettered", tally.n[pipeline.OutcomeDeadLettered],
@@ -210,6 +232,40 @@ func (h *Handler) sweepPending(work context.Context, log *slog.Logger, proc Proc
 	}
 	if n > 0 {
 		log.Info("held records dead-lettered as unresolved", "records", n, "pending_ttl", h.opts.PendingTTL)
+	}
+}
+
+// keepPartitions creates the month partitions ahead (Options.
+// PartitionUpkeepInterval) when the processor can, the interval has passed
+// and work has time left. A failure is logged, not returned: rows never
+// wait for a partition, and the next invocation tries again.
+func (h *Handler) keepPartitions(work context.Context, log *slog.Logger, proc Processor) {
+	pk, ok := proc.(PartitionKeeper)
+	if !ok || h.opts.PartitionUpkeepInterval <= 0 || work.Err() != nil {
+		return
+	}
+	now := time.Now()
+	h.mu.Lock()
+	due := h.upkept.IsZero() || now.Sub(h.upkept) >= h.opts.PartitionUpkeepInterval
+	if due {
+		h.upkept = now
+	}
+	h.mu.Unlock()
+	if !due {
+		return
+	}
+	created, err := pk.EnsurePartitions(work, now, h.opts.PartitionsAhead)
+	if len(created) > 0 {
+		log.Info("postgres: partitions created", "partitions", strings.Join(created, ","))
+	}
+	if err != nil {
+		log.Warn("partition upkeep failed; the next invocation after the interval tries again", "err", err)
+		h.mu.Lock()
+		// Again after a minute (or the interval, if shorter), not at once:
+		// a refusal (no CREATE privilege) would otherwise cost every
+		// invocation a round trip and a log line.
+		h.upkept = now.Add(min(time.Minute, h.opts.PartitionUpkeepInterval) - h.opts.PartitionUpkeepInterval)
+		h.mu.Unlock()
 	}
 }
 

@@ -34,6 +34,25 @@ func (f *partitionFlags) register(fl *pflag.FlagSet, withInterval bool) {
 	}
 }
 
+// registerUpkeep registers the settings of a process that only creates
+// partitions ahead (serve, lambda): retention stays with the worker and
+// 'db partitions'.
+func (f *partitionFlags) registerUpkeep(fl *pflag.FlagSet, every time.Duration) {
+	fl.IntVar(&f.ahead, "partitions-ahead", postgres.DefaultMonthsAhead, "create the audit, dead-letter and PII access partitions of this many months after the current one")
+	fl.DurationVar(&f.every, "partition-upkeep-interval", every, "how often to create the month partitions ahead (0: never; then a worker or 'resingest db partitions' must)")
+}
+
+// validateUpkeep checks what registerUpkeep registered.
+func (f *partitionFlags) validateUpkeep() error {
+	if f.ahead < 0 || f.ahead > 24 {
+		return fmt.Errorf("--partitions-ahead %d: must be 0 to 24", f.ahead)
+	}
+	if f.every < 0 {
+		return fmt.Errorf("--partition-upkeep-interval %s: must not be negative", f.every)
+	}
+	return nil
+}
+
 func (f *partitionFlags) validate(withInterval bool) error {
 	if f.ahead < 0 || f.ahead > 24 {
 		return fmt.Errorf("--partitions-ahead %d: must be 0 to 24", f.ahead)

@@ -17,6 +17,7 @@ import (
 	"github.com/resingest/resingest/lambdahandler"
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pipeline"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 func init() { addCommand(newLambdaCmd) }
@@ -35,6 +36,7 @@ type lambdaFlags struct {
 	maxBytes       int
 	pendingTTL     time.Duration
 	pendingSweep   time.Duration
+	partitions     partitionFlags // db_partitions.go
 	stores         storeFlags
 }
 
@@ -44,6 +46,9 @@ func (f *lambdaFlags) validate() error {
 	}
 	if f.pendingTTL < 0 || f.pendingSweep <= 0 {
 		return errors.New("--pending-ttl must not be negative and --pending-sweep-interval must be positive")
+	}
+	if err := f.partitions.validateUpkeep(); err != nil {
+		return err
 	}
 	if f.event != "" && f.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", f.timeout)
@@ -106,6 +111,7 @@ exits.`,
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
 	fl.DurationVar(&f.pendingTTL, "pending-ttl", pipeline.DefaultPendingTTL, "a record without a hotel code waits this long for a reservation with its confirmation, then an invocation dead-letters it as unresolved (0: never; a consume worker must sweep)")
 	fl.DurationVar(&f.pendingSweep, "pending-sweep-interval", lambdahandler.DefaultPendingSweepInterval, "how often an execution environment dead-letters held records older than --pending-ttl, after an invocation's records")
+	f.partitions.registerUpkeep(fl, 6*time.Hour)
 	f.stores.register(cmd)
 	return cmd
 }
@@ -131,9 +137,10 @@ func runLambda(ctx context.Context, f *lambdaFlags, cmd *cobra.Command) error {
 			st.Close()
 			return nil, nil, err
 		}
-		return proc, st.Close, nil
+		return lambdaProcessor{proc, st.pg}, st.Close, nil
 	}, lambdahandler.Options{BatchSize: f.batchSize, DeadlineMargin: f.deadlineMargin, Logger: log,
-		PendingTTL: f.pendingTTL, PendingSweepInterval: f.pendingSweep})
+		PendingTTL: f.pendingTTL, PendingSweepInterval: f.pendingSweep,
+		PartitionUpkeepInterval: f.partitions.every, PartitionsAhead: f.partitions.ahead})
 	defer h.Close()
 
 	if f.event != "" {
@@ -155,6 +162,20 @@ func runLambda(ctx context.Context, f *lambdaFlags, cmd *cobra.Command) error {
 	// process itself. On SIGTERM (environment shutdown) the pools close.
 	lambda.StartWithOptions(h.Handle, lambda.WithContext(ctx), lambda.WithEnableSIGTERM(h.Close))
 	return nil
+}
+
+// lambdaProcessor is the function's processor with the Postgres store's
+// partition upkeep (lambdahandler.PartitionKeeper).
+type lambdaProcessor struct {
+	*pipeline.Processor
+	pg *postgres.Sink
+}
+
+func (p lambdaProcessor) EnsurePartitions(ctx context.Context, now time.Time, ahead int) ([]string, error) {
+	if p.pg == nil {
+		return nil, nil
+	}
+	return p.pg.EnsurePartitions(ctx, now, ahead)
 }
 
 // lambdaLogs switches the logs to JSON (CloudWatch Logs parses it) unless

@@ -13,6 +13,7 @@ import (
 
 	"github.com/resingest/resingest/api"
 	"github.com/resingest/resingest/sinks/dynamo"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 func init() { addCommand(newServeCmd) }
@@ -40,6 +41,7 @@ type serveFlags struct {
 	failedLimit    int
 	failedWindow   time.Duration
 	keys           keyFlags
+	partitions     partitionFlags // db_partitions.go: ahead and interval only
 }
 
 func newServeCmd() *cobra.Command {
@@ -121,6 +123,7 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	fl.IntVar(&f.failedLimit, "failed-auth-limit", 10, "failed attempts (invalid credentials, lookups matching nothing) per address per --failed-auth-window before its requests get 429; 0: no limit")
 	fl.DurationVar(&f.failedWindow, "failed-auth-window", api.DefaultFailedAuthWindow, "window of --failed-auth-limit (attempts come back evenly over it)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", api.DefaultShutdownGrace, "how long requests in flight may take to finish after a stop signal")
+	f.partitions.registerUpkeep(fl, 6*time.Hour)
 	f.keys.register(cmd)
 	return cmd
 }
@@ -131,6 +134,9 @@ func runServe(ctx context.Context, f *serveFlags) error {
 	}
 	if f.failedWindow <= 0 {
 		return errors.New("--failed-auth-window must be positive")
+	}
+	if err := f.partitions.validateUpkeep(); err != nil {
+		return err
 	}
 	opts := api.Options{Region: f.region, ShutdownGrace: f.shutdownGrace, Logger: slog.Default(),
 		RateLimit: f.rateLimit, LookupRateLimit: f.lookupLimit,
@@ -176,7 +182,7 @@ func runServe(ctx context.Context, f *serveFlags) error {
 	}
 	defer closeKeys()
 	opts.Store = store
-	audit, closeAudit, err := f.openAudit(ctx, pg)
+	audit, auditPG, closeAudit, err := f.openAudit(ctx, pg)
 	if err != nil {
 		return err
 	}
@@ -192,6 +198,13 @@ func runServe(ctx context.Context, f *serveFlags) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if auditPG != nil && f.partitions.every > 0 {
+		// The PII access audit grows by month: its partitions are made
+		// ahead here too, so an API without a worker beside it (a Lambda
+		// consumer, say) does not fill the default partition. It stops
+		// with ctx, before closeAudit closes the pool.
+		go auditPG.KeepPartitions(ctx, f.partitions.every, f.partitions.ahead, postgres.Retention{}, slog.Default())
+	}
 	adminDone := make(chan error, 1)
 	if f.adminAddr != "" {
 		aln, err := net.Listen("tcp", f.adminAddr)

@@ -66,27 +66,28 @@ func (f *serveFlags) openStore(ctx context.Context) (st api.Store, pg *postgres.
 }
 
 // openAudit starts the PII access audit on the Postgres of --pg-url (pg
-// when the store already opened it). Without --pg-url there is none and
-// every caller sees contact data masked. close flushes it.
-func (f *serveFlags) openAudit(ctx context.Context, pg *postgres.Sink) (audit *api.AccessAudit, close func(), err error) {
+// when the store already opened it) and returns that Postgres too. Without
+// --pg-url there is none and every caller sees contact data masked. close
+// flushes it.
+func (f *serveFlags) openAudit(ctx context.Context, pg *postgres.Sink) (audit *api.AccessAudit, auditPG *postgres.Sink, close func(), err error) {
 	if f.pgURL == "" {
 		slog.Warn("no --pg-url: no PII access audit, so guests' contact data is masked for every caller")
-		return nil, func() {}, nil
+		return nil, nil, func() {}, nil
 	}
 	closePG := func() {}
 	if pg == nil {
 		if pg, err = postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: 2}); err != nil {
-			return nil, nil, fmt.Errorf("PII access audit: %w", err)
+			return nil, nil, nil, fmt.Errorf("PII access audit: %w", err)
 		}
 		closePG = pg.Close
 	}
 	log := api.NewPostgresAccessLog(pg)
 	if err := log.Check(ctx); err != nil {
 		closePG()
-		return nil, nil, fmt.Errorf("%w (run 'resingest db migrate')", err)
+		return nil, nil, nil, fmt.Errorf("%w (run 'resingest db migrate')", err)
 	}
 	audit = api.NewAccessAudit(log, api.AuditOptions{Logger: slog.Default()})
-	return audit, func() {
+	return audit, pg, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), f.shutdownGrace)
 		defer cancel()
 		if err := audit.Close(cctx); err != nil {

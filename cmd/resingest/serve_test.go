@@ -193,6 +193,9 @@ func TestServe(t *testing.T) {
 			if st := get(req); st != 401 {
 				t.Errorf("no credentials: status %d", st)
 			}
+			// The PII access audit's month partitions are made ahead.
+			pgURL := args[slices.Index(args, "--pg-url")+1]
+			waitForPartition(t, ctx, pgURL, "pii_access_"+time.Now().UTC().AddDate(0, 0, 1-time.Now().UTC().Day()).AddDate(0, postgres.DefaultMonthsAhead, 0).Format("200601"))
 			// Metrics are on the admin listener only.
 			req, _ = http.NewRequest("GET", base+"/metrics", nil)
 			if st := get(req); st != 404 {
@@ -218,7 +221,6 @@ func TestServe(t *testing.T) {
 			}
 			// The guest saw their own address twice: two audit rows, written by
 			// the time serve returned. The partner has no pii scope.
-			pgURL := args[slices.Index(args, "--pg-url")+1]
 			pg, err := postgres.New(ctx, pgURL, postgres.Options{MaxConns: 1})
 			if err != nil {
 				t.Fatal(err)
@@ -279,4 +281,31 @@ func waitReady(t *testing.T, base string, done <-chan error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("serve never became ready")
+}
+
+// waitForPartition waits up to 10s for the month partition name to exist
+// in the database at url.
+func waitForPartition(t *testing.T, ctx context.Context, url, name string) {
+	t.Helper()
+	conn, err := postgres.ConnectURL(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		parts, err := postgres.MonthPartitions(ctx, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range parts {
+			if p.Name == name {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no partition %s after 10s (have %v)", name, parts)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -174,3 +174,42 @@ func TestPartitionMoveWaitsForWriters(t *testing.T) {
 		t.Fatalf("audit rows of the held message: %v, want [resolved]", got)
 	}
 }
+
+// TestInsertDuringPartitionCreation: a row written while its month's
+// partition is being created waits for it and lands in it. (Before, the
+// INSERT was routed to the default partition and then failed on its
+// changed constraint, SQLSTATE 23514, and the API lost the PII access
+// rows of the month.)
+func TestInsertDuringPartitionCreation(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s, url := newTestSink(t)
+	m := month(2031, time.May)
+	upkeep, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer upkeep.Close(context.Background())
+	tx, err := upkeep.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT resingest_month_partition('pii_access', 'accessed_month', $1::date)`, m); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	go func() {
+		written <- s.WritePIIAccess(ctx, []PIIAccess{{At: m.AddDate(0, 0, 9), RequestID: "r", CallerKind: "guest",
+			CallerID: "g", HotelCode: "H", Confirmation: "C", Fields: []string{"email"}}})
+	}()
+	waitForLockWaiter(t, ctx, s.pool)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-written; err != nil {
+		t.Fatalf("a PII access row written while its partition was created: %v", err)
+	}
+	if got := rowsByPartition(t, ctx, s.pool, "pii_access"); len(got) != 1 || got[0] != "pii_access_203105:1" {
+		t.Fatalf("pii_access rows by partition: %v, want one in pii_access_203105", got)
+	}
+}

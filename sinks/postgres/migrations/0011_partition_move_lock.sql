@@ -1,20 +1,24 @@
--- resingest_month_partition (0010) moved a month's rows out of the default
--- partition without stopping the parent's writers. A writer whose
--- statement had taken its snapshot before the move committed then found
--- its row deleted and not (yet) in the new partition: an UPDATE of a held
--- message's audit row changed nothing, and the row stayed "held" for ever
--- (seen in TestKafkaKeyResolution when a worker created the month's
--- partition while another settled held records).
+-- resingest_month_partition (0010) created a month's partition while the
+-- parent's writers went on, which lost or refused their rows in two ways:
 --
--- Now, when the default partition holds rows of the month, the move first
--- locks the parent in SHARE ROW EXCLUSIVE mode: writers (ROW EXCLUSIVE)
--- wait until the move and the ATTACH commit, and a statement takes its
--- snapshot only after it holds its table locks, so it sees the rows in
--- their new partition. Readers are not blocked. Creating a partition
--- ahead (the default holds nothing of that month, the usual case) takes no
--- such lock; a row of that month written to the default meanwhile makes
--- the ATTACH fail (the default is scanned under an ACCESS EXCLUSIVE lock),
--- which the next upkeep run repairs by moving it.
+-- * A statement that had taken its snapshot before the move of the
+--   default partition's rows committed found its row deleted and not (yet)
+--   in the new partition: an UPDATE of a held message's audit row changed
+--   nothing (TestPartitionMoveWaitsForWriters).
+-- * An INSERT routed to the default partition before the ATTACH committed
+--   failed after it with "new row for relation ..._default violates
+--   partition constraint" (SQLSTATE 23514): the API's PII access rows of
+--   the month were lost (TestInsertDuringPartitionCreation).
+--
+-- Now the function locks the parent in SHARE ROW EXCLUSIVE mode before it
+-- creates the partition: writers (ROW EXCLUSIVE) wait until the partition
+-- is attached and committed, and a statement takes its snapshot and routes
+-- its rows only after it holds its table locks, so it sees the new
+-- partition and the rows moved into it. Readers are not blocked. The lock
+-- is taken only when the partition is missing (the usual upkeep run finds
+-- them all and returns at once), and held for milliseconds: creating an
+-- empty table, moving what the default partition holds of the month (none
+-- when partitions are made ahead) and attaching it.
 CREATE OR REPLACE FUNCTION resingest_month_partition(parent text, key text, month date)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
@@ -30,12 +34,10 @@ BEGIN
     IF to_regclass(part) IS NOT NULL THEN
         RETURN false;
     END IF;
+    EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', parent);
     IF to_regclass(dflt) IS NOT NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I >= %L AND %I < %L)',
             dflt, key, month, key, upper) INTO stray;
-    END IF;
-    IF stray THEN
-        EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', parent);
     END IF;
     EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part, parent);
     -- The check lets ATTACH skip its scan of the new table.
