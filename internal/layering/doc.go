@@ -27,5 +27,6 @@
 // Kinesis, archive objects) for `mapping check` and dry runs, and the
 // archive's object format is one of them.
 //
-// The package has no code of its own; Rules is what the test applies.
+// Rules is what the test applies; Violations checks a module's import
+// graph (as `go list` prints it) against them.
 package layering
