@@ -3,47 +3,18 @@ package archive
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
-)
 
-// frozenS3 accepts connections and never answers, as an S3 endpoint whose
-// server is stopped (SIGSTOP) or a network path that drops replies.
-func frozenS3(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c) // held open, never answered
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
+	"github.com/resingest/resingest/internal/testenv"
+)
 
 // TestReadsHaveADeadline: reading an archive object or an archived dead
 // letter from a frozen S3 fails within the attempt deadline instead of
 // hanging `dlq show`, `dlq replay` or a backfill from the archive.
 func TestReadsHaveADeadline(t *testing.T) {
 	t.Parallel()
-	c, err := NewClient(testContext(t), frozenS3(t))
+	c, err := NewClient(testContext(t), testenv.FrozenEndpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}

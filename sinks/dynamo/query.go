@@ -28,10 +28,21 @@ type Page struct {
 	Cursor string
 }
 
+// query makes one Query request within the attempt deadline: a frozen or
+// unreachable DynamoDB fails the read (the API answers 503) instead of
+// holding the caller until its own deadline.
+func (s *Sink) query(ctx context.Context, in *dynamodb.QueryInput) (*dynamodb.QueryOutput, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
+	defer cancel()
+	return s.api.Query(ctx, in)
+}
+
 // Get reads the stored reservation with key k (strongly consistent) and
-// its version string, or ErrNotFound.
+// its version string, or ErrNotFound, within the attempt deadline.
 func (s *Sink) Get(ctx context.Context, k reservation.Key) (reservation.Reservation, string, error) {
-	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+	actx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
+	defer cancel()
+	out, err := s.api.GetItem(actx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.opts.Table),
 		Key:            keyOf(k),
 		ConsistentRead: aws.Bool(true),
@@ -60,7 +71,7 @@ func (s *Sink) QueryArrivals(ctx context.Context, hotel, date string, limit int3
 	if err != nil {
 		return Page{}, err
 	}
-	out, err := s.api.Query(ctx, &dynamodb.QueryInput{
+	out, err := s.query(ctx, &dynamodb.QueryInput{
 		TableName:              aws.String(s.opts.Table),
 		IndexName:              aws.String(IndexByHotelArrival),
 		KeyConditionExpression: aws.String("hotel_code = :h AND begins_with(arrival_conf, :d)"),
@@ -112,7 +123,7 @@ func (s *Sink) QueryGuest(ctx context.Context, guestID, from, to string) ([]Item
 	}
 	var all []Item
 	for {
-		out, err := s.api.Query(ctx, in)
+		out, err := s.query(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("dynamo: query guest reservations: %w", err)
 		}
@@ -142,7 +153,7 @@ func (s *Sink) KeysByConfirmation(ctx context.Context, confirmation string, limi
 	}
 	var keys []reservation.Key
 	for len(keys) < limit {
-		out, err := s.api.Query(ctx, in)
+		out, err := s.query(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("dynamo: query confirmation: %w", err)
 		}
