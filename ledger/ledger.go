@@ -22,6 +22,24 @@ type AuditRow struct {
 	// Error says why the message failed; it must hold no personal data.
 	Error   string
 	Latency time.Duration // from receipt to acknowledgement
+	// Records are the message's reservation records and what became of
+	// each: the lineage of a reservation (`resingest history`).
+	Records []AuditRecord
+}
+
+// AuditRecord is one reservation record of an audited message.
+type AuditRecord struct {
+	Ordinal      int    // its place among the message's records
+	HotelCode    string // "" while the record is held for key resolution
+	Confirmation string
+	Version      string // reservation.Version.String()
+	Action       string
+	MessageType  string
+	ArchiveKey   string // where the archive keeps the raw message; "" without one
+	// Outcome is a store outcome (stored, duplicate, stale), resolved, or
+	// held (until the record is released: resolved, stale, duplicate or
+	// dead_lettered then).
+	Outcome string
 }
 
 // DeadLetter is a message the pipeline gave up on, kept for inspection and
@@ -101,4 +119,7 @@ type PendingDone struct {
 	Outcome string
 	Error   string
 	Letter  *DeadLetter
+	// HotelCode is the hotel the record was applied to ("" when it was
+	// not): its lineage moves there.
+	HotelCode string
 }

@@ -137,6 +137,9 @@ type parsed struct {
 	// held: records without a hotel code wait for their reservation;
 	// resolved: such a record got its hotel code (resolve.go).
 	held, resolved bool
+	// heldRecs are the held records (their archive keys set), for the
+	// message's lineage; heldRecs[n] is held with Ordinal n.
+	heldRecs []sinks.Record
 }
 
 // Process handles a batch. It returns one Outcome per message, in order,
@@ -165,8 +168,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 			owner = append(owner, i)
 		}
 	}
-	best := make([]sinks.Outcome, len(msgs)) // best outcome per message
-	if err := p.writeSinks(ctx, msgs, items, recs, owner, best); err != nil {
+	best := make([]sinks.Outcome, len(msgs))  // best outcome per message
+	recBest := make([]sinks.Outcome, len(recs)) // and per record
+	if err := p.writeSinks(ctx, msgs, items, recs, owner, best, recBest); err != nil {
 		return nil, err
 	}
 	if err := p.releaseStored(ctx, recs); err != nil {
@@ -174,6 +178,10 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 	}
 
 	outcomes := make([]Outcome, len(msgs))
+	byMsg := make([][]int, len(msgs)) // the indexes in recs of each message's records
+	for j, i := range owner {
+		byMsg[i] = append(byMsg[i], j)
+	}
 	var letters []ledger.DeadLetter
 	audit := make([]ledger.AuditRow, len(msgs))
 	now := time.Now()
@@ -203,6 +211,9 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 			MessageID: it.msgID, Source: m.Source, Partition: m.Partition, Position: m.Position,
 			ReceivedAt: m.ReceivedAt, StoredAt: now, Outcome: string(outcomes[i]), Error: it.reason,
 			Latency: now.Sub(m.ReceivedAt),
+		}
+		if it.reason == "" {
+			audit[i].Records = lineage(it, recs, recBest, byMsg[i], outcomes[i])
 		}
 		p.cfg.Metrics.outcome(outcomes[i])
 	}
@@ -287,12 +298,19 @@ func reasonClass(err error) string {
 // writeSinks writes recs to the archive, then to every store in parallel,
 // and records per message the best outcome, or a dead-letter reason for a
 // record a sink refused for good.
-func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []parsed, recs []sinks.Record, owner []int, best []sinks.Outcome) error {
+func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []parsed, recs []sinks.Record, owner []int, best, recBest []sinks.Outcome) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	// orig[j] is the index in the caller's recs of recs[j] (the archive's
+	// refusals are taken out below).
+	orig := make([]int, len(recs))
+	for j := range orig {
+		orig[j] = j
+	}
 	// refuse dead-letters the messages of records a sink refused for good;
-	// store outcomes (not the archive's) feed the per-message summary.
+	// store outcomes (not the archive's) feed the per-message and
+	// per-record summaries.
 	refuse := func(sink string, results []sinks.Result, owner []int, store bool) {
 		for j, r := range results {
 			if r.Outcome == sinks.Failed {
@@ -300,8 +318,13 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 				if it.reason == "" {
 					it.reason, it.class = fmt.Sprintf("%s refused the record: %v", sink, r.Err), sink+" refused"
 				}
-			} else if store && rank(r.Outcome) > rank(best[owner[j]]) {
+				continue
+			}
+			if store && rank(r.Outcome) > rank(best[owner[j]]) {
 				best[owner[j]] = r.Outcome
+			}
+			if store && rank(r.Outcome) > rank(recBest[orig[j]]) {
+				recBest[orig[j]] = r.Outcome
 			}
 		}
 	}
@@ -316,13 +339,13 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 		refuse(a.Name, results, owner, false)
 		// A message the archive refused is dead-lettered: keep it out of
 		// the stores too, so a replay applies it whole.
-		kept, keptOwner := recs[:0:0], owner[:0:0]
+		kept, keptOwner, keptOrig := recs[:0:0], owner[:0:0], orig[:0:0]
 		for j := range recs {
 			if items[owner[j]].reason == "" {
-				kept, keptOwner = append(kept, recs[j]), append(keptOwner, owner[j])
+				kept, keptOwner, keptOrig = append(kept, recs[j]), append(keptOwner, owner[j]), append(keptOrig, j)
 			}
 		}
-		recs, owner = kept, keptOwner
+		recs, owner, orig = kept, keptOwner, keptOrig
 	}
 	all := make([][]sinks.Result, len(p.cfg.Stores))
 	g, gctx := errgroup.WithContext(ctx)

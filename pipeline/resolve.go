@@ -143,6 +143,7 @@ func (p *Processor) resolveKeys(ctx context.Context, msgs []Message, items []par
 	}
 	var hold []ledger.PendingRecord
 	var holdRecs []sinks.Record
+	var holdItem []int // the item of each held record
 	for i := range items {
 		it := &items[i]
 		var keep []sinks.Record
@@ -174,7 +175,7 @@ func (p *Processor) resolveKeys(ctx context.Context, msgs []Message, items []par
 		if len(held) == 0 {
 			continue
 		}
-		it.recs, it.held = keep, true
+		it.recs, it.held, it.heldRecs = keep, true, held
 		m := &msgs[i]
 		// The body of the dead letter it may become, built now while the
 		// message is at hand, with the same bounds as any dead letter.
@@ -184,6 +185,7 @@ func (p *Processor) resolveKeys(ctx context.Context, msgs []Message, items []par
 		}
 		for n, rec := range held {
 			holdRecs = append(holdRecs, rec)
+			holdItem = append(holdItem, i)
 			hold = append(hold, ledger.PendingRecord{
 				Reservation: rec.Reservation, Version: rec.Version.String(), GuestIndexes: rec.GuestIndexes,
 				Source: m.Source, Partition: m.Partition, Position: m.Position, Ordinal: n,
@@ -207,6 +209,13 @@ func (p *Processor) resolveKeys(ctx context.Context, msgs []Message, items []par
 				return fmt.Errorf("%s: refused a held record: %w", a.Name, results[n].Err)
 			}
 			hold[n].ArchiveKey = results[n].Key
+		}
+		// The lineage names the archived copy of a held record too.
+		seen := map[int]int{}
+		for n := range hold {
+			i := holdItem[n]
+			items[i].heldRecs[seen[i]].ArchiveKey = results[n].Key
+			seen[i]++
 		}
 	}
 	if err := p.retry(ctx, "hold", func() error { return kr.Hold(ctx, hold) }); err != nil {
@@ -292,7 +301,7 @@ func (p *Processor) release(ctx context.Context, confs []string, known bool) err
 		}
 		rounds[k] = append(rounds[k], len(recs))
 		recs = append(recs, sinks.Record{Reservation: r, Version: v, ArchiveKey: h.ArchiveKey, GuestIndexes: h.GuestIndexes})
-		done = append(done, ledger.PendingDone{Record: h})
+		done = append(done, ledger.PendingDone{Record: h, HotelCode: c.HotelCode})
 	}
 	if len(recs) > 0 {
 		outcome, reason, err := p.applyRounds(ctx, recs, rounds)

@@ -78,8 +78,9 @@ func newDBPartitionsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "partitions",
 		Short: "Create month partitions ahead, drop expired ones, list them",
-		Long: `partitions keeps the tables that grow with traffic — audit, dead_letters and
-pii_access, partitioned by UTC month (TABLE_YYYYMM) — in shape: it creates
+		Long: `partitions keeps the tables that grow with traffic — audit and its lineage
+audit_records, dead_letters and pii_access, partitioned by UTC month
+(TABLE_YYYYMM) — in shape: it creates
 the partitions of the current month and --partitions-ahead months after it,
 and a partition for any month whose rows wait in a TABLE_default partition
 (moving them in); with a retention flag it drops, whole, the partitions of

@@ -13,24 +13,43 @@ import (
 // AuditRow is ledger.AuditRow.
 type AuditRow = ledger.AuditRow
 
+// AuditRecord is ledger.AuditRecord.
+type AuditRecord = ledger.AuditRecord
+
 // writeAuditSQL skips a row whose source position has a row already: in
 // its own month by the unique index, in the month before by the NOT EXISTS
 // (a message first delivered before a month's end and redelivered after
 // it; the unique index holds per month only, see migration 0010).
 const writeAuditSQL = `
-INSERT INTO audit (message_id, source, partition, position, received_at, stored_at,
-	outcome, error, latency, received_month)
-SELECT t.message_id, t.source, t.partition, t.position, t.received_at, coalesce(t.stored_at, now()),
-	t.outcome, t.error, t.latency, resingest_month(t.received_at)
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-	$6::timestamptz[], $7::text[], $8::text[], $9::interval[])
-	AS t(message_id, source, partition, position, received_at, stored_at, outcome, error, latency)
-WHERE t.position = '' OR NOT EXISTS (
-	SELECT 1 FROM audit a
-	WHERE a.received_month = (resingest_month(t.received_at) - interval '1 month')::date
-		AND a.source = t.source AND a.partition = t.partition AND a.position = t.position
-		AND a.position <> '') -- lets the partial unique index answer
-ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING`
+WITH t AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+		$6::timestamptz[], $7::text[], $8::text[], $9::interval[]) WITH ORDINALITY
+		AS t(message_id, source, partition, position, received_at, stored_at, outcome, error, latency, n)
+), ins AS (
+	INSERT INTO audit (message_id, source, partition, position, received_at, stored_at,
+		outcome, error, latency, received_month)
+	SELECT t.message_id, t.source, t.partition, t.position, t.received_at, coalesce(t.stored_at, now()),
+		t.outcome, t.error, t.latency, resingest_month(t.received_at)
+	FROM t
+	WHERE t.position = '' OR NOT EXISTS (
+		SELECT 1 FROM audit a
+		WHERE a.received_month = (resingest_month(t.received_at) - interval '1 month')::date
+			AND a.source = t.source AND a.partition = t.partition AND a.position = t.position
+			AND a.position <> '') -- lets the partial unique index answer
+	ON CONFLICT (source, partition, position, received_month) WHERE position <> '' DO NOTHING
+	RETURNING source, partition, position, received_month
+)
+-- The lineage of the rows written (not of a redelivered message's).
+INSERT INTO audit_records (received_month, received_at, source, partition, position, message_id,
+	ordinal, hotel_code, confirmation, version, action, message_type, archive_key, outcome, latency)
+SELECT ins.received_month, m.received_at, m.source, m.partition, m.position, m.message_id,
+	r.ordinal, r.hotel_code, r.confirmation, r.version, r.action, r.message_type, r.archive_key,
+	r.outcome, m.latency
+FROM unnest($10::int4[], $11::int4[], $12::text[], $13::text[], $14::text[], $15::text[],
+	$16::text[], $17::text[], $18::text[])
+	AS r(row_idx, ordinal, hotel_code, confirmation, version, action, message_type, archive_key, outcome)
+JOIN t m ON m.n = r.row_idx
+JOIN ins ON ins.source = m.source AND ins.partition = m.partition AND ins.position = m.position`
 
 // WriteAudit appends rows to the audit trail in one statement (one round
 // trip): all of them or, on error, none. A row whose (source, partition,
@@ -53,10 +72,17 @@ func (s *Sink) WriteAudit(ctx context.Context, rows []AuditRow) error {
 		}
 		outcomes[i], errs[i], latencies[i] = r.Outcome, r.Error, r.Latency
 	}
+	var rec auditRecordColumns
+	for i := range rows {
+		for _, x := range rows[i].Records {
+			rec.add(i+1, x)
+		}
+	}
 	ctx, cancel := s.attempt(ctx)
 	defer cancel()
 	if _, err := s.pool.Exec(ctx, writeAuditSQL, msgIDs, sources, partitions, positions,
-		received, stored, outcomes, errs, latencies); err != nil {
+		received, stored, outcomes, errs, latencies, rec.row, rec.ordinal, rec.hotel, rec.conf,
+		rec.version, rec.action, rec.msgType, rec.archiveKey, rec.outcome); err != nil {
 		return fmt.Errorf("postgres: write %d audit rows: %w", n, classify(err))
 	}
 	return nil
@@ -81,7 +107,8 @@ FROM audit
 WHERE ($1 = '' OR message_id = $1) AND id > $2
 ORDER BY id LIMIT $3`
 
-// ListAudit returns audit rows in id order. Safe for concurrent use.
+// ListAudit returns audit rows in id order, without their Records (see
+// History). Safe for concurrent use.
 func (s *Sink) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -102,4 +129,19 @@ func (s *Sink) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 		return nil, fmt.Errorf("postgres: list audit: %w", classify(err))
 	}
 	return out, nil
+}
+
+// auditRecordColumns are the lineage arrays of writeAuditSQL ($10-$18);
+// row is the 1-based index of the record's audit row in the batch.
+type auditRecordColumns struct {
+	row, ordinal                                      []int32
+	hotel, conf, version, action, msgType, archiveKey []string
+	outcome                                           []string
+}
+
+func (c *auditRecordColumns) add(row int, r AuditRecord) {
+	c.row, c.ordinal = append(c.row, int32(row)), append(c.ordinal, int32(r.Ordinal))
+	c.hotel, c.conf, c.version = append(c.hotel, r.HotelCode), append(c.conf, r.Confirmation), append(c.version, r.Version)
+	c.action, c.msgType = append(c.action, r.Action), append(c.msgType, r.MessageType)
+	c.archiveKey, c.outcome = append(c.archiveKey, r.ArchiveKey), append(c.outcome, r.Outcome)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -50,7 +51,7 @@ func TestAuditRoundTrip(t *testing.T) {
 			t.Errorf("row %d: times %v/%v, want %v/%v", i, g.ReceivedAt, g.StoredAt, want.ReceivedAt, want.StoredAt)
 		}
 		g.ReceivedAt, g.StoredAt = want.ReceivedAt, want.StoredAt
-		if g.AuditRow != want {
+		if !reflect.DeepEqual(g.AuditRow, want) {
 			t.Errorf("row %d: %+v, want %+v", i, g.AuditRow, want)
 		}
 	}

@@ -19,14 +19,16 @@ import (
 // does not exist yet (so a write never fails for want of one; creating the
 // month's partition later moves them in).
 const (
-	TableAudit       = "audit"
-	TableDeadLetters = "dead_letters"
-	TablePIIAccess   = "pii_access"
+	TableAudit        = "audit"
+	TableAuditRecords = "audit_records" // migration 0013; kept as long as audit
+	TableDeadLetters  = "dead_letters"
+	TablePIIAccess    = "pii_access"
 )
 
 // monthlyTables are the month-partitioned tables and their partition keys.
 var monthlyTables = []struct{ table, key string }{
 	{TableAudit, "received_month"},
+	{TableAuditRecords, "received_month"},
 	{TableDeadLetters, "received_month"},
 	{TablePIIAccess, "accessed_month"},
 }
@@ -48,7 +50,7 @@ type Retention struct {
 
 func (r Retention) months(table string) int {
 	switch table {
-	case TableAudit:
+	case TableAudit, TableAuditRecords:
 		return r.Audit
 	case TableDeadLetters:
 		return r.DeadLetters

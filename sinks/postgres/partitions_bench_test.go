@@ -47,7 +47,8 @@ ON CONFLICT (source, partition, position) WHERE position <> '' DO NOTHING`
 // the month before) and into the unpartitioned table of before migration
 // 0010, alternating, over one connection, and reports the server CPU its
 // backend spent per 1,000 rows for each (from /proc: the benchmark and
-// the server must share the machine) and their ratio.
+// the server must share the machine) and their ratio; and the same rows
+// with the lineage of one record each (audit_records, migration 0013).
 func BenchmarkAuditPartitioned(b *testing.B) {
 	ctx := testContext(b)
 	s, _ := newTestSink(b)
@@ -83,9 +84,31 @@ func BenchmarkAuditPartitioned(b *testing.B) {
 				received[j], stored[j], latency[j] = now, now, time.Millisecond
 			}
 			args := []any{cols[0], cols[1], cols[2], cols[3], received, stored, cols[4], cols[5], latency}
-			for _, w := range []struct{ name, sql string }{{"partitioned", writeAuditSQL}, {"flat", flatWriteAuditSQL}} {
+			// The lineage of one record per message (migration 0013).
+			var lin auditRecordColumns
+			for j := 0; j < rows; j++ {
+				m := n - rows + j + 1
+				lin.add(j+1, AuditRecord{HotelCode: "H" + strconv.Itoa(m%100), Confirmation: "C" + strconv.Itoa(m),
+					Version: "2026-12-01T10:00:00.000000000Z|" + strconv.Itoa(m), Action: "create",
+					MessageType: "OTA_HotelResNotifRQ", ArchiveKey: "raw/dt=2026-12-01/hotel=H/" + strconv.Itoa(m), Outcome: "stored"})
+			}
+			withLineage := append(append([]any{}, args...), lin.row, lin.ordinal, lin.hotel, lin.conf, lin.version,
+				lin.action, lin.msgType, lin.archiveKey, lin.outcome)
+			// The partitioned runs use their own positions, so that each
+			// writes new rows.
+			for _, w := range []struct {
+				name, sql string
+				args      []any
+			}{
+				{"partitioned", writeAuditSQL, append(append([]any{}, args...), noLineage...)},
+				{"flat", flatWriteAuditSQL, args},
+				{"lineage", writeAuditSQL, withLineage},
+			} {
+				if w.name == "lineage" {
+					w.args[1] = sourceNamed(rows, "kinesis") // other source positions than "partitioned"
+				}
 				before := backendCPU(b, pid)
-				if _, err := conn.Exec(ctx, w.sql, args...); err != nil {
+				if _, err := conn.Exec(ctx, w.sql, w.args...); err != nil {
 					b.Fatal(err)
 				}
 				used[w.name] += backendCPU(b, pid) - before
@@ -98,6 +121,18 @@ func BenchmarkAuditPartitioned(b *testing.B) {
 	b.ReportMetric(part, "partitioned-cpu-s/1000rows")
 	b.ReportMetric(flat, "flat-cpu-s/1000rows")
 	b.ReportMetric(part/flat, "partitioned/flat")
+	lin := used["lineage"].Seconds() / total * 1000
+	b.ReportMetric(lin, "lineage-cpu-s/1000rows")
+	b.ReportMetric(lin/part, "lineage/partitioned")
+}
+
+// sourceNamed is n copies of name (a source column).
+func sourceNamed(n int, name string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = name
+	}
+	return out
 }
 
 // backendCPU is a server process's CPU time so far; it skips b when the

@@ -49,7 +49,8 @@ func TestMonthPartitionsAheadAndStrays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"audit_202612", "audit_202701", "audit_202702", "dead_letters_202612", "dead_letters_202701",
+	want := []string{"audit_202612", "audit_202701", "audit_202702", "audit_records_202612", "audit_records_202701",
+		"audit_records_202702", "dead_letters_202612", "dead_letters_202701",
 		"dead_letters_202702", "pii_access_202612", "pii_access_202701", "pii_access_202702"}
 	if !slices.Equal(created, want) {
 		t.Fatalf("created %v, want %v", created, want)
@@ -393,7 +394,8 @@ func TestPreviousMonthCheckUsesTheIndex(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"audit": {writeAuditSQL, []any{texts, texts, texts, texts, times, times, texts, texts, []time.Duration{0}}},
+		"audit": {writeAuditSQL, append([]any{texts, texts, texts, texts, times, times, texts, texts, []time.Duration{0}},
+			noLineage...)},
 		"dead letters": {writeDeadLettersSQL, []any{texts, texts, texts, texts, [][]byte{{1}}, texts, times,
 			[]int64{1}, []bool{false}, texts}},
 		"one dead letter": {insertDeadLetterSQL, []any{"kafka", "t/0", "1", "", []byte{1}, "r", now, int64(1), false, ""}},

@@ -269,6 +269,9 @@ func (s *Sink) FinishPending(ctx context.Context, done []PendingDone) (int, erro
 			if err := finishAudit(ctx, tx, r, d); err != nil {
 				return err
 			}
+			if err := finishLineage(ctx, tx, r, d); err != nil {
+				return err
+			}
 			if l := d.Letter; l != nil {
 				msg := l.Message
 				if msg == nil {
@@ -288,6 +291,39 @@ func (s *Sink) FinishPending(ctx context.Context, done []PendingDone) (int, erro
 		return 0, fmt.Errorf("postgres: settle %d held records: %w", len(done), classify(err))
 	}
 	return settled, nil
+}
+
+const (
+	// finishLineageSQL gives a held record's lineage row (audit_records)
+	// the hotel it was applied to and its outcome.
+	finishLineageSQL = `
+UPDATE audit_records SET hotel_code = $5, outcome = $6
+WHERE hotel_code = '' AND confirmation = $7 AND outcome = 'held'
+	AND source = $1 AND partition = $2 AND position = $3 AND ordinal = $4`
+
+	// insertLineageSQL writes it when the message's own audit write has
+	// not happened yet: finishAuditSQL wrote the message's audit row, so
+	// that write will add no lineage of its own.
+	insertLineageSQL = `
+INSERT INTO audit_records (received_month, received_at, source, partition, position, message_id,
+	ordinal, hotel_code, confirmation, version, action, message_type, archive_key, outcome, latency)
+VALUES (resingest_month($8::timestamptz), $8, $1, $2, $3, $9, $4, $5, $7, $10, $11, $12, $13, $6,
+	now() - $8::timestamptz)`
+)
+
+// finishLineage records what became of a held record in its message's
+// lineage. It runs after finishAudit, so the message's audit row exists
+// and its lineage, if its own write made it, is visible.
+func finishLineage(ctx context.Context, tx pgx.Tx, r *PendingRecord, d PendingDone) error {
+	args := []any{r.Source, r.Partition, r.Position, int32(r.Ordinal), d.HotelCode, d.Outcome,
+		r.Reservation.Confirmation}
+	tag, err := tx.Exec(ctx, finishLineageSQL, args...)
+	if err != nil || tag.RowsAffected() > 0 {
+		return err
+	}
+	_, err = tx.Exec(ctx, insertLineageSQL, append(args, r.ReceivedAt, r.MessageID, r.Version,
+		r.Reservation.Action, r.Reservation.MessageType, r.ArchiveKey)...)
+	return err
 }
 
 // finishAudit gives the audit row of d's message its outcome, re-running

@@ -88,8 +88,8 @@ func TestSettleWhileTheHoldersAuditWriteIsInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, writeAuditSQL, []string{"m-7"}, []string{"kafka"}, []string{"t/0"}, []string{"7"},
-		[]time.Time{received}, []*time.Time{nil}, []string{"held"}, []string{""}, []time.Duration{0}); err != nil {
+	if _, err := tx.Exec(ctx, writeAuditSQL, append([]any{[]string{"m-7"}, []string{"kafka"}, []string{"t/0"}, []string{"7"},
+		[]time.Time{received}, []*time.Time{nil}, []string{"held"}, []string{""}, []time.Duration{0}}, noLineage...)...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -141,8 +141,8 @@ func TestPartitionMoveWaitsForWriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, writeAuditSQL, []string{"m-2"}, []string{"kafka"}, []string{"t/0"}, []string{"2"},
-		[]time.Time{received}, []*time.Time{nil}, []string{"stored"}, []string{""}, []time.Duration{0}); err != nil {
+	if _, err := tx.Exec(ctx, writeAuditSQL, append([]any{[]string{"m-2"}, []string{"kafka"}, []string{"t/0"}, []string{"2"},
+		[]time.Time{received}, []*time.Time{nil}, []string{"stored"}, []string{""}, []time.Duration{0}}, noLineage...)...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -213,3 +213,7 @@ func TestInsertDuringPartitionCreation(t *testing.T) {
 		t.Fatalf("pii_access rows by partition: %v, want one in pii_access_203105", got)
 	}
 }
+
+// noLineage are writeAuditSQL's lineage parameters ($10-$18) for audit
+// rows without records.
+var noLineage = []any{[]int32{}, []int32{}, []string{}, []string{}, []string{}, []string{}, []string{}, []string{}, []string{}}
