@@ -56,8 +56,8 @@ LEFT JOIN reservations r ON r.hotel_code = i.hotel_code AND r.confirmation = i.c
 
 // writeChildrenSQL replaces the children of the parents the transaction
 // wrote (columns.childArgs): ordinals 0..n-1 are upserted (rows that did not
-// change are not rewritten, which spares the indexes and the foreign-key
-// checks) and ordinals from n on are deleted. It runs as a second statement
+// change are not rewritten, which spares the indexes) and ordinals from n on
+// are deleted. It runs as a second statement
 // so that its snapshot includes every child row committed by a writer that
 // held a parent lock before writeParentsSQL took it; in one statement, the
 // DELETEs would miss such rows and leave stale children behind. The parent
