@@ -168,7 +168,7 @@ func (p *Processor) Process(ctx context.Context, msgs []Message) ([]Outcome, err
 			owner = append(owner, i)
 		}
 	}
-	best := make([]sinks.Outcome, len(msgs))  // best outcome per message
+	best := make([]sinks.Outcome, len(msgs))    // best outcome per message
 	recBest := make([]sinks.Outcome, len(recs)) // and per record
 	if err := p.writeSinks(ctx, msgs, items, recs, owner, best, recBest); err != nil {
 		return nil, err
