@@ -13,7 +13,6 @@ import (
 
 	"github.com/resingest/resingest/internal/e2e"
 	"github.com/resingest/resingest/lambdahandler"
-	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pipeline"
 	"github.com/resingest/resingest/sinks/postgres"
 )
@@ -41,14 +40,7 @@ func TestHandleKeepsPartitions(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	calls := 0
 	h := lambdahandler.New(func(context.Context) (lambdahandler.Processor, func(), error) {
-		parser, err := parse.New(parse.Options{})
-		if err != nil {
-			return nil, nil, err
-		}
-		proc, err := pipeline.NewProcessor(pipeline.Config{
-			Parser: parser, Ledger: pg, Resolver: pg, Logger: log,
-			Stores: []pipeline.NamedSink{{Name: "postgres", Sink: pg}},
-		})
+		proc, err := postgresProcessor(pg, log)
 		return keeping{proc, func(ctx context.Context, now time.Time, ahead int) ([]string, error) {
 			calls++
 			return pg.EnsurePartitions(ctx, now, ahead)

@@ -13,12 +13,26 @@ import (
 	"github.com/resingest/resingest/lambdahandler"
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pipeline"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 // cancelWithoutHotel is an OTA_CancelRQ that names only its confirmation.
 const cancelWithoutHotel = `<OTA_CancelRQ xmlns="http://www.opentravel.org/OTA/2003/05" EchoToken="cxl-L900" TimeStamp="2026-05-02T09:00:00Z" CancelType="Commit">
   <UniqueID Type="14" ID="L900"/>
 </OTA_CancelRQ>`
+
+// postgresProcessor is a processor with the default mapping that stores,
+// audits and resolves keys in pg.
+func postgresProcessor(pg *postgres.Sink, log *slog.Logger) (*pipeline.Processor, error) {
+	parser, err := parse.New(parse.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.NewProcessor(pipeline.Config{
+		Parser: parser, Ledger: pg, Resolver: pg, Logger: log,
+		Stores: []pipeline.NamedSink{{Name: "postgres", Sink: pg}},
+	})
+}
 
 // TestHandleSweepsPending: a function that is the only consumer of a
 // stream must still dead-letter records held for key resolution past
@@ -33,14 +47,7 @@ func TestHandleSweepsPending(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	handler := func(interval time.Duration) *lambdahandler.Handler {
 		h := lambdahandler.New(func(context.Context) (lambdahandler.Processor, func(), error) {
-			parser, err := parse.New(parse.Options{})
-			if err != nil {
-				return nil, nil, err
-			}
-			proc, err := pipeline.NewProcessor(pipeline.Config{
-				Parser: parser, Ledger: pg, Resolver: pg, Logger: log,
-				Stores: []pipeline.NamedSink{{Name: "postgres", Sink: pg}},
-			})
+			proc, err := postgresProcessor(pg, log)
 			return proc, func() {}, err
 		}, lambdahandler.Options{Logger: log, PendingTTL: ttl, PendingSweepInterval: interval})
 		t.Cleanup(h.Close)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -79,9 +81,11 @@ personal data is never printed.`,
 // checkKeyArg refuses a key no store could hold, naming the argument but
 // not echoing it.
 func checkKeyArg(k reservation.Key) error {
-	for name, v := range map[string]string{"HOTEL_CODE": k.HotelCode, "CONFIRMATION": k.Confirmation} {
-		if strings.TrimSpace(v) == "" || len(v) > 256 || strings.ContainsAny(v, "\x00\r\n") {
-			return fmt.Errorf("%s: must be 1 to 256 bytes without control characters", name)
+	for _, a := range []struct{ name, v string }{{"HOTEL_CODE", k.HotelCode}, {"CONFIRMATION", k.Confirmation}} {
+		bad := strings.TrimSpace(a.v) == "" || len(a.v) > 256 || !utf8.ValidString(a.v) ||
+			strings.ContainsFunc(a.v, unicode.IsControl)
+		if bad {
+			return fmt.Errorf("%s: must be 1 to 256 bytes of UTF-8 without control characters", a.name)
 		}
 	}
 	return nil

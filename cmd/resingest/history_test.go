@@ -105,6 +105,8 @@ func TestHistory(t *testing.T) {
 		{[]string{"history", hotel, conf, "--pg-url", url, "--format", "xml"}, "--format"},
 		{[]string{"history", hotel, conf, "--pg-url", url, "--limit", "0"}, "--limit"},
 		{[]string{"history", "H\n1", conf, "--pg-url", url}, "HOTEL_CODE"},
+		{[]string{"history", hotel, "C\x1b1", "--pg-url", url}, "CONFIRMATION"},
+		{[]string{"history", hotel, "\xff\xfe", "--pg-url", url}, "CONFIRMATION"},
 	} {
 		if _, stderr, code := runCLIOut(t, tc.args...); code == 0 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d %q, want an error naming %s", tc.args, code, stderr, tc.want)

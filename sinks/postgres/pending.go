@@ -18,7 +18,8 @@ import (
 // Key resolution (DESIGN.md): the store side. The pipeline decides; these
 // methods look stored reservations up by confirmation and keep the
 // records held until their reservation arrives (table pending_records,
-// migration 0009).
+// migration 0009). Each call (FinishPending: its transaction) runs within
+// the store's attempt deadline, so a frozen server fails it for a retry.
 
 // Candidate is ledger.Candidate.
 type Candidate = ledger.Candidate
@@ -45,6 +46,8 @@ func (s *Sink) Candidates(ctx context.Context, confs []string) (map[string][]Can
 	if len(confs) == 0 {
 		return out, nil
 	}
+	ctx, cancel := s.attempt(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, candidatesSQL, confs)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: look up confirmations: %w", classify(err))
@@ -110,6 +113,8 @@ func (s *Sink) Hold(ctx context.Context, recs []PendingRecord) error {
 		}
 		sizes[i], truncated[i], letterKeys[i] = r.MessageBytes, r.Truncated, r.LetterKey
 	}
+	ctx, cancel := s.attempt(ctx)
+	defer cancel()
 	if _, err := s.pool.Exec(ctx, holdSQL, confs, versions, records, indexes, keys, sources,
 		partitions, positions, ordinals, msgIDs, received, messages, sizes, truncated, letterKeys); err != nil {
 		return fmt.Errorf("postgres: hold %d records: %w", n, classify(err))
@@ -127,6 +132,8 @@ func (s *Sink) PendingConfirmations(ctx context.Context, confs []string) ([]stri
 	if len(confs) == 0 {
 		return nil, nil
 	}
+	ctx, cancel := s.attempt(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, pendingConfirmationsSQL, confs)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: look up held records: %w", classify(err))
@@ -167,6 +174,8 @@ func (s *Sink) ExpiredPending(ctx context.Context, cutoff time.Time, limit int) 
 }
 
 func (s *Sink) queryPending(ctx context.Context, sql string, args ...any) ([]PendingRecord, error) {
+	ctx, cancel := s.attempt(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read held records: %w", classify(err))
@@ -254,6 +263,8 @@ func (s *Sink) FinishPending(ctx context.Context, done []PendingDone) (int, erro
 		return 0, nil
 	}
 	settled := 0
+	ctx, cancel := s.attempt(ctx)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		settled = 0
 		for _, d := range done {
