@@ -170,6 +170,18 @@ func (j *JWKS) key(ctx context.Context, t *jwt.Token) (any, error) {
 // configured issuer and audience; exp is required, nbf checked when
 // present) and returns its guest id, the normalised e-mail address in sub.
 func (j *JWKS) Verify(ctx context.Context, token string) (string, error) {
+	var claims jwt.RegisteredClaims
+	if err := j.VerifyClaims(ctx, token, &claims); err != nil {
+		return "", err
+	}
+	return guestSubject(&claims)
+}
+
+// VerifyClaims checks an RS256 or ES256 token against the key set (and the
+// configured issuer and audience; exp is required, nbf checked when
+// present) and decodes its claims into claims: for callers with claims of
+// their own, such as the operations console's roles.
+func (j *JWKS) VerifyClaims(ctx context.Context, token string, claims jwt.Claims) error {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}),
 		jwt.WithExpirationRequired(),
@@ -182,10 +194,8 @@ func (j *JWKS) Verify(ctx context.Context, token string) (string, error) {
 	if j.opts.Audience != "" {
 		opts = append(opts, jwt.WithAudience(j.opts.Audience))
 	}
-	var claims jwt.RegisteredClaims
-	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) { return j.key(ctx, t) }, opts...)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrBadToken, err)
+	if _, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) { return j.key(ctx, t) }, opts...); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadToken, err)
 	}
-	return guestSubject(&claims)
+	return nil
 }

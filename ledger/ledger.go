@@ -63,17 +63,36 @@ type DeadLetter struct {
 	// redacted message ("" when none was archived).
 	ArchiveKey string
 	Reason     string
+	// ReasonClass is the class of Reason, as the metric
+	// resingest_dead_letters_total{reason} counts it ("malformed XML",
+	// "invalid reservation", "dynamo refused", "unresolved", ...); ""
+	// for letters stored before the stores kept it.
+	ReasonClass string
+	// HotelCode is the hotel the message names, best effort: that of its
+	// first parsed record with one, else the first HotelCode attribute in
+	// its first 64 KiB (parse.SniffHotelCode); "" when unknown.
+	HotelCode  string
 	ReceivedAt time.Time
 	CreatedAt  time.Time // set by the store
 	ReplayedAt time.Time // zero until MarkReplayed
 }
 
-// DeadLetterFilter selects dead letters for ListDeadLetters.
+// DeadLetterFilter selects dead letters for ListDeadLetters. The zero
+// value selects every letter, oldest (lowest id) first, 100 at a time.
 type DeadLetterFilter struct {
 	Source      string // "" for any
 	PendingOnly bool   // only those not replayed yet
-	AfterID     int64  // ids greater than this only (paging)
-	Limit       int    // at most this many; 0 means 100
+	ReasonClass string // "" for any; else only letters of this class
+	HotelCode   string // "" for any; else only letters naming this hotel
+	// Since and Until bound ReceivedAt: Since <= ReceivedAt < Until. A
+	// zero time leaves its side unbounded.
+	Since, Until time.Time
+	// Newest lists by id descending (newest first) instead of ascending.
+	Newest bool
+	// AfterID pages: ascending, only ids greater than AfterID; with
+	// Newest, only ids lower than AfterID when it is non-zero.
+	AfterID int64
+	Limit   int // at most this many; 0 means 100
 }
 
 // Candidate is a stored reservation that a record without a hotel code may

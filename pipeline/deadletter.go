@@ -90,7 +90,8 @@ func (p *Processor) deadLetter(ctx context.Context, m *Message, it *parsed) (led
 	size := messageSize(m)
 	d := ledger.DeadLetter{
 		Source: m.Source, Partition: m.Partition, Position: m.Position, MessageID: it.msgID,
-		Reason: it.reason, ReceivedAt: m.ReceivedAt, MessageBytes: int64(size),
+		Reason: it.reason, ReasonClass: it.class, HotelCode: letterHotel(m, it),
+		ReceivedAt: m.ReceivedAt, MessageBytes: int64(size),
 	}
 	redacted := redact.Redact(m.Value)
 	switch {
@@ -120,6 +121,18 @@ func (p *Processor) deadLetter(ctx context.Context, m *Message, it *parsed) (led
 		d.Message = sealed
 	}
 	return d, nil
+}
+
+// letterHotel is the hotel a dead letter of m names, best effort: that of
+// its first parsed record with one, else the first HotelCode attribute of
+// the raw message (read before redaction and sealing), else "".
+func letterHotel(m *Message, it *parsed) string {
+	for i := range it.recs {
+		if h := it.recs[i].Reservation.HotelCode; h != "" {
+			return h
+		}
+	}
+	return parse.SniffHotelCode(m.Value)
 }
 
 // prefixOf returns a copy of the first DeadLetterPrefixBytes of a redacted

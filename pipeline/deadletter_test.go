@@ -135,6 +135,24 @@ func TestDeadLetterPrefixAndArchive(t *testing.T) {
 			}
 			bigL, smallL, hugeL := letters[0], letters[1], letters[2]
 
+			// Each letter has its reason's class and, when its first 64
+			// KiB name one, its hotel: the large messages' hotel code
+			// comes after the padding.
+			unknown := parse.ErrUnknownMessage.Error()
+			for _, c := range []struct {
+				name         string
+				d            postgres.DeadLetter
+				class, hotel string
+			}{
+				{"large", bigL, unknown, ""},
+				{"small", smallL, unknown, "SMALL1"},
+				{"too large", hugeL, parse.ErrTooLarge.Error(), ""},
+			} {
+				if c.d.ReasonClass != c.class || c.d.HotelCode != c.hotel {
+					t.Errorf("%s letter: class %q, hotel %q; want %q, %q", c.name, c.d.ReasonClass, c.d.HotelCode, c.class, c.hotel)
+				}
+			}
+
 			// The large poison message: a prefix, cut after an element.
 			if !bigL.Truncated || bigL.MessageBytes != int64(len(big)) || len(bigL.Message) > DeadLetterPrefixBytes {
 				t.Errorf("large letter: truncated=%v bytes=%d row=%d, want truncated, %d, <= %d",

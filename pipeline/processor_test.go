@@ -293,6 +293,8 @@ func TestProcessorPermanentRecordFailure(t *testing.T) {
 		t.Errorf("dead letter is not redacted:\n%s", d.Message)
 	case d.MessageID != "m-2002-1":
 		t.Errorf("dead letter message id %q, want m-2002-1", d.MessageID)
+	case d.ReasonClass != "dynamo refused" || d.HotelCode != "H00001":
+		t.Errorf("dead letter class %q, hotel %q; want the metric's class and the record's hotel", d.ReasonClass, d.HotelCode)
 	}
 	a := ledger.audit[ledgerKey("kafka", "t/0", "11")]
 	if a.Outcome != string(pipeline.OutcomeDeadLettered) || a.Error != d.Reason {
@@ -303,6 +305,43 @@ func TestProcessorPermanentRecordFailure(t *testing.T) {
 	}
 	if got := counterValue(t, metrics.DeadLetters.WithLabelValues("dynamo refused")); got != 1 {
 		t.Errorf("dead-letter metric {reason=dynamo refused} = %v, want 1", got)
+	}
+}
+
+// TestDeadLetterHotelAndClass: a dead letter carries its reason's class
+// (the metric's label) and the hotel its message names: a parsed
+// record's hotel code before any HotelCode attribute earlier in the raw
+// message, that attribute when nothing parsed.
+func TestDeadLetterHotelAndClass(t *testing.T) {
+	t.Parallel()
+	pg, dyn, ledger := newFakeSink(), newFakeSink(), newFakeLedger()
+	dyn.refuse["3002"] = true
+	proc, _ := unitProcessor(t, ledger, nil, pg, dyn)
+	decoy := func(msg []byte) []byte {
+		return []byte(strings.Replace(string(msg), "<OTA_HotelResNotifRQ ", `<OTA_HotelResNotifRQ HotelCode="DECOY" `, 1))
+	}
+	msgs := batch(20,
+		decoy(unitMessage(1, "3002")), // refused by dynamo: the record's hotel
+		[]byte(`<OTA_HotelAvailRQ xmlns="http://www.opentravel.org/OTA/2003/05" HotelCode="AV1"/>`), // not parsed: the attribute
+		[]byte(`<OTA_HotelResNotifRQ><HotelReservations><broken`),                                   // no hotel anywhere
+	)
+	if _, err := proc.Process(unitContext(t), msgs); err != nil {
+		t.Fatalf("Process: %v", err)
+	}
+	want := map[string][2]string{ // position: class, hotel
+		"20": {"dynamo refused", "H00001"},
+		"21": {parse.ErrUnknownMessage.Error(), "AV1"},
+		"22": {parse.ErrTruncated.Error(), ""},
+	}
+	for pos, w := range want {
+		d, ok := ledger.letters[ledgerKey("kafka", "t/0", pos)]
+		if !ok {
+			t.Errorf("no dead letter at position %s", pos)
+			continue
+		}
+		if d.ReasonClass != w[0] || d.HotelCode != w[1] {
+			t.Errorf("letter at %s: class %q, hotel %q; want %q, %q (reason %q)", pos, d.ReasonClass, d.HotelCode, w[0], w[1], d.Reason)
+		}
 	}
 }
 

@@ -44,6 +44,9 @@ type ReplayOptions struct {
 	// Source keeps letters from this source only ("kafka", "file", ...;
 	// "": any).
 	Source string
+	// ReasonClass and HotelCode keep letters of this reason class, naming
+	// this hotel ("": any), as ledger.DeadLetterFilter does.
+	ReasonClass, HotelCode string
 	// Limit replays at most this many letters, oldest first (0: all).
 	Limit int
 	// BatchSize is the number of letters per Process call (default 100).
@@ -197,7 +200,8 @@ func (s *replaySource) Next(ctx context.Context) (Batch, error) {
 			// fail again are not fetched again.
 			var err error
 			page, err = s.store.ListDeadLetters(ctx, ledger.DeadLetterFilter{
-				Source: s.opts.Source, PendingOnly: true, AfterID: s.after, Limit: n,
+				Source: s.opts.Source, ReasonClass: s.opts.ReasonClass, HotelCode: s.opts.HotelCode,
+				PendingOnly: true, AfterID: s.after, Limit: n,
 			})
 			if err != nil {
 				return Batch{}, err

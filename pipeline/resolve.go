@@ -393,10 +393,11 @@ func (p *Processor) heldLetter(h *ledger.PendingRecord, reason string) ledger.Pe
 	p.cfg.Metrics.deadLetter(class)
 	return ledger.PendingDone{
 		Record: h, Outcome: string(OutcomeDeadLettered), Error: reason,
+		// No hotel code: the record has none (that is why it was held).
 		Letter: &ledger.DeadLetter{
 			Source: h.Source, Partition: h.Partition, Position: h.Position, MessageID: h.MessageID,
 			Message: h.Message, MessageBytes: h.MessageBytes, Truncated: h.Truncated, ArchiveKey: h.LetterKey,
-			Reason: reason, ReceivedAt: h.ReceivedAt,
+			Reason: reason, ReasonClass: class, ReceivedAt: h.ReceivedAt,
 		},
 	}
 }

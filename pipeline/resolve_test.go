@@ -302,7 +302,8 @@ func TestAmbiguous(t *testing.T) {
 		found := false
 		for _, d := range letters {
 			if d.MessageID == "cxl-R301-8" {
-				found = strings.HasPrefix(d.Reason, pipeline.ReasonAmbiguous) && strings.Contains(string(d.Message), "R301")
+				found = strings.HasPrefix(d.Reason, pipeline.ReasonAmbiguous) && strings.Contains(string(d.Message), "R301") &&
+					d.ReasonClass == pipeline.ReasonAmbiguous && d.HotelCode == "" // a held record has none
 			}
 		}
 		if !found {
@@ -347,6 +348,8 @@ func TestPendingTTL(t *testing.T) {
 	}
 	if len(letters) != 1 || !strings.HasPrefix(letters[0].Reason, pipeline.ReasonUnresolved) || !strings.Contains(string(letters[0].Message), "OTA_CancelRQ") {
 		t.Errorf("dead letters: %d, want the one unresolved cancel with its message", len(letters))
+	} else if letters[0].ReasonClass != pipeline.ReasonUnresolved || letters[0].HotelCode != "" {
+		t.Errorf("unresolved letter: class %q, hotel %q; want %q and none", letters[0].ReasonClass, letters[0].HotelCode, pipeline.ReasonUnresolved)
 	}
 	if n := pendingCount(t, pg); n != 0 {
 		t.Errorf("%d records held after the sweep, want 0", n)

@@ -78,6 +78,9 @@ type openStores struct {
 	pg      *postgres.Sink
 	dyn     *dynamo.Sink
 	archive *pipeline.NamedSink
+	// arch is the archive's sink itself (nil without --archive-bucket), for
+	// readers such as the console.
+	arch *archive.Sink
 	// deadLetters keeps the whole message of large dead letters (the
 	// archive, when on).
 	deadLetters pipeline.DeadLetterArchive
@@ -148,7 +151,7 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, e
 			return nil, err
 		}
 		st.archive = &pipeline.NamedSink{Name: "archive", Sink: a}
-		st.deadLetters = a
+		st.deadLetters, st.arch = a, a
 		st.closers = append(st.closers, closeArchive)
 	}
 	return st, nil

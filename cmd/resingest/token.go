@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/resingest/resingest/api"
+	"github.com/resingest/resingest/console"
 )
 
 func init() { addCommand(newTokenCmd) }
@@ -17,9 +18,9 @@ func init() { addCommand(newTokenCmd) }
 func newTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Make credentials for the itinerary API (guest tokens, partner keys)",
+		Short: "Make credentials for the itinerary API (guest tokens, partner keys) and the operations console (staff tokens)",
 	}
-	cmd.AddCommand(newTokenGuestCmd(), newTokenPartnerCmd())
+	cmd.AddCommand(newTokenGuestCmd(), newTokenPartnerCmd(), newTokenOpsCmd())
 	return cmd
 }
 
@@ -117,5 +118,45 @@ file at start: restart it to pick the new partner up.`,
 	cmd.Flags().StringVar(&file, "partners-file", "", "partners file to add the key to (env RESINGEST_PARTNERS_FILE)")
 	cmd.Flags().StringVar(&name, "name", "", "a label for the partner")
 	cmd.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes of the key: pii (contact data unmasked); none: masked")
+	return cmd
+}
+
+func newTokenOpsCmd() *cobra.Command {
+	var subject, role, secret string
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "ops --subject S [--role ops|ops-pii] [--ttl D]",
+		Short: "Print a staff bearer token for the operations console (HS256 JWT with a role)",
+		Long: `ops prints a local staff token for 'resingest console': an HS256 JWT signed
+with --jwt-secret (the console's), audience resingest-console, subject the
+staff member's id, and one role: ops (guests' personal data masked) or ops-pii
+(unmasked; every view recorded in pii_access). For development and
+break-glass use; staff normally sign in with the company identity provider's
+tokens (console --jwks-url).`,
+		Example: `  RESINGEST_JWT_SECRET=... resingest token ops --subject alice --role ops --ttl 8h`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := commandLineOnly(cmd, "subject", "role", "ttl"); err != nil {
+				return err
+			}
+			if subject == "" {
+				return errors.New("--subject is required (the staff member's id)")
+			}
+			t, err := console.NewStaffTokens([]byte(secret), nil)
+			if err != nil {
+				return fmt.Errorf("--jwt-secret: %w", err)
+			}
+			tok, err := t.Issue(subject, role, ttl)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&subject, "subject", "", "the staff member's id (sub claim)")
+	cmd.Flags().StringVar(&role, "role", console.RoleOps, "ops (masked) or ops-pii (unmasked, audited)")
+	cmd.Flags().DurationVar(&ttl, "ttl", 8*time.Hour, "how long the token is valid")
+	cmd.Flags().StringVar(&secret, "jwt-secret", "", "HS256 secret, at least 32 bytes (env RESINGEST_JWT_SECRET)")
 	return cmd
 }

@@ -21,6 +21,11 @@
 // per-hotel checksums of migrate verify, and the snapshot the DynamoDB
 // import files are read from (Snapshot).
 //
+// The operations console's reads (opsreads.go) count the audit trail, the
+// lineage (audit_records) and the dead letters over time windows: outcomes
+// over time, dead letters by reason class, per-hotel feed quality, and
+// random samples of stored keys.
+//
 // Errors are classified for the pipeline: connection losses, serialization
 // failures, deadlocks, shutdowns and connection limits are marked
 // sinks.Retryable; data and constraint errors are permanent and name the

@@ -13,7 +13,7 @@ import (
 )
 
 // ErrNotFound is returned by Get when no reservation has the key, and by
-// MarkReplayed when no dead letter has the id.
+// GetDeadLetter and MarkReplayed when no dead letter has the id.
 var ErrNotFound = errors.New("postgres: not found")
 
 // RecordError is the permanent failure of one record of a batch. It never

@@ -397,8 +397,8 @@ func TestPreviousMonthCheckUsesTheIndex(t *testing.T) {
 		"audit": {writeAuditSQL, append([]any{texts, texts, texts, texts, times, times, texts, texts, []time.Duration{0}},
 			noLineage...)},
 		"dead letters": {writeDeadLettersSQL, []any{texts, texts, texts, texts, [][]byte{{1}}, texts, times,
-			[]int64{1}, []bool{false}, texts}},
-		"one dead letter": {insertDeadLetterSQL, []any{"kafka", "t/0", "1", "", []byte{1}, "r", now, int64(1), false, ""}},
+			[]int64{1}, []bool{false}, texts, texts, texts}},
+		"one dead letter": {insertDeadLetterSQL, []any{"kafka", "t/0", "1", "", []byte{1}, "r", now, int64(1), false, "", "", ""}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			conn, err := s.pool.Acquire(ctx)

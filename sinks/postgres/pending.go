@@ -291,7 +291,7 @@ func (s *Sink) FinishPending(ctx context.Context, done []PendingDone) (int, erro
 				if _, err := tx.Exec(ctx, writeDeadLettersSQL, []string{l.Source}, []string{l.Partition},
 					[]string{l.Position}, []string{l.MessageID}, [][]byte{msg}, []string{l.Reason},
 					[]time.Time{l.ReceivedAt}, []int64{letterBytes(l)}, []bool{l.Truncated},
-					[]string{l.ArchiveKey}); err != nil {
+					[]string{l.ArchiveKey}, []string{l.HotelCode}, []string{l.ReasonClass}); err != nil {
 					return err
 				}
 			}
