@@ -57,6 +57,7 @@ bench: deps build
 		$(GO) test -run '^$$' -bench KinesisWorker -benchtime 1x -timeout $(TEST_TIMEOUT) ./pipeline/ && \
 		$(GO) test -run '^$$' -bench Backfill -benchtime 1x -timeout $(TEST_TIMEOUT) ./migrate/ && \
 		$(GO) test -run '^$$' -bench APILatency -benchtime 1x -timeout $(TEST_TIMEOUT) ./api/ && \
+		$(GO) test -run '^$$' -bench Pages -benchtime 1x -timeout $(TEST_TIMEOUT) ./console/ && \
 		$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x -timeout $(TEST_TIMEOUT) ./bench/...)
 
 ## demo: services, schema, 20,000 generated messages through Kafka into the stores, summary (the services stay up; `make services-down` stops them)

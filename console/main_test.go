@@ -60,9 +60,15 @@ func stripHotel(msg []byte) []byte {
 	return hotelElement.ReplaceAllFunc(msg, func(el []byte) []byte { return hotelAttr.ReplaceAll(el, nil) })
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
+	return newFixtureN(t, 80, 1)
+}
+
+// newFixtureN stores n generated messages, batch at a time (1: every
+// version stored in turn), then the poison and dialect messages.
+func newFixtureN(t testing.TB, n, batchSize int) *fixture {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	f := &fixture{byKey: map[reservation.Key][]int{}}
 	pgURL := testenv.PostgresSchema(t)
@@ -106,7 +112,7 @@ func newFixture(t *testing.T) *fixture {
 		batch = append(batch, pipeline.Message{Value: xml, Source: "kafka", Partition: "reservations/0",
 			Position: fmt.Sprint(len(batch))})
 	}
-	for range 80 {
+	for range n {
 		m := g.Next()
 		k := reservation.Key{HotelCode: m.Hotel, Confirmation: m.Key}
 		f.byKey[k] = append(f.byKey[k], len(f.msgs))
@@ -127,16 +133,23 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.acmeID, f.acme = acme.Expect.MessageID, acme.Expect
 	add(bytes.ReplaceAll(acme.XML, []byte("OTA_HotelResNotifRQ"), []byte("ACME_HotelResNotifRQ")))
-	// One message a batch, as a worker on a quiet partition sees them: every
-	// version is stored in turn.
+	// batchSize 1 is a worker on a quiet partition: every version is
+	// stored in turn. The dialect message goes alone, last.
 	var outcome pipeline.Outcome
-	for i := range batch {
-		batch[i].ReceivedAt = time.Now().UTC()
-		outcomes, err := proc.Process(ctx, batch[i:i+1])
+	for i := 0; i < len(batch); {
+		j := min(i+batchSize, len(batch)-1)
+		if i == len(batch)-1 {
+			j = len(batch)
+		}
+		now := time.Now().UTC()
+		for k := i; k < j; k++ {
+			batch[k].ReceivedAt = now
+		}
+		outcomes, err := proc.Process(ctx, batch[i:j])
 		if err != nil {
 			t.Fatalf("Process: %v", err)
 		}
-		outcome = outcomes[0]
+		outcome, i = outcomes[len(outcomes)-1], j
 	}
 	if outcome != pipeline.OutcomeDeadLettered {
 		t.Fatalf("the dialect message: outcome %s, want dead-lettered", outcome)
@@ -173,7 +186,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) processor(t *testing.T, parser pipeline.Parser) *pipeline.Processor {
+func (f *fixture) processor(t testing.TB, parser pipeline.Parser) *pipeline.Processor {
 	t.Helper()
 	proc, err := pipeline.NewProcessor(pipeline.Config{
 		Parser: parser, Archive: &pipeline.NamedSink{Name: "archive", Sink: f.arch},
@@ -195,7 +208,7 @@ func (r replayer) Replay(ctx context.Context, opts pipeline.ReplayOptions) (pipe
 	return pipeline.Replay(ctx, r.pg, r.proc, opts)
 }
 
-func (f *fixture) token(t *testing.T, role string) string {
+func (f *fixture) token(t testing.TB, role string) string {
 	t.Helper()
 	tok, err := f.tokens.Issue("staff-"+role, role, time.Hour)
 	if err != nil {

@@ -104,7 +104,7 @@ Every flag can be set from the environment as RESINGEST_<FLAG>.`,
 	fl.StringVar(&f.rolesClaim, "roles-claim", "roles", "claim of identity-provider tokens that lists the roles (ops, ops-pii)")
 	fl.StringVar(&f.mapping, "mapping", parse.AutoMapping, "parser mapping for replays and version diffs: auto, a built-in name, or a YAML file")
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted by replay, in bytes")
-	fl.StringSliceVar(&f.brokers, "brokers", nil, "Kafka seed brokers, for the consumer group's lag; empty: lag not shown")
+	fl.StringSliceVar(&f.brokers, "brokers", nil, "Kafka seed brokers, for the lag of --group; empty: lag not shown (env RESINGEST_KAFKA_BROKERS)")
 	fl.StringVar(&f.group, "group", "", "Kafka consumer group whose lag is shown (with --brokers)")
 	fl.StringVar(&f.leaseTable, "lease-table", "", "DynamoDB table of the Kinesis shard leases to show; empty: none")
 	fl.DurationVar(&f.agreementEvery, "agreement-interval", time.Minute, "how often Postgres and DynamoDB versions are compared on a sample; 0: never")
@@ -121,8 +121,6 @@ func (f *consoleFlags) validate() error {
 		return errors.New("no way to sign in: set --jwt-secret (local tokens: 'resingest token ops') or --jwks-url")
 	case f.jwtSecret != "" && len(f.jwtSecret) < console.MinSecretLen:
 		return fmt.Errorf("--jwt-secret: at least %d bytes", console.MinSecretLen)
-	case len(f.brokers) > 0 && f.group == "":
-		return errors.New("--brokers needs --group (the consumer group whose lag is shown)")
 	case f.agreementEvery < 0:
 		return errors.New("--agreement-interval must not be negative")
 	case f.agreementSample <= 0 || f.agreementSample > 10000:
@@ -188,7 +186,10 @@ func runConsole(ctx context.Context, f *consoleFlags) error {
 		defer j.Close()
 		opts.Verifiers = append(opts.Verifiers, console.IdPTokens{Verifier: j, RolesClaim: f.rolesClaim})
 	}
-	if len(f.brokers) > 0 {
+	if len(f.brokers) > 0 && f.group == "" {
+		log.Info("consumer lag not shown: --brokers is set but --group is not")
+	}
+	if len(f.brokers) > 0 && f.group != "" {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(f.brokers...))
 		if err != nil {
 			return fmt.Errorf("--brokers: %w", err)
