@@ -292,3 +292,12 @@ func (f *fixture) guestLikeToken(t *testing.T) string {
 	}
 	return tok
 }
+
+func mustParser(t testing.TB) *parse.Parser {
+	t.Helper()
+	p, err := parse.New(parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
