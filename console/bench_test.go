@@ -14,12 +14,12 @@ import (
 )
 
 // BenchmarkPages loads each console page 200 times, one request at a
-// time, over RESINGEST_BENCH_MESSAGES generated messages (default 5,000)
-// stored by the real processor into Postgres, DynamoDB and S3 (batches of
-// 250), and reports each page's p50 and p95 in milliseconds. Run with
-// -benchtime 1x.
+// time, over RESINGEST_BENCH_MESSAGES generated messages (default 20,000,
+// as many as make demo stores) that the real processor stored into
+// Postgres, DynamoDB and S3 (batches of 250), and reports each page's p50
+// and p95 in milliseconds. Run with -benchtime 1x.
 func BenchmarkPages(b *testing.B) {
-	n := 5000
+	n := 20000
 	if v, err := strconv.Atoi(os.Getenv("RESINGEST_BENCH_MESSAGES")); err == nil && v > 0 {
 		n = v
 	}
