@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/resingest/resingest/api"
 	"github.com/resingest/resingest/console"
 	"github.com/resingest/resingest/parse"
 	"github.com/resingest/resingest/pipeline"
@@ -27,21 +26,20 @@ func init() { addCommand(newConsoleCmd) }
 
 // consoleFlags configure 'resingest console'.
 type consoleFlags struct {
-	addr, adminAddr     string
-	jwtSecret           string
-	jwksURL, jwksIssuer string
-	jwksAudience        string
-	rolesClaim          string
-	mapping             string
-	maxBytes            int
-	brokers             []string
-	group               string
-	leaseTable          string
-	agreementEvery      time.Duration
-	agreementSample     int
-	pageTimeout         time.Duration
-	shutdownGrace       time.Duration
-	stores              storeFlags
+	addr, adminAddr string
+	jwtSecret       string
+	jwks            jwksFlags
+	rolesClaim      string
+	mapping         string
+	maxBytes        int
+	brokers         []string
+	group           string
+	leaseTable      string
+	agreementEvery  time.Duration
+	agreementSample int
+	pageTimeout     time.Duration
+	shutdownGrace   time.Duration
+	stores          storeFlags
 }
 
 func newConsoleCmd() *cobra.Command {
@@ -98,9 +96,7 @@ Every flag can be set from the environment as RESINGEST_<FLAG>.`,
 	fl.StringVar(&f.addr, "addr", console.DefaultAddr, "address to listen on")
 	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9110", "address of the admin listener (GET /metrics); empty: none")
 	fl.StringVar(&f.jwtSecret, "jwt-secret", "", "HS256 secret of local staff tokens ('resingest token ops'), at least 32 bytes (env RESINGEST_JWT_SECRET)")
-	fl.StringVar(&f.jwksURL, "jwks-url", "", "JWK Set URL of the identity provider whose RS256/ES256 staff tokens are accepted")
-	fl.StringVar(&f.jwksIssuer, "jwks-issuer", "", "iss claim required of identity-provider tokens")
-	fl.StringVar(&f.jwksAudience, "jwks-audience", "", "aud value required of identity-provider tokens")
+	f.jwks.register(fl, "staff")
 	fl.StringVar(&f.rolesClaim, "roles-claim", "roles", "claim of identity-provider tokens that lists the roles (ops, ops-pii)")
 	fl.StringVar(&f.mapping, "mapping", parse.AutoMapping, "parser mapping for replays and version diffs: auto, a built-in name, or a YAML file")
 	fl.IntVar(&f.maxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted by replay, in bytes")
@@ -117,7 +113,7 @@ Every flag can be set from the environment as RESINGEST_<FLAG>.`,
 
 func (f *consoleFlags) validate() error {
 	switch {
-	case f.jwtSecret == "" && f.jwksURL == "":
+	case f.jwtSecret == "" && f.jwks.url == "":
 		return errors.New("no way to sign in: set --jwt-secret (local tokens: 'resingest token ops') or --jwks-url")
 	case f.jwtSecret != "" && len(f.jwtSecret) < console.MinSecretLen:
 		return fmt.Errorf("--jwt-secret: at least %d bytes", console.MinSecretLen)
@@ -178,11 +174,11 @@ func runConsole(ctx context.Context, f *consoleFlags) error {
 		}
 		opts.Verifiers = append(opts.Verifiers, t)
 	}
-	if f.jwksURL != "" {
-		j, err := api.NewJWKS(ctx, api.JWKSOptions{URL: f.jwksURL, Issuer: f.jwksIssuer, Audience: f.jwksAudience, Logger: log})
-		if err != nil {
-			return fmt.Errorf("--jwks-url: %w", err)
-		}
+	j, err := f.jwks.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	if j != nil {
 		defer j.Close()
 		opts.Verifiers = append(opts.Verifiers, console.IdPTokens{Verifier: j, RolesClaim: f.rolesClaim})
 	}

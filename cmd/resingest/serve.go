@@ -25,10 +25,7 @@ type serveFlags struct {
 	adminAddr      string
 	store          string
 	jwtSecret      string
-	jwksURL        string
-	jwksIssuer     string
-	jwksAudience   string
-	jwksRefresh    time.Duration
+	jwks           jwksFlags
 	partnersFile   string
 	region         string
 	pgURL          string
@@ -108,10 +105,7 @@ Every flag can be set from the environment as RESINGEST_<FLAG>
 	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9109", "address of the admin listener (GET /metrics); keep it unreachable from outside; empty: none")
 	fl.StringVar(&f.store, "store", "dynamo", "store to read: dynamo or postgres")
 	fl.StringVar(&f.jwtSecret, "jwt-secret", "", "HS256 secret of guest tokens, at least 32 bytes (env RESINGEST_JWT_SECRET); empty: guests cannot sign in")
-	fl.StringVar(&f.jwksURL, "jwks-url", "", "JWK Set URL of the identity provider whose RS256/ES256 guest tokens are accepted; empty: none")
-	fl.StringVar(&f.jwksIssuer, "jwks-issuer", "", "iss claim required of JWKS-verified tokens; empty: not checked")
-	fl.StringVar(&f.jwksAudience, "jwks-audience", "", "aud value required of JWKS-verified tokens; empty: not checked")
-	fl.DurationVar(&f.jwksRefresh, "jwks-refresh", api.DefaultJWKSRefresh, "how often the JWK Set is fetched again (also on an unknown kid, at most every 30s)")
+	f.jwks.register(fl, "guest")
 	fl.StringVar(&f.partnersFile, "partners-file", "", "JSON partner table (access keys, secrets, hotels); empty: no partners")
 	fl.StringVar(&f.region, "region", api.DefaultRegion, "SigV4 region partners sign for")
 	fl.StringVar(&f.pgURL, "pg-url", "", "Postgres URL: the store with --store postgres, and the PII access audit (table pii_access) with either store; empty: no audit, contact data masked for all (env RESINGEST_PG_URL)")
@@ -148,17 +142,13 @@ func runServe(ctx context.Context, f *serveFlags) error {
 		}
 		opts.Guests = g
 	}
-	if f.jwksURL != "" {
-		j, err := api.NewJWKS(ctx, api.JWKSOptions{URL: f.jwksURL, Issuer: f.jwksIssuer, Audience: f.jwksAudience,
-			Refresh: f.jwksRefresh, Logger: slog.Default()})
-		if err != nil {
-			return fmt.Errorf("--jwks-url: %w", err)
-		}
+	j, err := f.jwks.open(ctx, slog.Default())
+	if err != nil {
+		return err
+	}
+	if j != nil {
 		defer j.Close()
 		opts.JWKS = j
-		if f.jwksIssuer == "" || f.jwksAudience == "" {
-			slog.Warn("JWKS tokens are accepted without an issuer or audience check; set --jwks-issuer and --jwks-audience")
-		}
 	}
 	if f.partnersFile != "" {
 		p, err := api.LoadPartners(f.partnersFile)
