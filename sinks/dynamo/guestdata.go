@@ -124,7 +124,17 @@ const (
 
 func rewriteItem(ctx context.Context, api RewriteAPI, table string, job GuestJob, item map[string]types.AttributeValue) (itemResult, error) {
 	var guests []reservation.Guest
-	if av, ok := item["guests"]; ok {
+	// An item keeps its guests in its packed lists (encodeItem), or, when
+	// written before issue 16, in a nested guests attribute: the rewrite
+	// keeps the item's shape.
+	var packed *packedLists
+	if av, ok := item[attrLists].(*types.AttributeValueMemberS); ok {
+		packed = &packedLists{}
+		if err := json.Unmarshal([]byte(av.Value), packed); err != nil {
+			return 0, fmt.Errorf("decode lists of %s/%s: %w", stringAttr(item, attrPK), stringAttr(item, attrSK), err)
+		}
+		guests = packed.Guests
+	} else if av, ok := item["guests"]; ok {
 		if err := attributevalue.UnmarshalWithOptions(av, &guests, jsonTagsDecode); err != nil {
 			return 0, fmt.Errorf("decode guests of %s/%s: %w", stringAttr(item, attrPK), stringAttr(item, attrSK), err)
 		}
@@ -139,11 +149,18 @@ func rewriteItem(ctx context.Context, api RewriteAPI, table string, job GuestJob
 	if out == nil {
 		out = []reservation.Guest{}
 	}
-	gav, err := attributevalue.MarshalWithOptions(out, jsonTags)
-	if err != nil {
+	set := "SET guests = :g"
+	var gav types.AttributeValue
+	if packed != nil {
+		packed.Guests = out
+		b, err := json.Marshal(packed)
+		if err != nil {
+			return 0, fmt.Errorf("encode lists: %w", err)
+		}
+		set, gav = "SET "+attrLists+" = :g", &types.AttributeValueMemberS{Value: string(b)}
+	} else if gav, err = attributevalue.MarshalWithOptions(out, jsonTags); err != nil {
 		return 0, fmt.Errorf("encode guests: %w", err)
 	}
-	set := "SET guests = :g"
 	var remove []string
 	values := map[string]types.AttributeValue{":g": gav, ":v": item[attrVersion]}
 	r := reservation.Reservation{Guests: out}

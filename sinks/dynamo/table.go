@@ -26,6 +26,9 @@ const (
 	attrConf        = "confirmation"
 	attrArchiveKey  = "archive_key"
 	attrUpdatedAt   = "updated_at"
+	// attrLists holds the record's room stays, guests and external ids as
+	// one JSON string with the record's own field names (see encodeItem).
+	attrLists = "lists"
 
 	// IndexByGuest is keyed by guest_id, sorted by arrival_conf.
 	IndexByGuest = "by_guest"

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -97,8 +98,23 @@ func TestRoundTrip(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339Nano, stringAttr(out.Item, "updated_at")); err != nil {
 			t.Errorf("updated_at: %v", err)
 		}
-		if _, ok := out.Item["room_stays"].(*types.AttributeValueMemberL); !ok {
-			t.Errorf("room_stays is %T, want a list", out.Item["room_stays"])
+		// The lists are one JSON string under the contract's names.
+		lists, ok := out.Item["lists"].(*types.AttributeValueMemberS)
+		if !ok {
+			t.Fatalf("lists is %T, want a string", out.Item["lists"])
+		}
+		var packed map[string][]map[string]any
+		if err := json.Unmarshal([]byte(lists.Value), &packed); err != nil {
+			t.Fatal(err)
+		}
+		if len(packed["room_stays"]) != len(full.Reservation.RoomStays) || len(packed["guests"]) != len(full.Reservation.Guests) ||
+			packed["room_stays"][0]["room_type"] != full.Reservation.RoomStays[0].RoomType {
+			t.Errorf("lists = %s", lists.Value)
+		}
+		for _, nested := range []string{"room_stays", "guests", "external_ids"} {
+			if _, ok := out.Item[nested]; ok {
+				t.Errorf("the item also has a nested %s attribute", nested)
+			}
 		}
 		empty, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table()), Key: keyOf(reservation.Key{HotelCode: "H100", Confirmation: "EMPTY"})})
 		if err != nil {
