@@ -160,7 +160,15 @@ func TestConsole(t *testing.T) {
 				t.Errorf("e-mail: %d %q: the reservation is not found", code, body)
 			}
 		}
-		code, body := f.get(t, ops, "/search?confirmation=NO-SUCH-CONF")
+		code, body := f.get(t, ops, "/search?confirmation="+url.QueryEscape(f.held))
+		if code != http.StatusOK || !strings.Contains(body, `id="held"`) || !strings.Contains(body, "badge-held") {
+			t.Errorf("a held record's confirmation: %d, no held record listed:\n%s", code, section(body, "<main>"))
+		} else if m := regexp.MustCompile(`<a class="raw" href="([^"]+)">XML</a>`).FindStringSubmatch(body); m == nil {
+			t.Errorf("the held record has no link to its archived message")
+		} else if code, page := f.get(t, ops, html.UnescapeString(m[1])); code != http.StatusOK || !strings.Contains(page, f.held) {
+			t.Errorf("the held record's archived message: %d %s\n%s", code, m[1], section(page, "<main>"))
+		}
+		code, body = f.get(t, ops, "/search?confirmation=NO-SUCH-CONF")
 		if code != http.StatusOK || !strings.Contains(body, "No stored reservation matches") {
 			t.Errorf("unknown confirmation: %d", code)
 		}
@@ -243,6 +251,14 @@ func TestConsole(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("the health page lacks %q", want)
 			}
+		}
+		// The reason links open the dead letters of that reason.
+		m := regexp.MustCompile(`<a href="(/dead-letters\?reason=[^"]+)">`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no link from a reason to its dead letters:\n%s", section(body, `id="reasons"`))
+		}
+		if code, list := f.get(t, ops, html.UnescapeString(m[1])); code != http.StatusOK || !strings.Contains(list, `<a href="/dead-letters/`) {
+			t.Errorf("%s: %d, no letter listed", m[1], code)
 		}
 		code, body = f.get(t, ops, "/hotels?window=24h&sort=messages")
 		if code != http.StatusOK {

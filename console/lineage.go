@@ -21,8 +21,11 @@ const maxSearchResults = 50
 type homePage struct {
 	Hotel, Confirmation, Email string
 	Results                    []reservation.Key
-	Searched                   bool
-	What                       string // what was searched, for "nothing found"
+	// Held are records under the confirmation still waiting for their
+	// booking (key resolution): they have no hotel code yet.
+	Held     []postgres.HistoryEntry
+	Searched bool
+	What     string // what was searched, for "nothing found"
 }
 
 func (s *Server) home(ctx context.Context, r *http.Request, rc *requestCtx) (view, error) {
@@ -51,6 +54,19 @@ func (s *Server) search(ctx context.Context, r *http.Request, rc *requestCtx) (v
 		p.What = "confirmation"
 		if p.Results, err = s.opts.Postgres.KeysByConfirmation(ctx, p.Confirmation, maxSearchResults); err != nil {
 			return view{}, storeDown("Postgres", err)
+		}
+		hist, err := s.opts.Postgres.History(ctx, reservation.Key{Confirmation: p.Confirmation}, maxSearchResults)
+		if err != nil {
+			return view{}, storeDown("Postgres", err)
+		}
+		for _, e := range hist {
+			if e.HotelCode == "" {
+				p.Held = append(p.Held, e)
+			}
+		}
+		if len(p.Held) > 0 {
+			// Show them, even beside the one stored reservation.
+			return view{page: "home", title: "Find a reservation", data: p}, nil
 		}
 	case p.Email != "":
 		p.What = "e-mail address"

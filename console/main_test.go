@@ -47,6 +47,7 @@ type fixture struct {
 	byKey    map[reservation.Key][]int // message indexes per reservation, in order
 	stripped reservation.Key           // the reservation whose cancel came without a hotel code
 	acmeID   string                    // message id of the dialect message
+	held     string                    // confirmation of a record held for key resolution
 	fixed    string                    // the mapping file that parses the dialect
 }
 
@@ -127,6 +128,14 @@ func newFixtureN(t testing.TB, n, batchSize int) *fixture {
 		t.Fatal("the corpus has no cancel of an earlier booking; change the seed")
 	}
 	add([]byte(`<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05"><HotelReservations><HotelReservation`))
+	// A booking that comes without its hotel code and nothing to resolve
+	// it against: held.
+	heldMsg := g.Next()
+	for heldMsg.Expect.Action != reservation.ActionCreate {
+		heldMsg = g.Next()
+	}
+	f.held = heldMsg.Key
+	add(stripHotel(heldMsg.XML))
 	acme := g.Next()
 	for acme.Expect.MessageType != "OTA_HotelResNotifRQ" || acme.Expect.Action != reservation.ActionCreate {
 		acme = g.Next()

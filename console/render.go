@@ -45,10 +45,9 @@ func parsePages() (map[string]*template.Template, error) {
 			}
 			return s
 		},
-		"add":         func(a, b int64) int64 { return a + b },
-		"version":     shortVersion,
-		"pathEscape":  url.PathEscape,
-		"queryEscape": url.QueryEscape,
+		"add":        func(a, b int64) int64 { return a + b },
+		"version":    shortVersion,
+		"pathEscape": url.PathEscape,
 		"pct": func(a, b int64) string {
 			if b == 0 {
 				return "-"
