@@ -84,6 +84,9 @@ func TestConsole(t *testing.T) {
 		if strings.Contains(body, html.EscapeString(first.Surname)) {
 			t.Errorf("role ops sees the guest's surname unmasked")
 		}
+		if n := strings.Count(body, `<td class="mapping">ota2003</td>`); n != len(f.byKey[key]) {
+			t.Errorf("%d messages name their mapping ota2003, want %d", n, len(f.byKey[key]))
+		}
 	})
 
 	t.Run("ops-pii sees guests and is audited", func(t *testing.T) {
@@ -233,6 +236,10 @@ func TestConsole(t *testing.T) {
 		if code != http.StatusOK || strings.Contains(page, `<dd id="replayed">pending</dd>`) {
 			t.Errorf("the letter is not marked replayed")
 		}
+		// The replayed message's lineage names the mapping that read it.
+		if code, page := f.get(t, ops, resURL(k)); code != http.StatusOK || !strings.Contains(page, `<td class="mapping">acme</td>`) {
+			t.Errorf("the replayed reservation's page: %d, mapping acme not shown:\n%s", code, section(page, `id="timeline"`))
+		}
 		code, _ = f.post(t, ops, "/dead-letters/replay", form, nil)
 		if code != http.StatusConflict {
 			t.Errorf("second replay of one letter: %d, want 409", code)
@@ -264,8 +271,8 @@ func TestConsole(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("hotels: status %d:\n%s", code, body)
 		}
-		if !strings.Contains(body, "<td>"+key.HotelCode+"</td>") {
-			t.Errorf("the hotel %s is not listed", key.HotelCode)
+		if !regexp.MustCompile(`<td>` + key.HotelCode + `</td><td class="mapping">[^<]*ota2003`).MatchString(body) {
+			t.Errorf("the hotel %s is not listed with its feed's mapping:\n%s", key.HotelCode, section(body, `id="hotels"`))
 		}
 	})
 

@@ -40,6 +40,9 @@ type AuditRecord struct {
 	// held (until the record is released: resolved, stale, duplicate or
 	// dead_lettered then).
 	Outcome string
+	// Mapping names the parser mapping that extracted the record
+	// ("ota2003", "ota2001", a vendor's file); "" when unknown.
+	Mapping string
 }
 
 // DeadLetter is a message the pipeline gave up on, kept for inspection and

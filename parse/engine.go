@@ -151,7 +151,7 @@ func (ts *tapeSource) name(n node) string { return ts.tape.elems[n].name }
 // parseFast is the fast engine (see EngineFast). text holds msg's bytes:
 // its copy for Parse, or msg itself for AppendJSON, whose records do not
 // outlive msg.
-func (p *Parser) parseFast(msg []byte, text string) ([]reservation.Reservation, error) {
+func (p *Parser) parseFast(msg []byte, text string) ([]reservation.Reservation, string, error) {
 	if len(msg) > p.limits.MaxBytes {
 		return p.parseXPath(msg)
 	}
@@ -169,7 +169,7 @@ func (p *Parser) parseFast(msg []byte, text string) ([]reservation.Reservation, 
 	if p.needDOM {
 		doc, err := buildDOM(msg, p.limits)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		ts.index(doc)
 		if len(ts.domOf) != len(ts.tape.elems) {
@@ -185,9 +185,10 @@ func (p *Parser) parseFast(msg []byte, text string) ([]reservation.Reservation, 
 		return roots[0], el.ns, el.name, true
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c := pm.get()
 	defer pm.pool.Put(c)
-	return c.extract(ts, root)
+	recs, err := c.extract(ts, root)
+	return recs, mappingName(pm, err), err
 }

@@ -79,6 +79,14 @@ func New(opts Options) (*Parser, error) {
 // rejected message returns an *Error wrapping one of the Err* classes and
 // no records.
 func (p *Parser) Parse(msg []byte) ([]reservation.Reservation, error) {
+	recs, _, err := p.ParseMapping(msg)
+	return recs, err
+}
+
+// ParseMapping is Parse that also names the mapping that extracted the
+// records (Mapping.Name: "ota2003", "ota2001", a file's name), for the
+// lineage's per-feed figures; "" when the message was rejected.
+func (p *Parser) ParseMapping(msg []byte) ([]reservation.Reservation, string, error) {
 	if p.engine == EngineXPath {
 		return p.parseXPath(msg)
 	}
@@ -98,7 +106,7 @@ func (p *Parser) AppendJSON(dst, msg []byte) ([]byte, error) {
 	if p.engine == EngineXPath || len(msg) == 0 {
 		recs, err = p.Parse(msg)
 	} else {
-		recs, err = p.parseFast(msg, unsafe.String(&msg[0], len(msg)))
+		recs, _, err = p.parseFast(msg, unsafe.String(&msg[0], len(msg)))
 	}
 	if err != nil {
 		return dst, err // errors are formatted copies: they may be kept
@@ -114,10 +122,10 @@ func (p *Parser) AppendJSON(dst, msg []byte) ([]byte, error) {
 func (p *Parser) Engine() string { return p.engine }
 
 // parseXPath is the xpath engine: a DOM, then antchfx/xpath per expression.
-func (p *Parser) parseXPath(msg []byte) ([]reservation.Reservation, error) {
+func (p *Parser) parseXPath(msg []byte) ([]reservation.Reservation, string, error) {
 	doc, err := buildDOM(msg, p.limits)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	src := &domSource{}
 	src.handle(doc)
@@ -129,11 +137,21 @@ func (p *Parser) parseXPath(msg []byte) ([]reservation.Reservation, error) {
 		return src.handle(roots[0]), roots[0].NamespaceURI, roots[0].Data, true
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c := pm.get()
 	defer pm.pool.Put(c)
-	return c.extract(src, root)
+	recs, err := c.extract(src, root)
+	return recs, mappingName(pm, err), err
+}
+
+// mappingName is the name of the mapping that extracted a message, "" when
+// the extraction failed.
+func mappingName(pm *pooledMapping, err error) string {
+	if err != nil {
+		return ""
+	}
+	return pm.m.Name
 }
 
 // rootFinder returns the message root a mapping finds in the message being

@@ -29,18 +29,18 @@ func lineage(it *parsed, recs []sinks.Record, recBest []sinks.Outcome, mine []in
 				o = string(OutcomeResolved)
 			}
 		}
-		out = append(out, auditRecord(&recs[j], k, o))
+		out = append(out, auditRecord(&recs[j], k, o, it.mapping))
 	}
 	for n := range it.heldRecs {
-		out = append(out, auditRecord(&it.heldRecs[n], n, string(OutcomeHeld)))
+		out = append(out, auditRecord(&it.heldRecs[n], n, string(OutcomeHeld), it.mapping))
 	}
 	return out
 }
 
-func auditRecord(r *sinks.Record, ordinal int, outcome string) ledger.AuditRecord {
+func auditRecord(r *sinks.Record, ordinal int, outcome, mapping string) ledger.AuditRecord {
 	return ledger.AuditRecord{
 		Ordinal: ordinal, HotelCode: r.Reservation.HotelCode, Confirmation: r.Reservation.Confirmation,
 		Version: r.Version.String(), Action: r.Reservation.Action, MessageType: r.Reservation.MessageType,
-		ArchiveKey: r.ArchiveKey, Outcome: outcome,
+		ArchiveKey: r.ArchiveKey, Outcome: outcome, Mapping: mapping,
 	}
 }

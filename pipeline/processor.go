@@ -23,6 +23,13 @@ type Parser interface {
 	Parse(msg []byte) ([]reservation.Reservation, error)
 }
 
+// MappingParser is a Parser that also names the mapping that extracted a
+// message (parse.Parser): the lineage records it, so the console can show
+// each hotel's feeds by mapping.
+type MappingParser interface {
+	ParseMapping(msg []byte) ([]reservation.Reservation, string, error)
+}
+
 // Sink writes a batch of records and reports one result per record
 // (sinks/postgres, sinks/dynamo, sinks/archive).
 type Sink interface {
@@ -131,6 +138,9 @@ type parsed struct {
 	reason string // non-empty: dead-letter with this reason
 	class  string // metric label of the reason
 	msgID  string
+	// mapping names the mapping that extracted the message ("" when the
+	// parser does not say).
+	mapping string
 	// err is a failure that is not the message's fault (sealing its guests
 	// failed): the batch is not acknowledged, nothing is dead-lettered.
 	err error
@@ -251,11 +261,18 @@ func (p *Processor) parseOne(m *Message) parsed {
 	if it, ok := p.refuseOversized(m); ok {
 		return it
 	}
-	res, err := p.cfg.Parser.Parse(m.Value)
+	var res []reservation.Reservation
+	var mapping string
+	var err error
+	if mp, ok := p.cfg.Parser.(MappingParser); ok {
+		res, mapping, err = mp.ParseMapping(m.Value)
+	} else {
+		res, err = p.cfg.Parser.Parse(m.Value)
+	}
 	if err != nil {
 		return parsed{reason: err.Error(), class: reasonClass(err)}
 	}
-	it := parsed{recs: make([]sinks.Record, 0, len(res))}
+	it := parsed{recs: make([]sinks.Record, 0, len(res)), mapping: mapping}
 	if len(res) > 0 {
 		it.msgID = res[0].MessageID
 	}

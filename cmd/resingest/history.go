@@ -38,8 +38,9 @@ func newHistoryCmd() *cobra.Command {
 		Short: "Print a reservation's story: every message that touched it, and the version each store holds",
 		Long: `history answers "what happened to this reservation?": every message that
 named it, oldest first (received time, source and position, message id and
-type, action, version, outcome — stored, stale, duplicate, resolved, held
-— latency, and where the archive keeps the raw message), then the version
+type, the parser mapping that read it, action, version, outcome — stored,
+stale, duplicate, resolved, held — latency, and where the archive keeps
+the raw message), then the version
 Postgres holds and, with --dynamo-table, the version DynamoDB holds, marked
 when they disagree. Records still held for key resolution under the
 confirmation (no hotel code yet) are listed too.
@@ -163,14 +164,14 @@ func storedIn(store string, get func() (reservation.Reservation, string, error),
 func (r *historyReport) writeText(out io.Writer) error {
 	fmt.Fprintf(out, "reservation %s / %s: %d message(s)\n\n", r.HotelCode, r.Confirmation, len(r.Timeline))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIVED\tSOURCE\tPARTITION\tPOSITION\tMESSAGE ID\tTYPE\tACTION\tVERSION\tOUTCOME\tLATENCY\tARCHIVE")
+	fmt.Fprintln(tw, "RECEIVED\tSOURCE\tPARTITION\tPOSITION\tMESSAGE ID\tTYPE\tMAPPING\tACTION\tVERSION\tOUTCOME\tLATENCY\tARCHIVE")
 	for _, e := range r.Timeline {
 		outcome := e.Outcome
 		if e.HotelCode == "" {
 			outcome += " (no hotel code yet)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ReceivedAt.Format(time.RFC3339Nano),
-			e.Source, e.Partition, e.Position, dash(e.MessageID), dash(e.MessageType), dash(e.Action),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ReceivedAt.Format(time.RFC3339Nano),
+			e.Source, e.Partition, e.Position, dash(e.MessageID), dash(e.MessageType), dash(e.Mapping), dash(e.Action),
 			e.Version, outcome, e.Latency.Round(time.Millisecond), dash(e.ArchiveKey))
 	}
 	if err := tw.Flush(); err != nil {

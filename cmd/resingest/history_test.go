@@ -86,7 +86,7 @@ func TestHistory(t *testing.T) {
 		if i > 0 && e.ReceivedAt.Before(rep.Timeline[i-1].ReceivedAt) {
 			t.Errorf("entry %d received before entry %d", i, i-1)
 		}
-		if e.HotelCode != hotel || e.Source != "file" || e.Outcome == "" || e.Action == "" {
+		if e.HotelCode != hotel || e.Source != "file" || e.Outcome == "" || e.Action == "" || e.Mapping != "ota2003" {
 			t.Errorf("entry %d: %+v", i, e)
 		}
 		if e.Outcome == "stored" && e.Version > newest {

@@ -41,13 +41,13 @@ WITH t AS (
 )
 -- The lineage of the rows written (not of a redelivered message's).
 INSERT INTO audit_records (received_month, received_at, source, partition, position, message_id,
-	ordinal, hotel_code, confirmation, version, action, message_type, archive_key, outcome, latency)
+	ordinal, hotel_code, confirmation, version, action, message_type, archive_key, outcome, latency, mapping)
 SELECT ins.received_month, m.received_at, m.source, m.partition, m.position, m.message_id,
 	r.ordinal, r.hotel_code, r.confirmation, r.version, r.action, r.message_type, r.archive_key,
-	r.outcome, m.latency
+	r.outcome, m.latency, r.mapping
 FROM unnest($10::int4[], $11::int4[], $12::text[], $13::text[], $14::text[], $15::text[],
-	$16::text[], $17::text[], $18::text[])
-	AS r(row_idx, ordinal, hotel_code, confirmation, version, action, message_type, archive_key, outcome)
+	$16::text[], $17::text[], $18::text[], $19::text[])
+	AS r(row_idx, ordinal, hotel_code, confirmation, version, action, message_type, archive_key, outcome, mapping)
 JOIN t m ON m.n = r.row_idx
 JOIN ins ON ins.source = m.source AND ins.partition = m.partition AND ins.position = m.position`
 
@@ -82,7 +82,7 @@ func (s *Sink) WriteAudit(ctx context.Context, rows []AuditRow) error {
 	defer cancel()
 	if _, err := s.pool.Exec(ctx, writeAuditSQL, msgIDs, sources, partitions, positions,
 		received, stored, outcomes, errs, latencies, rec.row, rec.ordinal, rec.hotel, rec.conf,
-		rec.version, rec.action, rec.msgType, rec.archiveKey, rec.outcome); err != nil {
+		rec.version, rec.action, rec.msgType, rec.archiveKey, rec.outcome, rec.mapping); err != nil {
 		return fmt.Errorf("postgres: write %d audit rows: %w", n, classify(err))
 	}
 	return nil
@@ -131,12 +131,12 @@ func (s *Sink) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 	return out, nil
 }
 
-// auditRecordColumns are the lineage arrays of writeAuditSQL ($10-$18);
+// auditRecordColumns are the lineage arrays of writeAuditSQL ($10-$19);
 // row is the 1-based index of the record's audit row in the batch.
 type auditRecordColumns struct {
 	row, ordinal                                      []int32
 	hotel, conf, version, action, msgType, archiveKey []string
-	outcome                                           []string
+	outcome, mapping                                  []string
 }
 
 func (c *auditRecordColumns) add(row int, r AuditRecord) {
@@ -144,4 +144,5 @@ func (c *auditRecordColumns) add(row int, r AuditRecord) {
 	c.hotel, c.conf, c.version = append(c.hotel, r.HotelCode), append(c.conf, r.Confirmation), append(c.version, r.Version)
 	c.action, c.msgType = append(c.action, r.Action), append(c.msgType, r.MessageType)
 	c.archiveKey, c.outcome = append(c.archiveKey, r.ArchiveKey), append(c.outcome, r.Outcome)
+	c.mapping = append(c.mapping, r.Mapping)
 }

@@ -25,12 +25,13 @@ type HistoryEntry struct {
 	MessageType string        `json:"message_type"`
 	ArchiveKey  string        `json:"archive_key"` // "" when no archive kept it
 	Outcome     string        `json:"outcome"`
+	Mapping     string        `json:"mapping"`    // the parser mapping that extracted it; "" when unknown
 	Latency     time.Duration `json:"latency_ns"` // from receipt to the stores' acknowledgement
 }
 
 const historySQL = `
 SELECT received_at, source, partition, position, message_id, ordinal, hotel_code, version,
-	action, message_type, archive_key, outcome, latency
+	action, message_type, archive_key, outcome, latency, mapping
 FROM audit_records
 WHERE confirmation = $2 AND (hotel_code = $1 OR hotel_code = '')
 ORDER BY received_at, source, partition, position, ordinal
@@ -52,7 +53,7 @@ func (s *Sink) History(ctx context.Context, k reservation.Key, limit int) ([]His
 	var e HistoryEntry
 	var ordinal int32
 	_, err = pgx.ForEachRow(rows, []any{&e.ReceivedAt, &e.Source, &e.Partition, &e.Position, &e.MessageID,
-		&ordinal, &e.HotelCode, &e.Version, &e.Action, &e.MessageType, &e.ArchiveKey, &e.Outcome, &e.Latency}, func() error {
+		&ordinal, &e.HotelCode, &e.Version, &e.Action, &e.MessageType, &e.ArchiveKey, &e.Outcome, &e.Latency, &e.Mapping}, func() error {
 		e.Ordinal = int(ordinal)
 		e.ReceivedAt = e.ReceivedAt.UTC()
 		out = append(out, e)

@@ -31,7 +31,7 @@ func TestLineage(t *testing.T) {
 	}
 	rec := func(ordinal int, hotel, conf, version, action, outcome string) AuditRecord {
 		return AuditRecord{Ordinal: ordinal, HotelCode: hotel, Confirmation: conf, Version: version, Action: action,
-			MessageType: "OTA_HotelResNotifRQ", ArchiveKey: "raw/" + version, Outcome: outcome}
+			MessageType: "OTA_HotelResNotifRQ", ArchiveKey: "raw/" + version, Outcome: outcome, Mapping: "m-" + version}
 	}
 	if err := s.WriteAudit(ctx, []AuditRow{
 		row("1", t0, "stored", rec(0, "H1", "C1", "v1", "create", "stored"), rec(1, "H2", "C9", "v1", "create", "stored")),
@@ -57,6 +57,9 @@ func TestLineage(t *testing.T) {
 			out = append(out, historyLine(e))
 			if e.Latency != 40*time.Millisecond && e.Position != "6" { // 6: written by the release
 				t.Errorf("%s: latency %v, want the audit row's", historyLine(e), e.Latency)
+			}
+			if want := "m-" + e.Version; e.Mapping != want && e.Position != "6" {
+				t.Errorf("%s: mapping %q, want %q", historyLine(e), e.Mapping, want)
 			}
 		}
 		return out

@@ -132,6 +132,10 @@ func (s *Sink) DeadLettersByReason(ctx context.Context, since, until time.Time) 
 // HotelQuality is the feed quality of one hotel over a time window.
 type HotelQuality struct {
 	HotelCode string
+	// Mappings are the parser mappings that extracted the hotel's records
+	// in the window (the feeds' formats or vendors: "ota2003", "ota2001",
+	// a vendor's mapping file), sorted; empty when none is known.
+	Mappings []string
 	// Messages counts the hotel's records in the window (audit_records
 	// rows with its hotel code: a message of several reservations counts
 	// each). Stored, Stale, Duplicate and Resolved count them by outcome.
@@ -192,7 +196,8 @@ WITH recs AS (
 		count(*) FILTER (WHERE outcome = 'stale') AS stale,
 		count(*) FILTER (WHERE outcome = 'duplicate') AS duplicate,
 		count(*) FILTER (WHERE outcome = 'resolved') AS resolved,
-		max(received_at) AS last
+		max(received_at) AS last,
+		array_agg(DISTINCT mapping ORDER BY mapping) FILTER (WHERE mapping <> '') AS mappings
 	FROM audit_records
 	WHERE hotel_code <> '' AND received_at >= $1 AND received_at < $2
 		AND received_month >= resingest_month($1) AND received_month <= resingest_month($2)
@@ -230,12 +235,13 @@ WITH recs AS (
 		coalesce(r.resolved, 0) AS resolved, coalesce(l.letters, 0) AS letters,
 		coalesce(l.by_class, '{}') AS by_class,
 		coalesce(r.resolved, 0) + coalesce(u.records, 0) AS missing,
-		greatest(r.last, l.last) AS last
+		greatest(r.last, l.last) AS last,
+		coalesce(r.mappings, '{}') AS mappings
 	FROM recs r
 	FULL JOIN letters l ON l.hotel_code = r.hotel_code
 	LEFT JOIN unkeyed_by_hotel u ON u.hotel_code = r.hotel_code
 )
-SELECT hotel, messages, stored, stale, duplicate, resolved, letters, by_class, missing, last
+SELECT hotel, messages, stored, stale, duplicate, resolved, letters, by_class, missing, last, mappings
 FROM q
 ORDER BY %s
 LIMIT $3`
@@ -270,13 +276,13 @@ func (s *Sink) HotelQuality(ctx context.Context, since, until time.Time, sort st
 	var out []HotelQuality
 	var h HotelQuality
 	_, err = pgx.ForEachRow(rows, []any{&h.HotelCode, &h.Messages, &h.Stored, &h.Stale, &h.Duplicate,
-		&h.Resolved, &h.DeadLetters, &h.DeadLettersByReason, &h.MissingFields, &h.LastMessage}, func() error {
+		&h.Resolved, &h.DeadLetters, &h.DeadLettersByReason, &h.MissingFields, &h.LastMessage, &h.Mappings}, func() error {
 		h.LastMessage = h.LastMessage.UTC()
 		if h.DeadLettersByReason == nil {
 			h.DeadLettersByReason = map[string]int64{}
 		}
 		out = append(out, h)
-		h.DeadLettersByReason = nil // a fresh map for the next row
+		h.DeadLettersByReason, h.Mappings = nil, nil // fresh ones for the next row
 		return nil
 	})
 	if err != nil {

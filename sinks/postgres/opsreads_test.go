@@ -48,15 +48,17 @@ func opsFixture(t *testing.T, s *Sink) map[string]int64 {
 	}
 	rec := func(ordinal int, hotel, conf, outcome string) AuditRecord {
 		return AuditRecord{Ordinal: ordinal, HotelCode: hotel, Confirmation: conf, Version: "v1",
-			Action: "create", MessageType: "OTA_HotelResNotifRQ", Outcome: outcome}
+			Action: "create", MessageType: "OTA_HotelResNotifRQ", Outcome: outcome, Mapping: "ota2003"}
 	}
+	legacy := func(r AuditRecord) AuditRecord { r.Mapping = "ota2001"; return r }
+	unknown := func(r AuditRecord) AuditRecord { r.Mapping = ""; return r }
 	if err := s.WriteAudit(ctx, []AuditRow{
 		row("1", 0, "stored", rec(0, "H1", "C1", "stored"), rec(1, "H1", "C2", "stored")),
 		row("2", 10, "duplicate", rec(0, "H1", "C1", "duplicate")),
 		row("8", 20, "dead_lettered"),
 		row("9", 30, "held", rec(0, "", "C10", "held")), // held, no other record: no hotel's
-		row("3", 70, "stale", rec(0, "H2", "C3", "stale")),
-		row("4", 130, "resolved", rec(0, "H2", "C4", "resolved")),
+		row("3", 70, "stale", legacy(rec(0, "H2", "C3", "stale"))),
+		row("4", 130, "resolved", unknown(rec(0, "H2", "C4", "resolved"))),
 		// H2's record and two held ones: H2's missing fields.
 		row("5", 135, "held", rec(0, "H2", "C5", "stored"), rec(0, "", "C6", "held"), rec(1, "", "C7", "held")),
 		row("6", -60, "stored", rec(0, "H1", "C8", "stored")), // before the window
@@ -229,14 +231,14 @@ func TestOpsReads(t *testing.T) {
 	})
 
 	t.Run("HotelQuality", func(t *testing.T) {
-		h1 := HotelQuality{HotelCode: "H1", Messages: 3, Stored: 2, Duplicate: 1, DeadLetters: 3,
+		h1 := HotelQuality{HotelCode: "H1", Mappings: []string{"ota2003"}, Messages: 3, Stored: 2, Duplicate: 1, DeadLetters: 3,
 			DeadLettersByReason: map[string]int64{"malformed XML": 2, "invalid reservation": 1}, LastMessage: opsAt(40)}
-		h2 := HotelQuality{HotelCode: "H2", Messages: 3, Stored: 1, Stale: 1, Resolved: 1, DeadLetters: 1,
+		h2 := HotelQuality{HotelCode: "H2", Mappings: []string{"ota2001", "ota2003"}, Messages: 3, Stored: 1, Stale: 1, Resolved: 1, DeadLetters: 1,
 			DeadLettersByReason: map[string]int64{UnclassifiedReason: 1}, MissingFields: 3, LastMessage: opsAt(150)}
 		h4 := HotelQuality{HotelCode: "H4", DeadLetters: 1, DeadLettersByReason: map[string]int64{"dynamo refused": 1},
 			LastMessage: opsAt(140)}
 		eq := func(a, b HotelQuality) bool {
-			return a.HotelCode == b.HotelCode && a.Messages == b.Messages && a.Stored == b.Stored && a.Stale == b.Stale &&
+			return a.HotelCode == b.HotelCode && slices.Equal(a.Mappings, b.Mappings) && a.Messages == b.Messages && a.Stored == b.Stored && a.Stale == b.Stale &&
 				a.Duplicate == b.Duplicate && a.Resolved == b.Resolved && a.DeadLetters == b.DeadLetters &&
 				maps.Equal(a.DeadLettersByReason, b.DeadLettersByReason) && a.MissingFields == b.MissingFields &&
 				a.LastMessage.Equal(b.LastMessage) && a.LastMessage.Location() == time.UTC

@@ -93,7 +93,7 @@ func BenchmarkAuditPartitioned(b *testing.B) {
 					MessageType: "OTA_HotelResNotifRQ", ArchiveKey: "raw/dt=2026-12-01/hotel=H/" + strconv.Itoa(m), Outcome: "stored"})
 			}
 			withLineage := append(append([]any{}, args...), lin.row, lin.ordinal, lin.hotel, lin.conf, lin.version,
-				lin.action, lin.msgType, lin.archiveKey, lin.outcome)
+				lin.action, lin.msgType, lin.archiveKey, lin.outcome, lin.mapping)
 			// The partitioned runs use their own positions, so that each
 			// writes new rows.
 			for _, w := range []struct {

@@ -214,6 +214,6 @@ func TestInsertDuringPartitionCreation(t *testing.T) {
 	}
 }
 
-// noLineage are writeAuditSQL's lineage parameters ($10-$18) for audit
+// noLineage are writeAuditSQL's lineage parameters ($10-$19) for audit
 // rows without records.
-var noLineage = []any{[]int32{}, []int32{}, []string{}, []string{}, []string{}, []string{}, []string{}, []string{}, []string{}}
+var noLineage = []any{[]int32{}, []int32{}, []string{}, []string{}, []string{}, []string{}, []string{}, []string{}, []string{}, []string{}}
