@@ -130,6 +130,12 @@ func (g *Guest) appendJSON(b []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendJSONString appends s as a JSON string, exactly as the record's
+// AppendJSON writes its string fields (see appendString): for writers of
+// other JSON shapes of the record, such as the DynamoDB item's packed
+// lists.
+func AppendJSONString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendString quotes s as encoding/json does without HTML escaping:
 // quote, backslash and control characters escaped (\b \f \n \r \t by name),
 // invalid UTF-8 as \ufffd, U+2028 and U+2029 as \u2028 and \u2029.

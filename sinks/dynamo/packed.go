@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/resingest/resingest/reservation"
 )
@@ -86,7 +85,7 @@ func appendCompactList(b []byte, list reflect.Value) ([]byte, error) {
 			b = append(b, f.name...)
 			switch v.Kind() {
 			case reflect.String:
-				b = appendJSONString(b, v.String())
+				b = reservation.AppendJSONString(b, v.String())
 			case reflect.Bool:
 				b = strconv.AppendBool(b, v.Bool())
 			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -102,38 +101,4 @@ func appendCompactList(b []byte, list reflect.Value) ([]byte, error) {
 		b = append(b, '}')
 	}
 	return append(b, ']'), nil
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 goes through
-// encoding/json (which replaces it); the parser never produces any.
-func appendJSONString(b []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		enc, _ := json.Marshal(s)
-		return append(b, enc...)
-	}
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
