@@ -37,7 +37,7 @@ type outcomeCount struct {
 // replay runs one dead letter (id) or the pending letters the filter
 // selects through the parser and the stores again: the same code as
 // `resingest dlq replay`. dry_run=1 parses only.
-func (s *Server) replay(ctx context.Context, r *http.Request, rc *requestCtx) (view, error) {
+func (s *Server) replay(_ context.Context, r *http.Request, rc *requestCtx) (view, error) {
 	if s.opts.Replayer == nil {
 		return view{}, notFound("Replay is not configured on this console.")
 	}
@@ -77,8 +77,15 @@ func (s *Server) replay(ctx context.Context, r *http.Request, rc *requestCtx) (v
 		res.Scope = fmt.Sprintf("pending dead letters (reason %q, hotel %q, source %q; at most %d)", q.Reason, q.Hotel, q.Source, maxReplayLetters)
 	}
 	s.log.Info("console: replay", "by", rc.staff.Subject, "dry_run", opts.DryRun, "id", opts.ID)
-	rep, err := s.opts.Replayer.Replay(ctx, opts)
+	// A replay may take longer than a page: its own deadline, from the
+	// request (a client that goes away stops it between batches).
+	rctx, cancel := context.WithTimeout(r.Context(), s.opts.ReplayTimeout)
+	defer cancel()
+	rep, err := s.opts.Replayer.Replay(rctx, opts)
 	switch {
+	case err != nil && rctx.Err() != nil:
+		s.log.Warn("console: replay stopped", "err", err)
+		res.Err = fmt.Sprintf("The replay stopped after %s (its deadline, or the browser went away); letters not replayed stay pending and can be replayed again.", s.opts.ReplayTimeout)
 	case errors.Is(err, pipeline.ErrLetterNotFound):
 		return view{}, notFound("No dead letter has this id.")
 	case errors.Is(err, pipeline.ErrLetterReplayed):

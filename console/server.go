@@ -22,6 +22,9 @@ import (
 const (
 	DefaultAddr        = "127.0.0.1:8090"
 	DefaultPageTimeout = 10 * time.Second
+	// DefaultReplayTimeout bounds a replay started from the console (up to
+	// maxReplayLetters letters through every store).
+	DefaultReplayTimeout = 5 * time.Minute
 	maxTimeline        = 500
 )
 
@@ -109,6 +112,8 @@ type Options struct {
 	Logger  *slog.Logger
 	// PageTimeout bounds the store calls of one page (DefaultPageTimeout).
 	PageTimeout time.Duration
+	// ReplayTimeout bounds a replay (DefaultReplayTimeout).
+	ReplayTimeout time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -142,6 +147,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.PageTimeout <= 0 {
 		opts.PageTimeout = DefaultPageTimeout
+	}
+	if opts.ReplayTimeout <= 0 {
+		opts.ReplayTimeout = DefaultReplayTimeout
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

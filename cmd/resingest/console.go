@@ -225,7 +225,7 @@ func runConsole(ctx context.Context, f *consoleFlags) error {
 		go srv.RunAgreement(ctx, f.agreementEvery, f.agreementSample)
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: f.pageTimeout + 30*time.Second, IdleTimeout: 2 * time.Minute}
+		WriteTimeout: max(f.pageTimeout, console.DefaultReplayTimeout) + 30*time.Second, IdleTimeout: 2 * time.Minute}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	log.Info("serving the operations console", "addr", ln.Addr().String(), "dynamo", opts.Dynamo != nil,
