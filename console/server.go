@@ -25,7 +25,7 @@ const (
 	// DefaultReplayTimeout bounds a replay started from the console (up to
 	// maxReplayLetters letters through every store).
 	DefaultReplayTimeout = 5 * time.Minute
-	maxTimeline        = 500
+	maxTimeline          = 500
 )
 
 // Postgres is what the console reads from Postgres (sinks/postgres.Sink).
