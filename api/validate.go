@@ -62,6 +62,15 @@ func checkText(field, v string, max int, required bool) error {
 	return nil
 }
 
+// CheckText applies the API's rules for a caller's value (checkText; ""
+// allowed) for other servers of the same data, such as the operations
+// console. The error names field and the rule, never the value.
+func CheckText(field, v string, max int) error { return checkText(field, v, max, false) }
+
+// CheckKeyPart applies the API's rules for a hotel code or confirmation
+// number (checkKeyPart: required, no surrounding spaces).
+func CheckKeyPart(field, v string, max int) error { return checkKeyPart(field, v, max) }
+
 // checkKeyPart is checkText for a hotel code or confirmation number, which
 // also must not be blank or start or end with spaces (no stored key does).
 func checkKeyPart(field, v string, max int) error {

@@ -289,7 +289,9 @@ func TestConsole(t *testing.T) {
 		for _, p := range []string{
 			"/reservations/" + strings.Repeat("H", 65) + "/X",
 			"/reservations/H%00/X",
-			"/search?confirmation=%E2%80%AEabc",
+			"/search?confirmation=%07abc",
+			"/search?email=%EE%80%80x",
+			"/dead-letters?hotel=" + strings.Repeat("h", 65),
 			"/search?hotel=H1",
 			"/search",
 			"/dead-letters?since=yesterday",

@@ -59,7 +59,7 @@ func parseTimeBound(name, v string) (time.Time, error) {
 }
 
 // deadLetterFilter reads the filter from a query or a posted form.
-func deadLetterFilter(get func(string) (string, error)) (deadLetterQuery, ledger.DeadLetterFilter, error) {
+func deadLetterFilter(get func(name string, max int) (string, error)) (deadLetterQuery, ledger.DeadLetterFilter, error) {
 	var q deadLetterQuery
 	var f ledger.DeadLetterFilter
 	var err error
@@ -69,16 +69,16 @@ func deadLetterFilter(get func(string) (string, error)) (deadLetterQuery, ledger
 		max  int
 	}{{"reason", &q.Reason, maxFilter}, {"hotel", &q.Hotel, maxHotel}, {"source", &q.Source, maxFilter},
 		{"since", &q.Since, 40}, {"until", &q.Until, 40}} {
-		if *p.dst, err = get(p.name); err != nil {
+		if *p.dst, err = get(p.name, p.max); err != nil {
 			return q, f, err
 		}
 	}
-	pending, err := get("pending")
+	pending, err := get("pending", 8)
 	if err != nil {
 		return q, f, err
 	}
 	q.Pending = pending == "1" || pending == "on" || pending == "true"
-	before, err := get("before")
+	before, err := get("before", 20)
 	if err != nil {
 		return q, f, err
 	}
@@ -98,7 +98,7 @@ func deadLetterFilter(get func(string) (string, error)) (deadLetterQuery, ledger
 }
 
 func (s *Server) deadLetters(ctx context.Context, r *http.Request, rc *requestCtx) (view, error) {
-	q, f, err := deadLetterFilter(func(name string) (string, error) { return query(r, name, 128) })
+	q, f, err := deadLetterFilter(func(name string, max int) (string, error) { return query(r, name, max) })
 	if err != nil {
 		return view{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/resingest/resingest/pipeline/lease"
@@ -30,12 +31,15 @@ type LeaseLister interface {
 	List(ctx context.Context) ([]lease.Lease, error)
 }
 
-// windows are the health page's time ranges and their bucket widths.
-var windows = []struct {
-	name   string
-	span   time.Duration
-	bucket time.Duration
-}{
+// window is a time range of the health and feed-quality pages, and the
+// width of the health chart's buckets over it.
+type window struct {
+	name         string
+	span, bucket time.Duration
+}
+
+// windows are the pages' ranges.
+var windows = []window{
 	{"1h", time.Hour, time.Minute},
 	{"6h", 6 * time.Hour, 5 * time.Minute},
 	{"24h", 24 * time.Hour, 15 * time.Minute},
@@ -71,17 +75,10 @@ func (s *Server) health(ctx context.Context, r *http.Request, rc *requestCtx) (v
 	if wname == "" {
 		wname = "6h"
 	}
-	i := slices.IndexFunc(windows, func(w struct {
-		name   string
-		span   time.Duration
-		bucket time.Duration
-	}) bool {
-		return w.name == wname
-	})
-	if i < 0 {
-		return view{}, badRequest("window: one of 1h, 6h, 24h, 7d.")
+	win, err := windowNamed(wname)
+	if err != nil {
+		return view{}, err
 	}
-	win := windows[i]
 	now := s.opts.Now().UTC()
 	until := now.Truncate(win.bucket).Add(win.bucket)
 	since := until.Add(-win.span)
@@ -161,12 +158,18 @@ type hotelsPage struct {
 	Window  string
 	Windows []string
 	Sort    string
-	Sorts   []string
 	Hotels  []postgres.HotelQuality
 	Now     time.Time
 }
 
-var hotelSorts = []string{"dead_letter_rate", "messages", "missing", "last", "hotel"}
+func windowNamed(name string) (window, error) {
+	for _, w := range windows {
+		if w.name == name {
+			return w, nil
+		}
+	}
+	return window{}, badRequest("window: one of 1h, 6h, 24h, 7d.")
+}
 
 func (s *Server) hotels(ctx context.Context, r *http.Request, rc *requestCtx) (view, error) {
 	wname, err := query(r, "window", 8)
@@ -176,27 +179,23 @@ func (s *Server) hotels(ctx context.Context, r *http.Request, rc *requestCtx) (v
 	if wname == "" {
 		wname = "24h"
 	}
-	var span time.Duration
-	for _, w := range windows {
-		if w.name == wname {
-			span = w.span
-		}
+	win, err := windowNamed(wname)
+	if err != nil {
+		return view{}, err
 	}
-	if span == 0 {
-		return view{}, badRequest("window: one of 1h, 6h, 24h, 7d.")
-	}
+	span := win.span
 	sort, err := query(r, "sort", 32)
 	if err != nil {
 		return view{}, err
 	}
 	if sort == "" {
-		sort = hotelSorts[0]
+		sort = "dead_letter_rate"
 	}
-	if !slices.Contains(hotelSorts, sort) {
-		return view{}, badRequest("sort: one of dead_letter_rate, messages, missing, last, hotel.")
+	if sorts := postgres.HotelQualitySorts(); !slices.Contains(sorts, sort) {
+		return view{}, badRequest("sort: one of %s.", strings.Join(sorts, ", "))
 	}
 	now := s.opts.Now().UTC()
-	p := hotelsPage{Window: wname, Sort: sort, Sorts: hotelSorts, Now: now}
+	p := hotelsPage{Window: wname, Sort: sort, Now: now}
 	for _, w := range windows {
 		p.Windows = append(p.Windows, w.name)
 	}

@@ -2,34 +2,30 @@ package console
 
 import (
 	"net/http"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/resingest/resingest/api"
 )
 
-// Limits of the values a caller sends (the same as the itinerary API's).
+// Limits of the values a caller sends: the itinerary API's (hotel codes,
+// confirmation numbers), and for e-mail addresses and filters its
+// surname limit.
 const (
-	maxHotel        = 64
-	maxConfirmation = 128
-	maxEmail        = 256
-	maxFilter       = 128
+	maxHotel        = api.MaxHotelCodeBytes
+	maxConfirmation = api.MaxConfirmationBytes
+	maxEmail        = api.MaxSurnameBytes
+	maxFilter       = api.MaxConfirmationBytes
 )
 
-// value reads a query (or path) value and checks it: at most max bytes of
-// valid UTF-8 without control or format characters and without
-// surrounding spaces. The error names the field, never its value.
+// value checks a query (or path) value with the API's rules (at most max
+// bytes of valid UTF-8 without control, unassigned or private-use
+// characters) and without surrounding spaces; "" is allowed. The error
+// names the field, never its value.
 func value(name, v string, max int) (string, error) {
-	switch {
-	case len(v) > max:
-		return "", badRequest("%s: at most %d bytes.", name, max)
-	case !utf8.ValidString(v):
-		return "", badRequest("%s: not valid UTF-8.", name)
-	case strings.ContainsFunc(v, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Co, r) || r == '\u2028' || r == '\u2029'
-	}):
-		return "", badRequest("%s: control and format characters are not allowed.", name)
-	case v != strings.TrimSpace(v):
-		return "", badRequest("%s: no leading or trailing spaces.", name)
+	if v == "" {
+		return "", nil
+	}
+	if err := api.CheckKeyPart(name, v, max); err != nil {
+		return "", badRequest("%v.", err)
 	}
 	return v, nil
 }

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -29,18 +28,12 @@ func (k KafkaLag) Lag(ctx context.Context) ([]PartitionLag, error) {
 		return nil, fmt.Errorf("console: lag of group %q: %w", k.Group, err)
 	}
 	var out []PartitionLag
-	for _, l := range g.Lag.Sorted() {
+	for _, l := range g.Lag.Sorted() { // by topic, partition
 		if l.Err != nil {
 			return nil, fmt.Errorf("console: lag of %s/%d: %w", l.Topic, l.Partition, l.Err)
 		}
 		out = append(out, PartitionLag{Topic: l.Topic, Partition: l.Partition,
 			Committed: l.Commit.At, End: l.End.Offset, Lag: l.Lag})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Topic != out[j].Topic {
-			return out[i].Topic < out[j].Topic
-		}
-		return out[i].Partition < out[j].Partition
-	})
 	return out, nil
 }

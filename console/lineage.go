@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"time"
 
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
@@ -319,6 +318,3 @@ func (s *Server) archivedRecord(ctx context.Context, objects map[string]*archive
 	}
 	return nil, errNoRecord
 }
-
-// timeNow is the page's clock (for ages).
-func (s *Server) timeNow() time.Time { return s.opts.Now() }

@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/resingest/resingest/api"
 	"github.com/resingest/resingest/reservation"
 )
 
@@ -84,33 +86,18 @@ func guestField(path string) (string, bool) {
 	return f, ok && personalFields[f]
 }
 
-// mask hides a personal value, keeping as much as the API's masked
-// documents do: the e-mail's first character and domain, the phone's last
-// four digits, a name's first letter.
+// mask hides a personal value as the API's masked documents do (the
+// e-mail's first character and domain, the phone's last four digits),
+// and names by their first letter.
 func mask(field, v string) string {
-	if v == "" {
+	switch {
+	case v == "":
 		return ""
-	}
-	switch field {
-	case "email":
-		local, domain, ok := strings.Cut(v, "@")
-		if !ok || local == "" {
-			return "***"
-		}
-		_, n := utf8.DecodeRuneInString(local)
-		return local[:n] + "***@" + domain
-	case "phone":
-		var digits []byte
-		for i := 0; i < len(v); i++ {
-			if v[i] >= '0' && v[i] <= '9' {
-				digits = append(digits, v[i])
-			}
-		}
-		if len(digits) < 5 {
-			return "***"
-		}
-		return "***" + string(digits[len(digits)-4:])
-	case "given_name", "surname":
+	case field == "email":
+		return api.MaskEmail(v)
+	case field == "phone":
+		return api.MaskPhone(v)
+	case field == "given_name" || field == "surname":
 		_, n := utf8.DecodeRuneInString(v)
 		return v[:n] + "***"
 	}
@@ -134,16 +121,8 @@ func diff(prev, cur map[string]string) []change {
 			out = append(out, change{Field: k, From: p, To: "(absent)"})
 		}
 	}
-	sortChanges(out)
+	slices.SortFunc(out, func(a, b change) int { return compareFieldNames(a.Field, b.Field) })
 	return out
-}
-
-func sortChanges(c []change) {
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && compareFieldNames(c[j].Field, c[j-1].Field) < 0; j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
-	}
 }
 
 // fieldOrder puts the fields people look at first on top.

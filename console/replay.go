@@ -48,11 +48,11 @@ func (s *Server) replay(_ context.Context, r *http.Request, rc *requestCtx) (vie
 	if !s.csrfValid(rc.cred, r.PostForm.Get("csrf")) {
 		return view{}, &pageError{status: http.StatusForbidden, msg: "Refused: the form's CSRF token is missing or wrong; reload the page and try again."}
 	}
-	form := func(name string) (string, error) {
+	form := func(name string, max int) (string, error) {
 		if len(r.PostForm[name]) > 1 {
 			return "", badRequest("%s: given more than once.", name)
 		}
-		return value(name, r.PostForm.Get(name), 128)
+		return value(name, r.PostForm.Get(name), max)
 	}
 	q, f, err := deadLetterFilter(form)
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *Server) replay(_ context.Context, r *http.Request, rc *requestCtx) (vie
 	}
 	opts := pipeline.ReplayOptions{DryRun: r.PostForm.Get("dry_run") == "1", Logger: s.log}
 	res := replayResult{DryRun: opts.DryRun}
-	idText, err := form("id")
+	idText, err := form("id", 20)
 	if err != nil {
 		return view{}, err
 	}

@@ -291,25 +291,6 @@ func (s *Sink) HotelQuality(ctx context.Context, since, until time.Time, sort st
 	return out, nil
 }
 
-const heldByConfirmationSQL = `SELECT count(*) FROM pending_records WHERE confirmation = $1`
-
-// ReservationsByConfirmation returns the keys of the stored reservations
-// with this confirmation, one per hotel that has it, by hotel, at most
-// limit (see KeysByConfirmation), and how many records with this
-// confirmation are held for key resolution (pending_records). Safe for
-// concurrent use.
-func (s *Sink) ReservationsByConfirmation(ctx context.Context, confirmation string, limit int) (keys []reservation.Key, held int, err error) {
-	ctx, cancel := s.attempt(ctx)
-	defer cancel()
-	if keys, err = s.KeysByConfirmation(ctx, confirmation, limit); err != nil {
-		return nil, 0, err
-	}
-	if err := s.pool.QueryRow(ctx, heldByConfirmationSQL, confirmation).Scan(&held); err != nil {
-		return nil, 0, fmt.Errorf("postgres: held records of a confirmation: %w", classify(err))
-	}
-	return keys, held, nil
-}
-
 // sampleSmallTable is the estimated size (rows) under which SampleKeys
 // shuffles the whole reservations table instead of sampling its pages.
 const sampleSmallTable = 10_000

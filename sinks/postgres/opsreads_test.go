@@ -381,43 +381,6 @@ func TestOpsReads(t *testing.T) {
 	})
 }
 
-func TestReservationsByConfirmation(t *testing.T) {
-	t.Parallel()
-	s, _ := newTestSink(t)
-	ctx := testContext(t)
-	recs := []sinks.Record{fullRecord(t, "H2", "CX", at(0), "1"), fullRecord(t, "H1", "CX", at(0), "2"),
-		fullRecord(t, "H1", "CY", at(0), "3")}
-	if res, err := s.Write(ctx, recs); err != nil || slices.ContainsFunc(res, func(r sinks.Result) bool { return r.Outcome != sinks.Stored }) {
-		t.Fatalf("Write: %s, %v", outcomes(res), err)
-	}
-	holdOne(t, ctx, s, "CX", "10", at(1))
-	if err := s.Hold(ctx, []PendingRecord{{Reservation: reservation.Reservation{Confirmation: "CX"}, Version: "v2",
-		Source: "kafka", Partition: "t/0", Position: "11", ReceivedAt: at(2)}}); err != nil {
-		t.Fatal(err)
-	}
-	holdOne(t, ctx, s, "CZ", "12", at(3))
-	cases := []struct {
-		conf  string
-		limit int
-		keys  []reservation.Key
-		held  int
-	}{
-		{"CX", 10, []reservation.Key{{HotelCode: "H1", Confirmation: "CX"}, {HotelCode: "H2", Confirmation: "CX"}}, 2},
-		{"CX", 1, []reservation.Key{{HotelCode: "H1", Confirmation: "CX"}}, 2},
-		{"CY", 10, []reservation.Key{{HotelCode: "H1", Confirmation: "CY"}}, 0},
-		{"CZ", 10, nil, 1},
-		{"none", 10, nil, 0},
-	}
-	for _, c := range cases {
-		t.Run(fmt.Sprintf("%s limit %d", c.conf, c.limit), func(t *testing.T) {
-			keys, held, err := s.ReservationsByConfirmation(ctx, c.conf, c.limit)
-			if err != nil || !slices.Equal(keys, c.keys) || held != c.held {
-				t.Errorf("= %v, %d, %v; want %v, %d", keys, held, err, c.keys, c.held)
-			}
-		})
-	}
-}
-
 func TestSampleKeys(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestSink(t)
