@@ -174,11 +174,12 @@ func TestItineraryDocument(t *testing.T) {
 				Stays: []Stay{{RoomType: "KING", RatePlan: "BAR", Rooms: 2, Arrival: "2024-06-02", Departure: "2024-06-05",
 					Adults: 2, Totals: Totals{AfterTax: "450.50", BeforeTax: "400.00", Currency: "USD"}}},
 				// Partner H1 has no pii scope: the address is masked.
-				Guests:      []Guest{{Primary: true, GivenName: "Ann", Surname: "Zed", Email: "A***@Example.com"}},
-				Totals:      Totals{AfterTax: "450.50", BeforeTax: "400.00", Currency: "USD"},
-				ExternalIDs: []ExternalID{{Type: "14", Value: "C103", Source: "PMS"}},
-				CreatedAt:   "2024-04-01T09:00:00Z",
-				LastUpdate:  "2024-05-01T10:00:00Z",
+				Guests:          []Guest{{Primary: true, GivenName: "Ann", Surname: "Zed", Email: "A***@Example.com"}},
+				Totals:          Totals{AfterTax: "450.50", BeforeTax: "400.00", Currency: "USD"},
+				ExternalIDs:     []ExternalID{{Type: "14", Value: "C103", Source: "PMS"}},
+				SpecialRequests: []SpecialRequest{{Code: "1.14", Text: "1 king"}},
+				CreatedAt:       "2024-04-01T09:00:00Z",
+				LastUpdate:      "2024-05-01T10:00:00Z",
 			}
 			if fmt.Sprintf("%+v", it) != fmt.Sprintf("%+v", want) {
 				t.Errorf("document\n got %+v\nwant %+v", it, want)

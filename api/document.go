@@ -28,7 +28,10 @@ type Itinerary struct {
 	Guests      []Guest      `json:"guests"`
 	Totals      Totals       `json:"totals"`
 	ExternalIDs []ExternalID `json:"external_ids"`
-	CreatedAt   string       `json:"created_at"`
+	// SpecialRequests are the guest's requests to the hotel (a crib, an
+	// extra bed), card-like numbers in their text masked by the parser.
+	SpecialRequests []SpecialRequest `json:"special_requests"`
+	CreatedAt       string           `json:"created_at"`
 	// LastUpdate is the reservation's modification time, else its creation
 	// time, else the time of the message it came in.
 	LastUpdate string `json:"last_update"`
@@ -71,6 +74,14 @@ type ExternalID struct {
 	Source string `json:"source"`
 }
 
+// SpecialRequest is one request of the guest: the vendor's or OTA's
+// code, a name, and free text.
+type SpecialRequest struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
 // NewItinerary builds the document of r. Payment data is left out.
 func NewItinerary(r *reservation.Reservation) Itinerary {
 	it := Itinerary{
@@ -78,12 +89,13 @@ func NewItinerary(r *reservation.Reservation) Itinerary {
 		Status: r.Status, Cancelled: r.Action == reservation.ActionCancel,
 		Arrival: r.Arrival, Departure: r.Departure,
 		Adults: r.Adults, Children: r.Children,
-		Stays:       make([]Stay, 0, len(r.RoomStays)),
-		Guests:      make([]Guest, 0, len(r.Guests)),
-		ExternalIDs: make([]ExternalID, 0, len(r.ExternalIDs)),
-		Totals:      Totals{AfterTax: r.TotalAfterTax, BeforeTax: r.TotalBeforeTax, Currency: r.Currency},
-		CreatedAt:   r.CreatedAt,
-		LastUpdate:  firstNonEmpty(r.ModifiedAt, r.CreatedAt, r.MessageTime),
+		Stays:           make([]Stay, 0, len(r.RoomStays)),
+		Guests:          make([]Guest, 0, len(r.Guests)),
+		ExternalIDs:     make([]ExternalID, 0, len(r.ExternalIDs)),
+		SpecialRequests: make([]SpecialRequest, 0, len(r.SpecialRequests)),
+		Totals:          Totals{AfterTax: r.TotalAfterTax, BeforeTax: r.TotalBeforeTax, Currency: r.Currency},
+		CreatedAt:       r.CreatedAt,
+		LastUpdate:      firstNonEmpty(r.ModifiedAt, r.CreatedAt, r.MessageTime),
 	}
 	for _, s := range r.RoomStays {
 		it.Rooms += s.Units
@@ -101,6 +113,9 @@ func NewItinerary(r *reservation.Reservation) Itinerary {
 	}
 	for _, x := range r.ExternalIDs {
 		it.ExternalIDs = append(it.ExternalIDs, ExternalID(x))
+	}
+	for _, q := range r.SpecialRequests {
+		it.SpecialRequests = append(it.SpecialRequests, SpecialRequest(q))
 	}
 	return it
 }

@@ -63,8 +63,9 @@ func fixture(t testing.TB) []sinks.Record {
 			RoomStays: []reservation.RoomStay{{RoomType: "KING", RatePlan: "BAR", Units: 2, Arrival: arrival,
 				Departure: "2024-06-05", Adults: 2, TotalAfterTax: "450.50", TotalBeforeTax: "400.00", Currency: "USD"}},
 			TotalAfterTax: "450.50", TotalBeforeTax: "400.00", Currency: "USD",
-			ExternalIDs: []reservation.ExternalID{{Type: "14", Value: conf, Source: "PMS"}},
-			Payment:     reservation.Payment{CardCode: "VI", Last4: "1111", Expire: "1227"},
+			ExternalIDs:     []reservation.ExternalID{{Type: "14", Value: conf, Source: "PMS"}},
+			Payment:         reservation.Payment{CardCode: "VI", Last4: "1111", Expire: "1227"},
+			SpecialRequests: []reservation.SpecialRequest{{Code: "1.14", Text: "1 king"}},
 		}
 		for i, g := range guests {
 			r.Guests = append(r.Guests, reservation.Guest{Primary: i == 0, GivenName: g.given, Surname: g.surname, Email: g.email})

@@ -20,7 +20,7 @@ const bareTableSQL = `CREATE TABLE edw_bare (
 	room_type text, rate_plan text, adults int4, children int4,
 	total_after_tax numeric, total_before_tax numeric, currency text,
 	guest_given_name text, guest_surname text, guest_email text, guest_phone text,
-	loyalty_number text, itinerary_id text)`
+	loyalty_number text, itinerary_id text, special_requests jsonb)`
 
 // BenchmarkBackfill loads a generated extract (2,000,000 rows over 4 files;
 // RESINGEST_BENCH_ROWS changes the count) into a fresh database with two

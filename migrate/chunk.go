@@ -64,11 +64,12 @@ func (r *row) backfillRow(out *postgres.BackfillRow) {
 		GivenName: f[colGivenName], Surname: f[colSurname], Email: f[colEmail], Phone: f[colPhone],
 		LoyaltyNumber: f[colLoyaltyNumber], ItineraryID: f[colItineraryID],
 		Version: r.vs, EmailIndex: r.idx.Email, LoyaltyIndex: r.idx.Loyalty,
+		SpecialRequests: f[colSpecialRequests],
 	}
 }
 
 // recordsOf returns the records of keys: per key the row the merge kept.
-func (c *chunk) recordsOf(keys []reservation.Key) []sinks.Record {
+func (c *chunk) recordsOf(keys []reservation.Key) ([]sinks.Record, error) {
 	staged := c.newest()
 	out := make([]sinks.Record, 0, len(keys))
 	for _, k := range keys {
@@ -80,8 +81,12 @@ func (c *chunk) recordsOf(keys []reservation.Key) []sinks.Record {
 		})
 		if ok {
 			r := staged[i]
-			out = append(out, sinks.Record{Reservation: r.reservation(), Version: r.version, GuestIndexes: r.guestIndexes()})
+			res, err := r.reservation()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sinks.Record{Reservation: res, Version: r.version, GuestIndexes: r.guestIndexes()})
 		}
 	}
-	return out
+	return out, nil
 }

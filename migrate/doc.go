@@ -5,10 +5,11 @@
 // An extract is a set of CSV files (plain or .gz, one header row; see
 // corpus.EDWHeader for the columns), local or in S3 (Source: an object is
 // read at the ETag it was listed with, and its progress is keyed by key
-// and ETag). One row is one reservation with one
-// room stay, one primary guest and its itinerary id as an external id of
-// type "itinerary"; its version is reservation.VersionOf with an empty
-// stream position, the same ordering the live pipeline uses.
+// and ETag). One row is one reservation with one room stay, one primary
+// guest, its itinerary id as an external id of type "itinerary" and its
+// special requests (a JSON array; extracts without that column load with
+// none); its version is reservation.VersionOf with an empty stream
+// position, the same ordering the live pipeline uses.
 //
 // Postgres is written through sinks/postgres, which owns every statement
 // for its tables, the backfill's included (its backfill*.go files: the

@@ -57,6 +57,9 @@ type input struct {
 	zr   *gzip.Reader
 	csv  *csv.Reader
 	line int64 // line of the last record read
+	// width is the header's column count: numColumns, or legacyColumns
+	// for an extract without special_requests.
+	width int
 }
 
 // openInput opens src and checks its header row.
@@ -82,21 +85,40 @@ func openInput(ctx context.Context, src Source, bytesRead *atomic.Int64) (*input
 		in.Close()
 		return nil, fmt.Errorf("migrate: %s: header: %w", src.Name, err)
 	}
-	if len(head) != numColumns || strings.TrimPrefix(head[0], "\ufeff") != columnNames[0] {
+	if !knownHeader(head) {
 		in.Close()
-		return nil, fmt.Errorf("migrate: %s: header has %d columns starting %q, want %d starting %q",
-			src.Name, len(head), head[0], numColumns, columnNames[0])
+		return nil, fmt.Errorf("migrate: %s: header has %d columns starting %q and ending %q, want %d from %q to %q (or %d to %q, without special requests)",
+			src.Name, len(head), head[0], head[len(head)-1], numColumns, columnNames[0], columnNames[numColumns-1],
+			legacyColumns, columnNames[legacyColumns-1])
 	}
+	in.width = len(head)
 	return in, nil
 }
 
-// next returns the next record and its line; a malformed record (bad
-// quoting) comes back as a *RowError with its line. io.EOF ends the file.
+// knownHeader reports whether head is the header of an extract: numColumns
+// columns, or legacyColumns (written before special_requests existed).
+// The first and last names tell them apart.
+func knownHeader(head []string) bool {
+	n := len(head)
+	return (n == numColumns || n == legacyColumns) &&
+		strings.TrimPrefix(head[0], "\ufeff") == columnNames[0] && head[n-1] == columnNames[n-1]
+}
+
+// next returns the next record, numColumns fields (a legacy file's with
+// an empty special_requests), and its line; a malformed record (bad
+// quoting, not as many fields as the header) comes back as a *RowError
+// with its line. io.EOF ends the file.
 func (in *input) next() ([]string, int64, error) {
 	rec, err := in.csv.Read()
 	if err == nil {
 		line, _ := in.csv.FieldPos(0)
 		in.line = int64(line)
+		if len(rec) != in.width {
+			return nil, in.line, &RowError{Reason: fmt.Sprintf("%d fields, want %d", len(rec), in.width)}
+		}
+		if in.width == legacyColumns {
+			rec = append(rec, "") // no special requests
+		}
 		return rec, in.line, nil
 	}
 	var pe *csv.ParseError

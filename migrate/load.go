@@ -191,7 +191,11 @@ func (m *Migrator) tryChunk(ctx context.Context, sess *postgres.BackfillSession,
 		// DynamoDB before the commit: a crash in between redoes the chunk
 		// instead of skipping its items (see the package comment).
 		w.BeforeCommit = func(ctx context.Context, keys []reservation.Key) error {
-			return m.dyn.Write(ctx, c.recordsOf(keys))
+			recs, err := c.recordsOf(keys)
+			if err != nil {
+				return err
+			}
+			return m.dyn.Write(ctx, recs)
 		}
 	}
 	res, err := sess.WriteChunk(ctx, w)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks/dynamo"
+	"github.com/resingest/resingest/sinks/postgres"
 )
 
 func TestLoadExtract(t *testing.T) {
@@ -84,6 +85,8 @@ func TestLoadExtract(t *testing.T) {
 		}
 	}
 
+	checkSpecialRequests(t, db, sink, want)
+
 	// A second run skips the finished files; forgetting the progress makes
 	// it merge everything again, which must change nothing.
 	before, beforeItems := dumpPG(t, db), dumpDynamo(t, client, table)
@@ -114,4 +117,52 @@ func join(s []string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// checkSpecialRequests: every reservation holds, in Postgres and in
+// DynamoDB, exactly the special requests of its newest row in want (the
+// extract's rows by key, as expected reads them).
+func checkSpecialRequests(t *testing.T, db *postgres.Sink, sink *dynamo.Sink, want map[string][]string) {
+	t.Helper()
+	ctx := testContext(t)
+	stored := map[string][]reservation.SpecialRequest{}
+	rows, err := db.Pool().Query(ctx, `SELECT hotel_code || '/' || confirmation, special_requests::text FROM reservations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k, s string
+		if err := rows.Scan(&k, &s); err != nil {
+			t.Fatal(err)
+		}
+		stored[k] = requestsOf(t, s)
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	withRequests, checked := 0, 0
+	for k, row := range want {
+		reqs := requestsOf(t, row[colSpecialRequests])
+		if len(reqs) > 0 {
+			withRequests++
+		}
+		if got := stored[k]; !sameRequests(got, reqs) {
+			t.Errorf("%s: Postgres holds special requests %+v, want %+v", k, got, reqs)
+		}
+		// DynamoDB: every reservation with requests, and some without.
+		if len(reqs) == 0 && checked >= 100 {
+			continue
+		}
+		checked++
+		r, _, err := sink.Get(ctx, reservation.Key{HotelCode: row[1], Confirmation: row[0]})
+		if err != nil {
+			t.Fatalf("dynamo get %s: %v", k, err)
+		}
+		if !sameRequests(r.SpecialRequests, reqs) {
+			t.Errorf("%s: DynamoDB holds special requests %+v, want %+v", k, r.SpecialRequests, reqs)
+		}
+	}
+	if withRequests < len(want)/5 {
+		t.Errorf("%d of %d reservations have special requests: the extract proves little", withRequests, len(want))
+	}
 }

@@ -10,17 +10,28 @@ import (
 	"testing"
 )
 
-const edwHeader = "confirmation,hotel_code,chain_code,status,created_at,modified_at,arrival,departure,room_type,rate_plan,adults,children,total_after_tax,total_before_tax,currency,guest_given_name,guest_surname,guest_email,guest_phone,loyalty_number,itinerary_id\n"
+const edwHeader = "confirmation,hotel_code,chain_code,status,created_at,modified_at,arrival,departure,room_type,rate_plan,adults,children,total_after_tax,total_before_tax,currency,guest_given_name,guest_surname,guest_email,guest_phone,loyalty_number,itinerary_id,special_requests\n"
 
 // goodRow is a well-formed row for confirmation conf; edit replaces
 // column i by v.
 func goodRow(conf string, edits map[int]string) string {
+	return csvLine(goodFields(conf, edits))
+}
+
+// goodFields are goodRow's fields.
+func goodFields(conf string, edits map[int]string) []string {
 	f := []string{conf, "H00042", "AZ", "Reserved", "2024-05-01T10:00:00Z", "",
 		"2024-06-01", "2024-06-03", "KNG", "BAR", "2", "1", "250.50", "220.00", "USD",
-		"Secretgiven", "Secretsurname", "secret@example.com", "+1 555 0100", "999", "ITX"}
+		"Secretgiven", "Secretsurname", "secret@example.com", "+1 555 0100", "999", "ITX",
+		`[{"code":"CRIB","text":"Secret crib"}]`}
 	for i, v := range edits {
 		f[i] = v
 	}
+	return f
+}
+
+// csvLine is f as one CSV line.
+func csvLine(f []string) string {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	_ = w.Write(f)
@@ -37,7 +48,7 @@ func TestRejects(t *testing.T) {
 		reason string // "" for a good row
 	}{
 		{goodRow("1000000001", nil), ""},
-		{"1000000002,H00042,AZ,Reserved\n", "4 fields, want 21"},
+		{"1000000002,H00042,AZ,Reserved\n", "4 fields, want 22"},
 		{goodRow("1000000003", map[int]string{colCreatedAt: "May 1st"}), "created_at: not an RFC 3339 time"},
 		{goodRow("1000000004", map[int]string{colModifiedAt: "2024-13-01T00:00:00Z"}), "modified_at: not an RFC 3339 time"},
 		{goodRow("1000000005", map[int]string{colArrival: "01/06/2024"}), "arrival: not a YYYY-MM-DD date"},
@@ -49,6 +60,14 @@ func TestRejects(t *testing.T) {
 		{`1000000011,H00042,AZ,Re"served,2024-05-01T10:00:00Z,,,,,,,,,,,Secretgiven,,,,,` + "\n", "malformed CSV"},
 		{goodRow("1000000012", map[int]string{colStatus: "Cancelled", colModifiedAt: "2024-05-02T00:00:00Z"}), ""},
 		{goodRow("1000000013", map[int]string{colCreatedAt: ""}), "created_at: missing"},
+		{goodRow("1000000014", map[int]string{colSpecialRequests: ""}), ""},
+		{goodRow("1000000015", map[int]string{colSpecialRequests: `[]`}), ""},
+		{goodRow("1000000016", map[int]string{colSpecialRequests: `{"code":"CRIB","text":"Secret crib"}`}), "special_requests: not a JSON array"},
+		{goodRow("1000000017", map[int]string{colSpecialRequests: `[{"code":"CRIB","note":"Secret crib"}]`}), "special_requests: not a JSON array"},
+		{goodRow("1000000018", map[int]string{colSpecialRequests: `[{"code":null,"text":"Secret crib"}]`}), "special_requests: not a JSON array"},
+		{goodRow("1000000019", map[int]string{colSpecialRequests: `[{"text":"Secret crib"}`}), "special_requests: not a JSON array"},
+		{goodRow("1000000020", map[int]string{colSpecialRequests: `[{"text":"Secret\u0000crib"}]`}), "special_requests: contains a NUL character"},
+		{goodRow("1000000021", map[int]string{colSpecialRequests: "[{\"text\":\"Secret \xff crib\"}]"}), "special_requests: not valid UTF-8"},
 	}
 	var content strings.Builder
 	content.WriteString(edwHeader)
@@ -85,7 +104,7 @@ func TestRejects(t *testing.T) {
 	if err != nil || n != int64(len(wantReasons)) {
 		t.Fatalf("WriteRejects = %d, %v; want %d", n, err, len(wantReasons))
 	}
-	for _, secret := range []string{"Secret", "secret@", "555 0100"} {
+	for _, secret := range []string{"Secret", "secret@", "555 0100", "crib"} {
 		if strings.Contains(out.String(), secret) {
 			t.Errorf("the rejects file holds personal data (%q):\n%s", secret, out.String())
 		}

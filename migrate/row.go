@@ -34,8 +34,14 @@ const (
 	colPhone
 	colLoyaltyNumber
 	colItineraryID
+	colSpecialRequests
 	numColumns
 )
+
+// legacyColumns is the width of extracts written before the
+// special_requests column: the same columns without it. Their rows load
+// with no special requests (input pads them).
+const legacyColumns = colSpecialRequests
 
 // columnNames name the columns in reject reasons.
 var columnNames = [numColumns]string{
@@ -43,6 +49,7 @@ var columnNames = [numColumns]string{
 	"arrival", "departure", "room_type", "rate_plan", "adults", "children",
 	"total_after_tax", "total_before_tax", "currency", "guest_given_name",
 	"guest_surname", "guest_email", "guest_phone", "loyalty_number", "itinerary_id",
+	"special_requests",
 }
 
 // ItineraryIDType is the external id type of a row's itinerary_id (the
@@ -180,6 +187,13 @@ func parseRow(line int64, rec []string) (row, *RowError) {
 			return row{}, &RowError{Column: columnNames[c], Reason: fmt.Sprintf("longer than %d characters", postgres.MaxAmountDigits)}
 		}
 	}
+	if rec[colSpecialRequests] != "" {
+		// Kept in the stream's encoding: the load pass and the run files
+		// then carry the checked list, not the cell as written.
+		if rec[colSpecialRequests], err = normalizeSpecialRequests(rec[colSpecialRequests]); err != nil {
+			return row{}, &RowError{Column: columnNames[colSpecialRequests], Reason: err.Error()}
+		}
+	}
 	r.action = reservation.ActionCreate
 	if s := strings.ToLower(rec[colStatus]); s == "cancelled" || s == "cancel" || s == "canceled" {
 		r.action = reservation.ActionCancel
@@ -221,8 +235,9 @@ func count(s string) (int32, error) {
 // normTime is how the canonical record writes times: RFC 3339 UTC with Z.
 func normTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// reservation is the canonical record of the row.
-func (r *row) reservation() reservation.Reservation {
+// reservation is the canonical record of the row, with its special
+// requests (an extension).
+func (r *row) reservation() (reservation.Reservation, error) {
 	f := r.rec
 	res := reservation.Reservation{
 		Action:         r.action,
@@ -259,7 +274,15 @@ func (r *row) reservation() reservation.Reservation {
 	if f[colItineraryID] != "" {
 		res.ExternalIDs = append(res.ExternalIDs, reservation.ExternalID{Type: ItineraryIDType, Value: f[colItineraryID]})
 	}
-	return res
+	if f[colSpecialRequests] != "" {
+		// parseRow checked the cell; an error here is a damaged run file.
+		list, err := decodeSpecialRequests(nil, f[colSpecialRequests])
+		if err != nil {
+			return res, fmt.Errorf("migrate: line %d: special_requests: %w", r.line, err)
+		}
+		res.SpecialRequests = list
+	}
+	return res, nil
 }
 
 // key is the row's reservation key.

@@ -20,13 +20,15 @@ func TestIsDecimal(t *testing.T) {
 }
 
 // TestRunRecordRoundTrip: a row written to a run reads back as parseRow
-// made it (times compared as instants), and a damaged record is an error.
+// made it (times compared as instants, special requests in the stream's
+// encoding), and a damaged record is an error.
 func TestRunRecordRoundTrip(t *testing.T) {
 	rows := []string{
 		goodRow("1000000001", nil),
 		goodRow("1000000002", map[int]string{colModifiedAt: "2024-03-01T10:00:00.123456789+07:00", colStatus: "Cancelled",
-			colArrival: "", colDeparture: "1999-12-31", colGivenName: "Zoë \"Q\", Jr.\n"}),
+			colArrival: "", colDeparture: "1999-12-31", colGivenName: "Zoë \"Q\", Jr.\n", colSpecialRequests: ""}),
 	}
+	wantRequests := []string{`[{"code":"CRIB","name":"","text":"Secret crib"}]`, ""}
 	for i, line := range rows {
 		rec, err := csv.NewReader(strings.NewReader(line)).Read()
 		if err != nil {
@@ -35,6 +37,9 @@ func TestRunRecordRoundTrip(t *testing.T) {
 		want, rerr := parseRow(int64(i+2), rec)
 		if rerr != nil {
 			t.Fatal(rerr)
+		}
+		if want.rec[colSpecialRequests] != wantRequests[i] {
+			t.Errorf("row %d: special_requests %s, want %s", i, want.rec[colSpecialRequests], wantRequests[i])
 		}
 		want.input = 7
 		payload := appendRunRecord(nil, &want)

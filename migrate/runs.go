@@ -53,7 +53,9 @@ func runOrder(a, b *row) int {
 // not parse the rows again), the guest and the CSV fields as
 // length-prefixed bytes. Binary rather than CSV: writing and reading the
 // runs back as CSV cost as much CPU as everything else in the load pass.
-const runMagic = "resingest-run-v2\n"
+//
+// v3: the special_requests column (numColumns fields per row).
+const runMagic = "resingest-run-v3\n"
 
 // Flags of a run record.
 const (

@@ -107,9 +107,25 @@ func appendJSONAgrees(t testing.TB, name string, p *parse.Parser, msg, want []by
 	if err != nil {
 		want = nil
 	}
+	want = canonicalLines(want)
 	if !bytes.Equal(got, append([]byte("before\n"), want...)) {
 		t.Fatalf("%s: %s engine: AppendJSON gave\n%s\nParse and encoding/json gave\n%s", name, p.Engine(), got, want)
 	}
+}
+
+// canonicalLines cuts the extensions off every line of encoding/json's
+// records: the canonical record, AppendJSON's output without
+// Options.Extended, ends where `,"special_requests":` begins (a quote
+// inside a value is escaped, so the key cannot occur earlier).
+func canonicalLines(lines []byte) []byte {
+	var out []byte
+	for _, l := range bytes.SplitAfter(lines, []byte("\n")) {
+		if cut := bytes.Index(l, []byte(`,"special_requests":`)); cut >= 0 {
+			l = append(l[:cut:cut], "}\n"...)
+		}
+		out = append(out, l...)
+	}
+	return out
 }
 
 func TestEnginesAgreeOnSamples(t *testing.T) {

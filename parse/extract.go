@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/resingest/resingest/redact"
 	"github.com/resingest/resingest/reservation"
 )
 
@@ -157,6 +158,18 @@ func (c *compiledMapping) fillReservation(s scope, x *extraction, r *reservation
 				Type:   e.first(spec.fields["type"]),
 				Value:  e.first(spec.fields["value"]),
 				Source: e.first(spec.fields["source"]),
+			})
+		}
+	}
+	for _, spec := range c.specialReqs {
+		for _, n := range s.nodes(spec.node) {
+			q := s.at(n)
+			// Name and text are free text, where agents type card
+			// numbers: masked as the archive masks them (redact.FreeText).
+			r.SpecialRequests = append(r.SpecialRequests, reservation.SpecialRequest{
+				Code: q.first(spec.fields["code"]),
+				Name: redact.FreeText(q.first(spec.fields["name"])),
+				Text: redact.FreeText(q.first(spec.fields["text"])),
 			})
 		}
 	}

@@ -55,18 +55,23 @@ type mappingFile struct {
 	Guests      objectSpec     `yaml:"guests"`
 	ExternalIDs []objectSpec   `yaml:"external_ids"`
 	Payment     objectSpec     `yaml:"payment"`
+	// SpecialRequests, like external_ids, is a list of node specs whose
+	// matches are appended in the list's order (an extension of the
+	// canonical record: reservation.SpecialRequest).
+	SpecialRequests []objectSpec `yaml:"special_requests"`
 }
 
 // The field names each section may define; anything else is a typo.
 var allowedFields = map[string][]string{
-	"message":      {"message_id", "message_time"},
-	"reservation":  {"status", "confirmation", "created_at", "modified_at", "total_after_tax", "total_before_tax", "currency"},
-	"property":     {"hotel_code", "chain_code"},
-	"room_stays":   {"room_type", "rate_plan", "units", "start", "end", "duration", "total_after_tax", "total_before_tax", "currency"},
-	"guest_counts": {"count", "age_code", "age"},
-	"guests":       {"primary", "given_name", "surname", "email", "phone", "loyalty_program", "loyalty_number", "city", "postal_code", "country"},
-	"external_ids": {"type", "value", "source"},
-	"payment":      {"card_code", "number", "expire"},
+	"message":          {"message_id", "message_time"},
+	"reservation":      {"status", "confirmation", "created_at", "modified_at", "total_after_tax", "total_before_tax", "currency"},
+	"property":         {"hotel_code", "chain_code"},
+	"room_stays":       {"room_type", "rate_plan", "units", "start", "end", "duration", "total_after_tax", "total_before_tax", "currency"},
+	"guest_counts":     {"count", "age_code", "age"},
+	"guests":           {"primary", "given_name", "surname", "email", "phone", "loyalty_program", "loyalty_number", "city", "postal_code", "country"},
+	"external_ids":     {"type", "value", "source"},
+	"payment":          {"card_code", "number", "expire"},
+	"special_requests": {"code", "name", "text"},
 }
 
 // Mapping is a loaded, validated mapping file. It is immutable and safe for
@@ -198,6 +203,9 @@ func (m *Mapping) validate() error {
 	for i, x := range f.ExternalIDs {
 		sections[fmt.Sprintf("external_ids[%d]", i)] = x.Fields
 	}
+	for i, x := range f.SpecialRequests {
+		sections[fmt.Sprintf("special_requests[%d]", i)] = x.Fields
+	}
 	for section, fields := range sections {
 		allowed := allowedFields[strings.SplitN(section, "[", 2)[0]]
 		for name := range fields {
@@ -302,6 +310,7 @@ type compiledMapping struct {
 	guests       compiledObject
 	externalIDs  []compiledObject
 	payment      compiledObject
+	specialReqs  []compiledObject
 }
 
 func (m *Mapping) compile() (*compiledMapping, error) {
@@ -333,6 +342,13 @@ func (m *Mapping) compile() (*compiledMapping, error) {
 		}
 		c.externalIDs = append(c.externalIDs, obj)
 	}
+	for i, spec := range f.SpecialRequests {
+		obj, err := compileObject(fmt.Sprintf("special_requests[%d]", i), spec)
+		if err != nil {
+			return nil, err
+		}
+		c.specialReqs = append(c.specialReqs, obj)
+	}
 	return c, nil
 }
 
@@ -345,6 +361,7 @@ func (c *compiledMapping) lists() []exprList {
 		}
 	}
 	objs := append([]compiledObject{c.property, c.roomStays, c.guestCounts, c.guests, c.payment}, c.externalIDs...)
+	objs = append(objs, c.specialReqs...)
 	for _, o := range objs {
 		out = append(out, o.node)
 		for _, l := range o.fields {

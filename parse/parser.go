@@ -23,6 +23,10 @@ type Options struct {
 	Limits  Limits
 	// Engine is EngineFast (or "", the default) or EngineXPath.
 	Engine string
+	// Extended makes AppendJSON write the record's extensions too
+	// (Reservation.AppendExtendedJSON: special_requests), not only the
+	// canonical record of DESIGN.md (resingest parse --extended).
+	Extended bool
 }
 
 // Parser extracts reservations from messages. It is safe for concurrent
@@ -33,6 +37,7 @@ type Parser struct {
 	mappings []*pooledMapping
 	auto     bool
 	engine   string
+	extended bool
 	needDOM  bool      // some mapping expression is outside the fast subset
 	tapes    sync.Pool // of *tapeSource
 }
@@ -59,7 +64,7 @@ func New(opts Options) (*Parser, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Parser{limits: opts.Limits.withDefaults(), engine: engine}
+	p := &Parser{limits: opts.Limits.withDefaults(), engine: engine, extended: opts.Extended}
 	names := []string{opts.Mapping}
 	if opts.Mapping == "" || opts.Mapping == AutoMapping {
 		p.auto, names = true, autoOrder
@@ -94,7 +99,8 @@ func (p *Parser) ParseMapping(msg []byte) ([]reservation.Reservation, string, er
 }
 
 // AppendJSON parses msg and appends its records to dst as JSON Lines (each
-// record's Reservation.AppendJSON and a newline, in document order): what
+// record's Reservation.AppendJSON, or AppendExtendedJSON with
+// Options.Extended, and a newline, in document order): what
 // Parse and then encoding every record gives, without copying msg. The
 // records it builds point into msg and never leave the call, so msg must
 // not change until it returns; it may be reused after. On a rejection dst
@@ -112,7 +118,11 @@ func (p *Parser) AppendJSON(dst, msg []byte) ([]byte, error) {
 		return dst, err // errors are formatted copies: they may be kept
 	}
 	for i := range recs {
-		dst = recs[i].AppendJSON(dst)
+		if p.extended {
+			dst = recs[i].AppendExtendedJSON(dst)
+		} else {
+			dst = recs[i].AppendJSON(dst)
+		}
 		dst = append(dst, '\n')
 	}
 	return dst, nil

@@ -66,7 +66,10 @@ var redactNames = sync.OnceValue(func() *nameTable {
 		}
 		for key, v := range doc {
 			switch key {
-			case "payment", "match", "name", "description", "action", "reservations", "message_root":
+			// special_requests reads free text (Text, @RequestComments,
+			// @Name): it stays free text, masked like a comment, and the
+			// parser masks it the same way (FreeText).
+			case "payment", "match", "name", "description", "action", "reservations", "message_root", "special_requests":
 				continue
 			}
 			walkExpressions(v, t.addExpression)

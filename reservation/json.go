@@ -5,11 +5,45 @@ import (
 	"unicode/utf8"
 )
 
-// AppendJSON appends the record's JSON encoding to b without reflection: the
-// bytes an encoding/json Encoder with SetEscapeHTML(false) writes for it,
-// without the trailing newline (resingest parse's output format; see
+// AppendJSON appends the canonical record's JSON encoding to b without
+// reflection: the bytes an encoding/json Encoder with SetEscapeHTML(false)
+// writes for it, without the trailing newline and without the extensions
+// (resingest parse's output format, DESIGN.md's field set; see
 // TestAppendJSONMatchesEncodingJSON). Nil slices are written as [].
 func (r *Reservation) AppendJSON(b []byte) []byte {
+	return append(r.appendCanonical(b), '}')
+}
+
+// AppendExtendedJSON appends the whole record, extensions included: the
+// bytes MarshalJSON gives (resingest parse --extended).
+func (r *Reservation) AppendExtendedJSON(b []byte) []byte {
+	b = append(r.appendCanonical(b), `,"special_requests":`...)
+	b = AppendSpecialRequests(b, r.SpecialRequests)
+	return append(b, '}')
+}
+
+// AppendSpecialRequests appends list as the record's JSON writes it: an
+// array of {"code","name","text"}, [] when empty (for stores that keep the
+// list as one JSON value, such as Postgres' special_requests column).
+func AppendSpecialRequests(b []byte, list []SpecialRequest) []byte {
+	b = append(b, '[')
+	for i, q := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"code":`...)
+		b = appendString(b, q.Code)
+		b = append(b, `,"name":`...)
+		b = appendString(b, q.Name)
+		b = append(b, `,"text":`...)
+		b = appendString(b, q.Text)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendCanonical writes the canonical fields, without the closing brace.
+func (r *Reservation) appendCanonical(b []byte) []byte {
 	b = append(b, `{"message_type":`...)
 	b = appendString(b, r.MessageType)
 	b = append(b, `,"message_id":`...)
@@ -77,7 +111,7 @@ func (r *Reservation) AppendJSON(b []byte) []byte {
 	b = appendString(b, r.Payment.Last4)
 	b = append(b, `,"expire":`...)
 	b = appendString(b, r.Payment.Expire)
-	return append(b, `}}`...)
+	return append(b, '}')
 }
 
 func (s *RoomStay) appendJSON(b []byte) []byte {

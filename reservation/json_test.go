@@ -26,11 +26,23 @@ func reference(t *testing.T, r reservation.Reservation) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
+// checkSame compares AppendExtendedJSON with encoding/json, and AppendJSON
+// with the same bytes without the extensions (the canonical record ends
+// where `,"special_requests":` begins: a quote inside a value is escaped,
+// so the key cannot occur earlier).
 func checkSame(t *testing.T, name string, r reservation.Reservation) {
 	t.Helper()
 	want := reference(t, r)
-	if got := r.AppendJSON(nil); !bytes.Equal(got, want) {
-		t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+	if got := r.AppendExtendedJSON(nil); !bytes.Equal(got, want) {
+		t.Errorf("%s extended:\n got %s\nwant %s", name, got, want)
+	}
+	cut := bytes.Index(want, []byte(`,"special_requests":`))
+	if cut < 0 {
+		t.Fatalf("%s: no special_requests in %s", name, want)
+	}
+	canonical := append(want[:cut:cut], '}')
+	if got := r.AppendJSON(nil); !bytes.Equal(got, canonical) {
+		t.Errorf("%s:\n got %s\nwant %s", name, got, canonical)
 	}
 }
 
@@ -42,8 +54,9 @@ func allStrings(s string) reservation.Reservation {
 		RoomStays:     []reservation.RoomStay{{s, s, 2, s, s, 1, 0, s, s, s}, {}},
 		Guests:        []reservation.Guest{{true, s, s, s, s, s, s, s, s, s}, {}},
 		TotalAfterTax: s, TotalBeforeTax: s, Currency: s,
-		ExternalIDs: []reservation.ExternalID{{s, s, s}},
-		Payment:     reservation.Payment{CardCode: s, Last4: s, Expire: s},
+		ExternalIDs:     []reservation.ExternalID{{s, s, s}},
+		Payment:         reservation.Payment{CardCode: s, Last4: s, Expire: s},
+		SpecialRequests: []reservation.SpecialRequest{{s, s, s}, {}},
 	}
 }
 
@@ -73,6 +86,9 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		checkSame(t, "empty", r)
 		if got := string((&reservation.Reservation{}).AppendJSON(nil)); !bytes.Contains([]byte(got), []byte(`"room_stays":[]`)) {
 			t.Errorf("nil slice not []: %s", got)
+		}
+		if got := string((&reservation.Reservation{}).AppendExtendedJSON(nil)); !bytes.HasSuffix([]byte(got), []byte(`"special_requests":[]}`)) {
+			t.Errorf("nil special requests not []: %s", got)
 		}
 	})
 	t.Run("random strings", func(t *testing.T) {

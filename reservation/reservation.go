@@ -17,6 +17,11 @@ const (
 // Reservation is the canonical record extracted from one reservation in a
 // message. Field order and JSON names are part of the contract.
 //
+// Fields after Payment are extensions: stored, served and replayed like
+// the rest, but not part of the canonical record of DESIGN.md, whose field
+// set tests outside the project read. AppendJSON (resingest parse) leaves
+// them out; AppendExtendedJSON and MarshalJSON write them.
+//
 // A Reservation is a plain value; it is safe to share between goroutines as
 // long as nobody mutates it.
 type Reservation struct {
@@ -41,6 +46,19 @@ type Reservation struct {
 	Currency       string       `json:"currency"`
 	ExternalIDs    []ExternalID `json:"external_ids"`
 	Payment        Payment      `json:"payment"`
+
+	// SpecialRequests are the reservation's SpecialRequest elements (of
+	// its room stays, ResGlobalInfo, or the reservation itself), in the
+	// mapping's order. An extension: see above.
+	SpecialRequests []SpecialRequest `json:"special_requests"`
+}
+
+// SpecialRequest is one request of the guest to the hotel (an extra bed,
+// a crib, a late arrival). Text is free text the guest or agent wrote.
+type SpecialRequest struct {
+	Code string `json:"code"` // @RequestCode: the vendor's or OTA's code, e.g. "CRIB", "1.14"
+	Name string `json:"name"` // @Name, e.g. "extra bed"
+	Text string `json:"text"` // the Text element, else @RequestComments
 }
 
 // RoomStay is one booked room stay of a reservation.
@@ -98,9 +116,13 @@ func (r *Reservation) Normalize() {
 	if r.ExternalIDs == nil {
 		r.ExternalIDs = []ExternalID{}
 	}
+	if r.SpecialRequests == nil {
+		r.SpecialRequests = []SpecialRequest{}
+	}
 }
 
-// MarshalJSON encodes the record with empty arrays in place of nil slices.
+// MarshalJSON encodes the whole record, extensions included
+// (AppendExtendedJSON's bytes), with empty arrays in place of nil slices.
 // It writes < > & as they are; json.Marshal escapes them again, an Encoder
 // with SetEscapeHTML(false) (as resingest parse uses) keeps them.
 func (r Reservation) MarshalJSON() ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/resingest/resingest/reservation"
 )
 
 // EDWHeader is the header row of an EDW reservation extract, the input of
@@ -21,6 +24,51 @@ var EDWHeader = []string{
 	"arrival", "departure", "room_type", "rate_plan", "adults", "children",
 	"total_after_tax", "total_before_tax", "currency", "guest_given_name",
 	"guest_surname", "guest_email", "guest_phone", "loyalty_number", "itinerary_id",
+	"special_requests",
+}
+
+// edwRequests are the special requests an EDW row draws from, as hotels'
+// systems send them: an OTA or vendor code, a name, free text, or some of
+// them. No digit runs of 12 or more (nothing like a card number).
+var edwRequests = []reservation.SpecialRequest{
+	{Code: "CRIB", Text: "Crib in room"},
+	{Code: "1.14", Text: "1 king"},
+	{Code: "2.1", Text: "2 queen beds"},
+	{Name: "extra bed", Text: "Yes"},
+	{Code: "NSMK", Name: "non-smoking"},
+	{Code: "HFLR", Text: "High floor, away from the elevator"},
+	{Code: "LATE", Name: "late arrival", Text: "Arriving around 23:30, flight LH 402"},
+	{Code: "ACCS", Text: "Wheelchair accessible room with roll-in shower"},
+	{Name: "anniversary", Text: `Celebrating our 10th anniversary: "something special" if possible`},
+	{Code: "FEATH", Name: "allergy", Text: "Feather-free pillows & duvet (Zoë is allergic)"},
+	{Text: "Quiet room, not next to the lift/ice machine"},
+	{Code: "PET", Text: "Travelling with a small dog, 8 kg"},
+}
+
+// edwRequest is how the warehouse exports a request: empty members left
+// out (as Spark's to_json leaves out nulls), so a loader must fill them.
+type edwRequest struct {
+	Code string `json:"code,omitempty"`
+	Name string `json:"name,omitempty"`
+	Text string `json:"text,omitempty"`
+}
+
+// edwSpecialRequests draws a row's special_requests cell: for about 30% of
+// rows 1 or 2 requests as a JSON array, else empty.
+func edwSpecialRequests(r *rand.Rand) string {
+	if r.IntN(10) >= 3 {
+		return ""
+	}
+	list := make([]edwRequest, 1+r.IntN(2))
+	for i := range list {
+		q := edwRequests[r.IntN(len(edwRequests))]
+		list[i] = edwRequest{q.Code, q.Name, q.Text}
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		panic(err) // strings only: cannot fail
+	}
+	return string(b)
 }
 
 // EDWOptions configures WriteEDW.
@@ -60,6 +108,9 @@ func WriteEDW(ctx context.Context, dir string, o EDWOptions) ([]string, error) {
 	}
 	g := New(Options{Seed: o.Seed, Hotels: o.Hotels, Start: edwStart})
 	r := rand.New(rand.NewPCG(o.Seed, 0x5eed_ed0))
+	// Special requests draw from a stream of their own, so the other
+	// columns are those the seed gave before the column existed.
+	sr := rand.New(rand.NewPCG(o.Seed, 0x5eed_5e0))
 	type past struct {
 		b   *booking
 		row []string
@@ -91,12 +142,12 @@ func WriteEDW(ctx context.Context, dir string, o EDWOptions) ([]string, error) {
 				var row []string
 				if len(pool) > 0 && r.Float64() < rev {
 					p := &pool[r.IntN(len(pool))]
-					row = g.edwRevision(r, p.b, p.row, now)
+					row = g.edwRevision(r, sr, p.b, p.row, now)
 					p.row = row
 				} else {
 					b := g.newBooking()
 					b.created, b.updated = now, now
-					row = g.edwRow(r, b, "", now)
+					row = g.edwRow(r, sr, b, "", now)
 					if len(pool) < 100_000 {
 						pool = append(pool, past{b, row})
 					} else {
@@ -118,7 +169,8 @@ func WriteEDW(ctx context.Context, dir string, o EDWOptions) ([]string, error) {
 }
 
 // edwRow renders booking b as an EDW row; modified is "" for a first row.
-func (g *Generator) edwRow(r *rand.Rand, b *booking, status string, modified time.Time) []string {
+// Its special requests are drawn from sr.
+func (g *Generator) edwRow(r, sr *rand.Rand, b *booking, status string, modified time.Time) []string {
 	h := g.hotels[b.hotel]
 	c := cities[h.city]
 	s := b.stays[0]
@@ -145,12 +197,14 @@ func (g *Generator) edwRow(r *rand.Rand, b *booking, status string, modified tim
 		strconv.Itoa(s.adults), strconv.Itoa(children),
 		cents(after), cents(before), c.currency,
 		gu.given, gu.surname, gu.email, gu.phone, gu.member, itinerary,
+		edwSpecialRequests(sr),
 	}
 }
 
-// edwRevision is a later warehouse row of b: a changed stay or a
-// cancellation, modified at now (later than any earlier row of b).
-func (g *Generator) edwRevision(r *rand.Rand, b *booking, prev []string, now time.Time) []string {
+// edwRevision is a later warehouse row of b: a changed stay (with
+// special requests drawn again) or a cancellation, modified at now (later
+// than any earlier row of b).
+func (g *Generator) edwRevision(r, sr *rand.Rand, b *booking, prev []string, now time.Time) []string {
 	if prev[3] == "Cancelled" { // a cancelled booking stays cancelled
 		row := append([]string(nil), prev...)
 		row[5] = now.UTC().Format(time.RFC3339)
@@ -163,7 +217,7 @@ func (g *Generator) edwRevision(r *rand.Rand, b *booking, prev []string, now tim
 		b.stays[0].nights = 1 + r.IntN(7)
 		b.stays[0].adults = 1 + r.IntN(3)
 	}
-	return g.edwRow(r, b, status, now)
+	return g.edwRow(r, sr, b, status, now)
 }
 
 // cents formats an amount in cents as a decimal string.

@@ -5,11 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"os"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/resingest/resingest/reservation"
 )
 
 func readEDW(t *testing.T, path string, gz bool) [][]string {
@@ -47,7 +50,8 @@ func TestWriteEDW(t *testing.T) {
 			conf := regexp.MustCompile(`^[1-9][0-9]{9}$`)
 			hotel := regexp.MustCompile(`^H[0-9]{5}$`)
 			newest := map[string]string{}
-			total, revisions := 0, 0
+			total, revisions, withRequests := 0, 0, 0
+			longDigits := regexp.MustCompile(`[0-9]{12}`)
 			for _, p := range paths {
 				rows := readEDW(t, p, gz)
 				if len(rows[0]) != len(EDWHeader) || rows[0][0] != "confirmation" {
@@ -73,6 +77,16 @@ func TestWriteEDW(t *testing.T) {
 						}
 					}
 					newest[k] = v
+					if cell := row[len(row)-1]; cell != "" {
+						withRequests++
+						var list []reservation.SpecialRequest
+						if err := json.Unmarshal([]byte(cell), &list); err != nil || len(list) < 1 || len(list) > 2 {
+							t.Fatalf("special_requests %s: %d requests, %v", cell, len(list), err)
+						}
+						if longDigits.MatchString(cell) {
+							t.Errorf("special_requests %s: a run of 12 digits", cell)
+						}
+					}
 				}
 			}
 			if total != 1001 {
@@ -80,6 +94,9 @@ func TestWriteEDW(t *testing.T) {
 			}
 			if revisions < 50 || revisions > 200 {
 				t.Errorf("%d revision rows, want about 10%%", revisions)
+			}
+			if withRequests < 230 || withRequests > 370 {
+				t.Errorf("%d rows with special requests, want about 30%%", withRequests)
 			}
 			again, err := WriteEDW(context.Background(), t.TempDir(), EDWOptions{Seed: 3, Hotels: 50, Rows: 1001, Files: 3, Gzip: gz})
 			if err != nil {

@@ -26,7 +26,8 @@ func newGenEDWCmd() *cobra.Command {
 'resingest migrate' reads. Hotel codes and confirmation numbers follow the
 message corpus (H00042, 10-digit confirmations); about 10% of the rows are
 later revisions (modified or cancelled) of an earlier reservation, with a
-later modified_at. The same --seed gives byte-identical files. Example:
+later modified_at; about 30% carry 1-2 special requests (a JSON array in
+the special_requests column). The same --seed gives byte-identical files. Example:
 
   resingest gen edw --rows 200000 --files 4 --out /tmp/edw`,
 		Args: cobra.NoArgs,

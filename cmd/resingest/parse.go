@@ -20,7 +20,7 @@ func init() { addCommand(newParseCmd) }
 func newParseCmd() *cobra.Command {
 	var opts parse.Options
 	cmd := &cobra.Command{
-		Use:   "parse [--mapping NAME|FILE] [--engine fast|xpath] [FILE|DIR ...]",
+		Use:   "parse [--mapping NAME|FILE] [--engine fast|xpath] [--extended] [FILE|DIR ...]",
 		Short: "Extract reservation records from XML messages as JSON Lines",
 		Long: `parse reads one XML message per file (a directory stands for the *.xml
 files in it, in name order), or one message from standard input when no file
@@ -29,6 +29,10 @@ document order.
 
 A rejected message prints nothing on stdout, a one-line reason naming the file
 on stderr, and makes the exit status 1; the other files still print.
+
+The fields are the canonical record of DESIGN.md, exactly. --extended adds
+the fields resingest stores beyond it (special_requests: code, name, text),
+after payment.
 
 Mappings: "auto" picks by namespace and root element; built in: ` + strings.Join(parse.BuiltinMappings(), ", ") + `;
 or the path of a mapping YAML file.
@@ -52,6 +56,7 @@ logged at startup.`,
 	}
 	cmd.Flags().StringVar(&opts.Mapping, "mapping", envOr("RESINGEST_MAPPING", parse.AutoMapping), "mapping: auto, a built-in name, or a YAML file (env RESINGEST_MAPPING)")
 	cmd.Flags().StringVar(&opts.Engine, "engine", parse.EngineFast, "extraction engine: "+strings.Join(parse.Engines(), " or ")+" (same output)")
+	cmd.Flags().BoolVar(&opts.Extended, "extended", false, "also print the fields stored beyond the canonical record (special_requests)")
 	cmd.Flags().IntVar(&opts.Limits.MaxBytes, "max-bytes", parse.DefaultMaxBytes, "largest message accepted, in bytes")
 	cmd.Flags().IntVar(&opts.Limits.MaxDepth, "max-depth", parse.DefaultMaxDepth, "deepest element nesting accepted")
 	return cmd

@@ -28,7 +28,7 @@ func Expected(t testing.TB, files []string) map[reservation.Key]reservation.Rese
 	const chunk = 1000 // keeps command lines short
 	for start := 0; start < len(files); start += chunk {
 		part := files[start:min(start+chunk, len(files))]
-		out, stderr, err := Run(t, parseTimeout, append([]string{"parse"}, part...)...)
+		out, stderr, err := Run(t, parseTimeout, append([]string{"parse", "--extended"}, part...)...)
 		if err != nil {
 			t.Fatalf("resingest parse: %v\n%s", err, stderr)
 		}

@@ -72,6 +72,8 @@ type packedLists struct {
 	RoomStays   []reservation.RoomStay   `json:"room_stays"`
 	Guests      []reservation.Guest      `json:"guests"`
 	ExternalIDs []reservation.ExternalID `json:"external_ids"`
+	// SpecialRequests is left out when there are none (most bookings).
+	SpecialRequests []reservation.SpecialRequest `json:"special_requests,omitempty"`
 }
 
 // encodeItem builds the item for rec. The record's scalar fields keep
@@ -85,7 +87,7 @@ func encodeItem(rec *sinks.Record, guestID GuestIDFunc, now time.Time) (map[stri
 		return nil, fmt.Errorf("dynamo: encode %s: %w", r.Key(), err)
 	}
 	scalars := r
-	scalars.RoomStays, scalars.Guests, scalars.ExternalIDs = nil, nil, nil
+	scalars.RoomStays, scalars.Guests, scalars.ExternalIDs, scalars.SpecialRequests = nil, nil, nil, nil
 	item, err := attributevalue.MarshalMapWithOptions(scalars, jsonTags)
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: encode %s: %w", r.Key(), err)
@@ -93,6 +95,7 @@ func encodeItem(rec *sinks.Record, guestID GuestIDFunc, now time.Time) (map[stri
 	delete(item, "room_stays")
 	delete(item, "guests")
 	delete(item, "external_ids")
+	delete(item, "special_requests")
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	item[attrLists] = s(string(lists))
 	item[attrPK] = s(partitionKey(r.HotelCode))
@@ -128,6 +131,7 @@ func decodeItem(av map[string]types.AttributeValue) (Item, error) {
 			return Item{}, fmt.Errorf("dynamo: decode item's lists: %w", err)
 		}
 		it.Reservation.RoomStays, it.Reservation.Guests, it.Reservation.ExternalIDs = l.RoomStays, l.Guests, l.ExternalIDs
+		it.Reservation.SpecialRequests = l.SpecialRequests
 	}
 	it.Reservation.Normalize()
 	it.Version = stringAttr(av, attrVersion)

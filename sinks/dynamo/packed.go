@@ -12,8 +12,9 @@ import (
 )
 
 // packLists renders the record's lists as the item's lists attribute: a
-// JSON object {"room_stays":[...],"guests":[...],"external_ids":[...]}
-// whose elements leave out their zero-valued fields (json.Unmarshal gives
+// JSON object {"room_stays":[...],"guests":[...],"external_ids":[...]},
+// with "special_requests":[...] after them when there are any, whose
+// elements leave out their zero-valued fields (json.Unmarshal gives
 // them back as zero), so the string is smaller than the nested item it
 // replaces. Decoding is plain json.Unmarshal into packedLists.
 func packLists(r *reservation.Reservation) ([]byte, error) {
@@ -30,6 +31,12 @@ func packLists(r *reservation.Reservation) ([]byte, error) {
 	b = append(b, `,"external_ids":`...)
 	if b, err = appendCompactList(b, reflect.ValueOf(r.ExternalIDs)); err != nil {
 		return nil, err
+	}
+	if len(r.SpecialRequests) > 0 {
+		b = append(b, `,"special_requests":`...)
+		if b, err = appendCompactList(b, reflect.ValueOf(r.SpecialRequests)); err != nil {
+			return nil, err
+		}
 	}
 	return append(b, '}'), nil
 }

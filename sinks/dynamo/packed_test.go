@@ -21,7 +21,8 @@ func TestPackLists(t *testing.T) {
 		Guests: []reservation.Guest{{Primary: true, GivenName: "Zoë\n", Surname: "O'Brien\t\x01", Email: "a@b.c",
 			Phone: "+1", LoyaltyProgram: "LP", LoyaltyNumber: "9", City: "München", PostalCode: "8", Country: "DE"},
 			{Surname: "only"}},
-		ExternalIDs: []reservation.ExternalID{{Type: "14", Value: "V<>&", Source: "S"}, {}},
+		ExternalIDs:     []reservation.ExternalID{{Type: "14", Value: "V<>&", Source: "S"}, {}},
+		SpecialRequests: []reservation.SpecialRequest{{Code: "CRIB", Text: "crib \"now\"\n"}, {}, {Name: "extra bed", Text: "Yes"}},
 	}
 	for name, r := range map[string]reservation.Reservation{"full": full, "empty": {}, "normalized empty": func() reservation.Reservation {
 		var r reservation.Reservation
@@ -37,11 +38,11 @@ func TestPackLists(t *testing.T) {
 			if err := json.Unmarshal(b, &got); err != nil {
 				t.Fatalf("%s: %v", b, err)
 			}
-			want := packedLists{RoomStays: r.RoomStays, Guests: r.Guests, ExternalIDs: r.ExternalIDs}
+			want := packedLists{RoomStays: r.RoomStays, Guests: r.Guests, ExternalIDs: r.ExternalIDs, SpecialRequests: r.SpecialRequests}
 			norm := func(p *packedLists) {
-				rr := reservation.Reservation{RoomStays: p.RoomStays, Guests: p.Guests, ExternalIDs: p.ExternalIDs}
+				rr := reservation.Reservation{RoomStays: p.RoomStays, Guests: p.Guests, ExternalIDs: p.ExternalIDs, SpecialRequests: p.SpecialRequests}
 				rr.Normalize()
-				p.RoomStays, p.Guests, p.ExternalIDs = rr.RoomStays, rr.Guests, rr.ExternalIDs
+				p.RoomStays, p.Guests, p.ExternalIDs, p.SpecialRequests = rr.RoomStays, rr.Guests, rr.ExternalIDs, rr.SpecialRequests
 			}
 			norm(&got)
 			norm(&want)
@@ -54,7 +55,7 @@ func TestPackLists(t *testing.T) {
 			}
 		})
 	}
-	for _, typ := range []reflect.Type{reflect.TypeOf(reservation.RoomStay{}), reflect.TypeOf(reservation.Guest{}), reflect.TypeOf(reservation.ExternalID{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(reservation.RoomStay{}), reflect.TypeOf(reservation.Guest{}), reflect.TypeOf(reservation.ExternalID{}), reflect.TypeOf(reservation.SpecialRequest{})} {
 		if got, want := len(fieldsOf(typ)), typ.NumField(); got != want {
 			t.Errorf("%s: %d fields packed, the type has %d", typ, got, want)
 		}

@@ -37,8 +37,9 @@ func fullRecord(t *testing.T) sinks.Record {
 			{GivenName: "Charles", Surname: "Babbage"},
 		},
 		TotalAfterTax: "440.00", TotalBeforeTax: "400.00", Currency: "EUR",
-		ExternalIDs: []reservation.ExternalID{{Type: "14", Value: "CONF-1", Source: "PMS"}, {Type: "10", Value: "X", Source: ""}},
-		Payment:     reservation.Payment{CardCode: "VI", Last4: "1111", Expire: "1226"},
+		ExternalIDs:     []reservation.ExternalID{{Type: "14", Value: "CONF-1", Source: "PMS"}, {Type: "10", Value: "X", Source: ""}},
+		Payment:         reservation.Payment{CardCode: "VI", Last4: "1111", Expire: "1226"},
+		SpecialRequests: []reservation.SpecialRequest{{Code: "CRIB", Text: "Crib in room"}, {Name: "extra bed", Text: "Yes"}},
 	}
 	v, err := reservation.VersionOf(&r, "42")
 	if err != nil {

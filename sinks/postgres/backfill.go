@@ -27,7 +27,8 @@ import (
 const ItineraryIDType = "itinerary"
 
 // BackfillRow is one reservation of a backfill: one room stay, one primary
-// guest and, when ItineraryID is set, one external id.
+// guest, when ItineraryID is set one external id, and its special
+// requests.
 type BackfillRow struct {
 	Line                                    int64 // input line, for the staging table
 	HotelCode, Confirmation, ChainCode      string
@@ -43,6 +44,19 @@ type BackfillRow struct {
 	LoyaltyNumber, ItineraryID              string
 	Version                                 string // reservation.Version.String()
 	EmailIndex, LoyaltyIndex                string // the guest's indexes (pii.GuestIndex)
+	// SpecialRequests is the reservations.special_requests value: a JSON
+	// array of {"code","name","text"} (reservation.AppendSpecialRequests),
+	// checked by the caller (Postgres refuses the chunk otherwise); ""
+	// for none.
+	SpecialRequests string
+}
+
+// specialRequests is the row's special_requests value, [] for none.
+func (r *BackfillRow) specialRequests() string {
+	if r.SpecialRequests == "" {
+		return "[]"
+	}
+	return r.SpecialRequests
 }
 
 // key is the row's reservation key.

@@ -187,6 +187,6 @@ func (r *BackfillRow) stageValues() []any {
 		r.CreatedAt, modified, arrival, departure, r.RoomType, r.RatePlan,
 		r.Adults, r.Children, r.TotalAfterTax, r.TotalBeforeTax, r.Currency,
 		r.GivenName, r.Surname, r.Email, r.Phone, r.LoyaltyNumber,
-		r.ItineraryID, r.Version, r.EmailIndex, r.LoyaltyIndex,
+		r.ItineraryID, r.Version, r.EmailIndex, r.LoyaltyIndex, r.specialRequests(),
 	}
 }

@@ -36,7 +36,7 @@ const (
 const (
 	copyReservationsSQL = `COPY reservations (hotel_code, confirmation, chain_code, status, action,
 		created_at, modified_at, arrival, departure, adults, children,
-		total_after_tax, total_before_tax, currency, version) FROM STDIN (FORMAT binary)`
+		total_after_tax, total_before_tax, currency, version, special_requests) FROM STDIN (FORMAT binary)`
 	copyRoomStaysSQL = `COPY reservation_room_stays (hotel_code, confirmation, ordinal,
 		room_type, rate_plan, units, arrival, departure, adults, children,
 		total_after_tax, total_before_tax, currency) FROM STDIN (FORMAT binary)`
@@ -63,7 +63,7 @@ func (c *copyBuf) optionalDate(t time.Time, ok bool) {
 func encodeReservations(c *copyBuf, rows []BackfillRow) error {
 	for i := range rows {
 		r := &rows[i]
-		c.row(15)
+		c.row(16)
 		c.text(r.HotelCode)
 		c.text(r.Confirmation)
 		c.text(r.ChainCode)
@@ -79,6 +79,7 @@ func encodeReservations(c *copyBuf, rows []BackfillRow) error {
 			return err
 		}
 		c.text(r.Version)
+		c.jsonb(r.specialRequests())
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ const exportParentsSQL = `
 SELECT hotel_code, confirmation, message_type, message_id, message_time, action,
 	status, chain_code, created_at, modified_at, arrival, departure, adults, children,
 	coalesce(total_after_tax::text, ''), coalesce(total_before_tax::text, ''), currency,
-	card_code, card_last4, card_expire, archive_key, version
+	card_code, card_last4, card_expire, archive_key, version, special_requests
 FROM reservations
 WHERE (hotel_code, confirmation) > ($1, $2)
 ORDER BY hotel_code, confirmation
@@ -173,7 +173,8 @@ func scanParent(rows pgx.Rows) (sinks.Record, error) {
 	if err := rows.Scan(&r.HotelCode, &r.Confirmation, &r.MessageType, &r.MessageID, &msgTime,
 		&r.Action, &r.Status, &r.ChainCode, &created, &modified, &arrival, &departure,
 		&r.Adults, &r.Children, &r.TotalAfterTax, &r.TotalBeforeTax, &r.Currency,
-		&r.Payment.CardCode, &r.Payment.Last4, &r.Payment.Expire, &rec.ArchiveKey, &version); err != nil {
+		&r.Payment.CardCode, &r.Payment.Last4, &r.Payment.Expire, &rec.ArchiveKey, &version,
+		&r.SpecialRequests); err != nil {
 		return rec, fmt.Errorf("read reservations: %w", err)
 	}
 	r.MessageTime = timeString(msgTime)

@@ -35,7 +35,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS ` + stageTable + ` (
 	itinerary_id     text   NOT NULL,
 	version          text   COLLATE "C" NOT NULL,
 	email_index      text   NOT NULL,
-	loyalty_index    text   NOT NULL
+	loyalty_index    text   NOT NULL,
+	special_requests text   NOT NULL
 )`
 
 // sessionSQL tunes a worker's session. Enough work_mem keeps the merge's
@@ -56,7 +57,7 @@ var stageColumns = []string{
 	"created_at", "modified_at", "arrival", "departure", "room_type", "rate_plan",
 	"adults", "children", "total_after_tax", "total_before_tax", "currency",
 	"given_name", "surname", "email", "phone", "loyalty_number", "itinerary_id", "version",
-	"email_index", "loyalty_index",
+	"email_index", "loyalty_index", "special_requests",
 }
 
 // parentInsert inserts the reservations of a CTE named src (the staged
@@ -67,12 +68,12 @@ const parentInsert = `INSERT INTO reservations AS r (
 		message_type, message_id, message_time, created_at, modified_at,
 		arrival, departure, adults, children,
 		total_after_tax, total_before_tax, currency,
-		card_code, card_last4, card_expire, archive_key, version, stored_at)
+		card_code, card_last4, card_expire, archive_key, version, stored_at, special_requests)
 	SELECT hotel_code, confirmation, chain_code, status, action,
 		'', '', NULL, created_at, modified_at,
 		arrival, departure, adults, children,
 		NULLIF(total_after_tax, '')::numeric, NULLIF(total_before_tax, '')::numeric, currency,
-		'', '', '', '', version, now()
+		'', '', '', '', version, now(), special_requests::jsonb
 	FROM src
 	ORDER BY hotel_code, confirmation`
 

@@ -66,7 +66,8 @@ func backfillRow(conf string, v int, itinerary string) BackfillRow {
 // TestWriteChunk writes a chunk by direct COPY, then one that meets a
 // stored key and falls back to the merge: only the newer row is written,
 // BeforeCommit sees exactly the written keys, the progress is recorded,
-// and the rows read back.
+// and the rows read back, special requests included (direct COPY, merge
+// insert and merge update each write them).
 func TestWriteChunk(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestSink(t)
@@ -81,17 +82,22 @@ func TestWriteChunk(t *testing.T) {
 	}
 	var seen []reservation.Key
 	hook := func(_ context.Context, keys []reservation.Key) error { seen = keys; return nil }
+	crib := `[{"code":"CRIB","name":"","text":"Crib in room"}]`
 	first := []BackfillRow{backfillRow("1", 1, "IT-1"), backfillRow("2", 1, "")}
+	first[0].SpecialRequests = crib
 	res, err := sess.WriteChunk(ctx, ChunkWrite{Rows: first, TryDirect: true, RejectsPath: "f",
 		Rejects:  []BackfillReject{{Line: 9, Reason: "adults: missing"}},
 		Progress: PresortChunkDone{Name: "c1", Records: 3}, BeforeCommit: hook})
 	if err != nil || res.DirectMissed || len(res.Keys) != 2 || len(seen) != 2 {
 		t.Fatalf("direct chunk: %+v, %v; hook saw %v", res, err, seen)
 	}
-	second := []BackfillRow{backfillRow("1", 2, ""), backfillRow("2", 1, "")}
+	second := []BackfillRow{backfillRow("1", 2, ""), backfillRow("2", 1, ""), backfillRow("3", 1, "")}
+	second[0].SpecialRequests = `[{"code":"1.14","name":"","text":"1 king"},{"code":"","name":"extra bed","text":"Yes \"please\""}]`
+	second[1].SpecialRequests = crib // not newer: not written
+	second[2].SpecialRequests = crib
 	res, err = sess.WriteChunk(ctx, ChunkWrite{Rows: second, TryDirect: true,
-		Progress: PresortChunkDone{Name: "c2", Records: 2}, BeforeCommit: hook})
-	want := []reservation.Key{{HotelCode: "H1", Confirmation: "1"}}
+		Progress: PresortChunkDone{Name: "c2", Records: 3}, BeforeCommit: hook})
+	want := []reservation.Key{{HotelCode: "H1", Confirmation: "1"}, {HotelCode: "H1", Confirmation: "3"}}
 	if err != nil || !res.DirectMissed || fmt.Sprint(res.Keys) != fmt.Sprint(want) || fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Fatalf("merged chunk: %+v, %v; hook saw %v; want keys %v", res, err, seen, want)
 	}
@@ -99,6 +105,20 @@ func TestWriteChunk(t *testing.T) {
 	if err != nil || version != second[0].Version || r.ModifiedAt != "2024-02-01T12:02:00Z" ||
 		len(r.ExternalIDs) != 0 || len(r.Guests) != 1 || r.RoomStays[0].TotalAfterTax != "450.50" {
 		t.Errorf("stored after the merge: %+v %q %v", r, version, err)
+	}
+	for _, tc := range []struct{ conf, want string }{
+		{"1", `[{"code": "1.14", "name": "", "text": "1 king"}, {"code": "", "name": "extra bed", "text": "Yes \"please\""}]`},
+		{"2", `[]`},
+		{"3", `[{"code": "CRIB", "name": "", "text": "Crib in room"}]`},
+	} {
+		var got string
+		if err := s.Pool().QueryRow(ctx, `SELECT special_requests::text FROM reservations WHERE hotel_code = 'H1' AND confirmation = $1`,
+			tc.conf).Scan(&got); err != nil || got != tc.want {
+			t.Errorf("special requests of %s: %s, %v; want %s", tc.conf, got, err, tc.want)
+		}
+	}
+	if len(r.SpecialRequests) != 2 || r.SpecialRequests[1] != (reservation.SpecialRequest{Name: "extra bed", Text: `Yes "please"`}) {
+		t.Errorf("special requests read back as %+v", r.SpecialRequests)
 	}
 	done, err := s.BackfillDone(ctx, "c")
 	if err != nil || !done["c1"] || !done["c2"] {

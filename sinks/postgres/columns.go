@@ -35,7 +35,8 @@ type columns struct {
 	gPostal, gCountry, gEmailIndex, gLoyaltyIndex                      []string
 	xParent, xOrdinal                                                  []int32
 	xType, xValue, xSource                                             []string
-	nRoomStays, nGuests, nExternalIDs                                  []int32 // children per parent
+	nRoomStays, nGuests, nExternalIDs                                  []int32  // children per parent
+	specialRequests                                                    []string // JSON arrays (reservation.AppendSpecialRequests)
 }
 
 // parentArgs returns the parameters of writeParentsSQL, in its order.
@@ -47,6 +48,7 @@ func (c *columns) parentArgs() []any {
 		c.totalAfterTax, c.totalBeforeTax, c.currency, // $16-$18
 		c.cardCode, c.cardLast4, c.cardExpire, c.archiveKey, c.version, // $19-$23
 		c.nRoomStays, c.nGuests, c.nExternalIDs, // $24-$26
+		c.specialRequests, // $27
 	}
 }
 
@@ -95,6 +97,7 @@ func (c *columns) add(idx int, rec *sinks.Record) {
 	c.nRoomStays = append(c.nRoomStays, int32(len(r.RoomStays)))
 	c.nGuests = append(c.nGuests, int32(len(r.Guests)))
 	c.nExternalIDs = append(c.nExternalIDs, int32(len(r.ExternalIDs)))
+	c.specialRequests = append(c.specialRequests, string(reservation.AppendSpecialRequests(nil, r.SpecialRequests)))
 	for n, rs := range r.RoomStays {
 		c.rsParent = append(c.rsParent, i)
 		c.rsOrdinal = append(c.rsOrdinal, int32(n))
@@ -211,6 +214,12 @@ func check(rec *sinks.Record) error {
 		errs.text("type", x.Type)
 		errs.text("value", x.Value)
 		errs.text("source", x.Source)
+	}
+	for n, q := range r.SpecialRequests {
+		errs.in("special_requests", n)
+		errs.text("code", q.Code)
+		errs.text("name", q.Name)
+		errs.text("text", q.Text)
 	}
 	if errs.first != nil {
 		return errs.first

@@ -43,6 +43,14 @@ func (c *copyBuf) text(s string) {
 	c.b = append(c.b, s...)
 }
 
+// jsonb writes JSON text s (valid JSON: the server parses it) in jsonb's
+// binary format: a version byte (1), then the text.
+func (c *copyBuf) jsonb(s string) {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)+1))
+	c.b = append(c.b, 1)
+	c.b = append(c.b, s...)
+}
+
 func (c *copyBuf) int4(v int32) {
 	c.b = binary.BigEndian.AppendUint32(c.b, 4)
 	c.b = binary.BigEndian.AppendUint32(c.b, uint32(v))

@@ -18,7 +18,7 @@ func TestCopyBufRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, `CREATE TEMPORARY TABLE enc (i int, n numeric, d date, ts timestamptz, s text, b boolean, x int4)`); err != nil {
+	if _, err := conn.Exec(ctx, `CREATE TEMPORARY TABLE enc (i int, n numeric, d date, ts timestamptz, s text, b boolean, x int4, j jsonb)`); err != nil {
 		t.Fatal(err)
 	}
 	amounts := []string{"0", "0.00", "-0.5", "00012.3400", "10000", "9999", "99999999.99999",
@@ -32,10 +32,12 @@ func TestCopyBufRoundTrip(t *testing.T) {
 		time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC), time.Date(2500, 6, 1, 12, 0, 0, 0, time.UTC),
 		time.Date(1600, 6, 1, 12, 0, 0, 1000, time.UTC),
 	}
+	docs := []string{`[]`, `[{"code":"CRIB","name":"","text":"Crib in room"}]`,
+		`[{"code":"é\"\\","name":"x","text":"a\nb\u2028"},{"code":"","name":"","text":""}]`}
 	var c copyBuf
 	c.reset()
 	for i, a := range amounts {
-		c.row(7)
+		c.row(8)
 		c.int4(int32(i))
 		if err := c.numeric(a); err != nil {
 			t.Fatalf("numeric(%q): %v", a, err)
@@ -45,18 +47,20 @@ func TestCopyBufRoundTrip(t *testing.T) {
 		c.text("é\x01'\"\\,\n")
 		c.boolean(i%2 == 0)
 		c.null()
+		c.jsonb(docs[i%len(docs)])
 	}
 	if _, err := conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(c.finish()), `COPY enc FROM STDIN (FORMAT binary)`); err != nil {
 		t.Fatalf("copy: %v", err)
 	}
 	for i, a := range amounts {
 		t.Run(a, func(t *testing.T) {
-			var got, want, d, ts, s string
+			var got, want, d, ts, s, j, wj string
 			var b bool
 			var x *int32
 			err := conn.QueryRow(ctx, `SELECT coalesce(n::text, 'NULL'), coalesce(NULLIF($2, '')::numeric::text, 'NULL'),
-				d::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), s, b, x FROM enc WHERE i = $1`, i, a).
-				Scan(&got, &want, &d, &ts, &s, &b, &x)
+				d::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), s, b, x,
+				j::text, $3::jsonb::text FROM enc WHERE i = $1`, i, a, docs[i%len(docs)]).
+				Scan(&got, &want, &d, &ts, &s, &b, &x, &j, &wj)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,6 +72,9 @@ func TestCopyBufRoundTrip(t *testing.T) {
 			}
 			if wt := times[i%len(times)].Format("2006-01-02T15:04:05.000000"); ts != wt {
 				t.Errorf("timestamptz %s reads back %s", wt, ts)
+			}
+			if j != wj {
+				t.Errorf("jsonb %s reads back %s, want %s", docs[i%len(docs)], j, wj)
 			}
 			if s != "é\x01'\"\\,\n" || b != (i%2 == 0) || x != nil {
 				t.Errorf("text/bool/null read back %q %v %v", s, b, x)

@@ -42,7 +42,8 @@ SELECT r.message_type, r.message_id, r.message_time, r.action, r.status, r.chain
 	(SELECT coalesce(json_agg(json_build_object(
 			'type', c.id_type, 'value', c.id_value, 'source', c.id_source) ORDER BY c.ordinal), '[]')
 		FROM reservation_external_ids c
-		WHERE c.hotel_code = r.hotel_code AND c.confirmation = r.confirmation)
+		WHERE c.hotel_code = r.hotel_code AND c.confirmation = r.confirmation),
+	r.special_requests::text
 FROM reservations r
 WHERE r.hotel_code = $1 AND r.confirmation = $2`
 
@@ -59,13 +60,13 @@ func (s *Sink) Get(ctx context.Context, k reservation.Key) (reservation.Reservat
 	var version string
 	var msgTime, created, modified pgtype.Timestamptz
 	var arrival, departure pgtype.Date
-	var roomStays, guests, externalIDs []byte
+	var roomStays, guests, externalIDs, specialRequests []byte
 	err := s.pool.QueryRow(ctx, getSQL, k.HotelCode, k.Confirmation).Scan(
 		&r.MessageType, &r.MessageID, &msgTime, &r.Action, &r.Status, &r.ChainCode,
 		&created, &modified, &arrival, &departure, &r.Adults, &r.Children,
 		&r.TotalAfterTax, &r.TotalBeforeTax, &r.Currency,
 		&r.Payment.CardCode, &r.Payment.Last4, &r.Payment.Expire, &version,
-		&roomStays, &guests, &externalIDs)
+		&roomStays, &guests, &externalIDs, &specialRequests)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return reservation.Reservation{}, "", fmt.Errorf("reservation %s: %w", k, ErrNotFound)
 	}
@@ -78,7 +79,7 @@ func (s *Sink) Get(ctx context.Context, k reservation.Key) (reservation.Reservat
 	for _, part := range []struct {
 		raw []byte
 		to  any
-	}{{roomStays, &r.RoomStays}, {guests, &r.Guests}, {externalIDs, &r.ExternalIDs}} {
+	}{{roomStays, &r.RoomStays}, {guests, &r.Guests}, {externalIDs, &r.ExternalIDs}, {specialRequests, &r.SpecialRequests}} {
 		if err := json.Unmarshal(part.raw, part.to); err != nil {
 			return reservation.Reservation{}, "", fmt.Errorf("postgres: get reservation: decode children: %w", err)
 		}

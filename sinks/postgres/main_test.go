@@ -75,6 +75,11 @@ func fullRecord(t testing.TB, hotel, conf string, modified time.Time, pos string
 			{Type: "", Value: "x", Source: ""},
 		},
 		Payment: reservation.Payment{CardCode: "VI", Last4: "1111", Expire: "1227"},
+		SpecialRequests: []reservation.SpecialRequest{
+			{Code: "CRIB", Text: "Crib, \"quiet\" room \u2028 €"},
+			{Name: "extra bed", Text: "Yes"},
+			{},
+		},
 	}
 	v, err := reservation.VersionOf(&r, pos)
 	if err != nil {

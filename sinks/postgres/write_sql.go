@@ -23,25 +23,25 @@ WITH input AS (
 		$12::date[], $13::date[], $14::int4[], $15::int4[],
 		$16::text[], $17::text[], $18::text[],
 		$19::text[], $20::text[], $21::text[], $22::text[], $23::text[],
-		$24::int4[], $25::int4[], $26::int4[]
+		$24::int4[], $25::int4[], $26::int4[], $27::text[]
 	) AS t(idx, hotel_code, confirmation, chain_code, status, action,
 		message_type, message_id, message_time, created_at, modified_at,
 		arrival, departure, adults, children,
 		total_after_tax, total_before_tax, currency,
 		card_code, card_last4, card_expire, archive_key, version,
-		n_room_stays, n_guests, n_external_ids)
+		n_room_stays, n_guests, n_external_ids, special_requests)
 ), upserted AS (
 	INSERT INTO reservations AS r (
 		hotel_code, confirmation, chain_code, status, action,
 		message_type, message_id, message_time, created_at, modified_at,
 		arrival, departure, adults, children,
 		total_after_tax, total_before_tax, currency,
-		card_code, card_last4, card_expire, archive_key, version, stored_at)
+		card_code, card_last4, card_expire, archive_key, version, stored_at, special_requests)
 	SELECT hotel_code, confirmation, chain_code, status, action,
 		message_type, message_id, message_time, created_at, modified_at,
 		arrival, departure, adults, children,
 		NULLIF(total_after_tax, '')::numeric, NULLIF(total_before_tax, '')::numeric, currency,
-		card_code, card_last4, card_expire, archive_key, version, now()
+		card_code, card_last4, card_expire, archive_key, version, now(), special_requests::jsonb
 	FROM input
 	ORDER BY hotel_code, confirmation
 ` + upsertReservationGuard + `
@@ -174,7 +174,7 @@ const upsertReservationGuard = `
 		currency = EXCLUDED.currency, card_code = EXCLUDED.card_code,
 		card_last4 = EXCLUDED.card_last4, card_expire = EXCLUDED.card_expire,
 		archive_key = EXCLUDED.archive_key, version = EXCLUDED.version,
-		stored_at = EXCLUDED.stored_at,
+		stored_at = EXCLUDED.stored_at, special_requests = EXCLUDED.special_requests,
 		pii_purged_at = NULL -- a newer version brings guests' data back: purge may take it again
 	WHERE r.version < EXCLUDED.version
 `

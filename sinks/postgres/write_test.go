@@ -253,6 +253,9 @@ func TestWriteRejectsBadRecordsAlone(t *testing.T) {
 		{"NUL in text", mutate("B6", func(r *reservation.Reservation) { r.Guests[0].City = "a\x00b" }), "guests[0].city", ""},
 		{"invalid UTF-8", mutate("B7", func(r *reservation.Reservation) { r.ExternalIDs[2].Source = "\xff" }),
 			"external_ids[2].source", ""},
+		// jsonb refuses \u0000: caught before, naming the request.
+		{"NUL in a special request", mutate("B9", func(r *reservation.Reservation) { r.SpecialRequests[1].Text = "a\x00b" }),
+			"special_requests[1].text", ""},
 		// Passes the checks but overflows numeric: found by writing the
 		// records one by one.
 		{"numeric overflow", mutate("B8", func(r *reservation.Reservation) { r.TotalBeforeTax = "1" + strings.Repeat("0", 140000) }),
