@@ -68,6 +68,12 @@ func TestRejects(t *testing.T) {
 		{goodRow("1000000019", map[int]string{colSpecialRequests: `[{"text":"Secret crib"}`}), "special_requests: not a JSON array"},
 		{goodRow("1000000020", map[int]string{colSpecialRequests: `[{"text":"Secret\u0000crib"}]`}), "special_requests: contains a NUL character"},
 		{goodRow("1000000021", map[int]string{colSpecialRequests: "[{\"text\":\"Secret \xff crib\"}]"}), "special_requests: not valid UTF-8"},
+		// Bytes Postgres refuses in a text column: the row is rejected
+		// before its chunk goes to COPY (which would refuse the chunk).
+		{goodRow("1000000022", map[int]string{colSurname: "Secret\xffsurname"}), "guest_surname: not valid UTF-8"},
+		{goodRow("1000000023", map[int]string{colRoomType: "K\x00NG"}), "room_type: contains a NUL character"},
+		{goodRow("1000000024", map[int]string{colConfirmation: "10000\xc3"}), "confirmation: not valid UTF-8"},
+		{goodRow("1000000025", nil), ""},
 	}
 	var content strings.Builder
 	content.WriteString(edwHeader)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/resingest/resingest/pii"
 	"github.com/resingest/resingest/reservation"
@@ -152,6 +153,16 @@ func parseRow(line int64, rec []string) (row, *RowError) {
 		return row{}, &RowError{Reason: fmt.Sprintf("%d fields, want %d", len(rec), numColumns)}
 	}
 	r := row{line: line, rec: rec}
+	// Bytes Postgres refuses in text: caught here, they reject their row;
+	// in COPY they would refuse the whole chunk and stop the load.
+	for c, v := range rec {
+		if !utf8.ValidString(v) {
+			return row{}, &RowError{Column: columnNames[c], Reason: "not valid UTF-8"}
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			return row{}, &RowError{Column: columnNames[c], Reason: "contains a NUL character"}
+		}
+	}
 	for _, c := range []int{colConfirmation, colHotelCode, colCreatedAt} {
 		if strings.TrimSpace(rec[c]) == "" {
 			return row{}, &RowError{Column: columnNames[c], Reason: "missing"}
