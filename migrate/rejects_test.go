@@ -3,6 +3,7 @@ package migrate
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,12 @@ func TestRejects(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	db, _ := testDB(t)
+	// A row too large for a DynamoDB item once sealed (MaxRowBytes).
+	big := goodFields("1000000026", map[int]string{colSpecialRequests: `[{"text":"` + strings.Repeat("Secret ", 10_000) + `"}]`})
+	bigSize := 0
+	for _, f := range big {
+		bigSize += len(f)
+	}
 	lines := []struct {
 		text   string
 		reason string // "" for a good row
@@ -74,6 +81,7 @@ func TestRejects(t *testing.T) {
 		{goodRow("1000000023", map[int]string{colRoomType: "K\x00NG"}), "room_type: contains a NUL character"},
 		{goodRow("1000000024", map[int]string{colConfirmation: "10000\xc3"}), "confirmation: not valid UTF-8"},
 		{goodRow("1000000025", nil), ""},
+		{csvLine(big), fmt.Sprintf("%d bytes of fields, more than 65536", bigSize)},
 	}
 	var content strings.Builder
 	content.WriteString(edwHeader)

@@ -147,12 +147,25 @@ func isDecimal(s string) bool {
 	return s[0] == '.' && len(s) > 1 && digits(s[1:]) == len(s)-1
 }
 
+// MaxRowBytes bounds the fields of one row: a reservation row is a few
+// hundred bytes, and a DynamoDB item holds at most 400 KB (sealed guest
+// fields grow by a third), so a larger row is a reject, not an item that
+// would make DynamoDB refuse its whole batch and stop the load.
+const MaxRowBytes = 64 << 10
+
 // parseRow checks the fields of one data row and types them.
 func parseRow(line int64, rec []string) (row, *RowError) {
 	if len(rec) != numColumns {
 		return row{}, &RowError{Reason: fmt.Sprintf("%d fields, want %d", len(rec), numColumns)}
 	}
 	r := row{line: line, rec: rec}
+	size := 0
+	for _, v := range rec {
+		size += len(v)
+	}
+	if size > MaxRowBytes {
+		return row{}, &RowError{Reason: fmt.Sprintf("%d bytes of fields, more than %d", size, MaxRowBytes)}
+	}
 	// Bytes Postgres refuses in text: caught here, they reject their row;
 	// in COPY they would refuse the whole chunk and stop the load.
 	for c, v := range rec {
