@@ -71,7 +71,7 @@ func TestRejects(t *testing.T) {
 		{goodRow("1000000015", map[int]string{colSpecialRequests: `[]`}), ""},
 		{goodRow("1000000016", map[int]string{colSpecialRequests: `{"code":"CRIB","text":"Secret crib"}`}), "special_requests: not a JSON array"},
 		{goodRow("1000000017", map[int]string{colSpecialRequests: `[{"code":"CRIB","note":"Secret crib"}]`}), "special_requests: not a JSON array"},
-		{goodRow("1000000018", map[int]string{colSpecialRequests: `[{"code":null,"text":"Secret crib"}]`}), "special_requests: not a JSON array"},
+		{goodRow("1000000018", map[int]string{colSpecialRequests: `[{"code":18,"text":"Secret crib"}]`}), "special_requests: not a JSON array"},
 		{goodRow("1000000019", map[int]string{colSpecialRequests: `[{"text":"Secret crib"}`}), "special_requests: not a JSON array"},
 		{goodRow("1000000020", map[int]string{colSpecialRequests: `[{"text":"Secret\u0000crib"}]`}), "special_requests: contains a NUL character"},
 		{goodRow("1000000021", map[int]string{colSpecialRequests: "[{\"text\":\"Secret \xff crib\"}]"}), "special_requests: not valid UTF-8"},

@@ -300,7 +300,7 @@ func (r *row) reservation() (reservation.Reservation, error) {
 	}
 	if f[colSpecialRequests] != "" {
 		// parseRow checked the cell; an error here is a damaged run file.
-		list, err := decodeSpecialRequests(nil, f[colSpecialRequests])
+		list, err := decodeSpecialRequests(f[colSpecialRequests])
 		if err != nil {
 			return res, fmt.Errorf("migrate: line %d: special_requests: %w", r.line, err)
 		}
