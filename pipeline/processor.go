@@ -36,6 +36,13 @@ type Sink interface {
 	Write(ctx context.Context, recs []sinks.Record) ([]sinks.Result, error)
 }
 
+// RecordChecker is the optional ability of a store to tell, without
+// writing, that it would refuse a record for good (sinks/postgres,
+// sinks/dynamo). The Processor asks every store before writing to any.
+type RecordChecker interface {
+	Check(rec *sinks.Record) error
+}
+
 // Ledger keeps the audit trail and the dead letters (sinks/postgres). Both
 // writes must ignore rows whose (source, partition, position) is already
 // stored, so a redelivered batch adds nothing.
@@ -345,6 +352,19 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 			}
 		}
 	}
+	// A record a store would refuse for good (an item too large for
+	// DynamoDB, a value Postgres cannot hold) is refused before the
+	// archive or any store sees it: its message is dead-lettered whole,
+	// not stored in the stores that could take it while another cannot.
+	for j := range recs {
+		if it := &items[owner[j]]; it.reason == "" {
+			it.reason, it.class = p.checkStores(&recs[j])
+		}
+	}
+	recs, owner, orig = keepAccepted(items, recs, owner, orig)
+	if len(recs) == 0 {
+		return nil
+	}
 	if a := p.cfg.Archive; a != nil {
 		results, err := p.writeWithRetry(ctx, *a, recs)
 		if err != nil {
@@ -356,13 +376,7 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 		refuse(a.Name, results, owner, false)
 		// A message the archive refused is dead-lettered: keep it out of
 		// the stores too, so a replay applies it whole.
-		kept, keptOwner, keptOrig := recs[:0:0], owner[:0:0], orig[:0:0]
-		for j := range recs {
-			if items[owner[j]].reason == "" {
-				kept, keptOwner, keptOrig = append(kept, recs[j]), append(keptOwner, owner[j]), append(keptOrig, j)
-			}
-		}
-		recs, owner, orig = kept, keptOwner, keptOrig
+		recs, owner, orig = keepAccepted(items, recs, owner, orig)
 	}
 	all := make([][]sinks.Result, len(p.cfg.Stores))
 	g, gctx := errgroup.WithContext(ctx)
@@ -380,6 +394,33 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 		refuse(s.Name, all[i], owner, true)
 	}
 	return nil
+}
+
+// checkStores asks every store that can tell (RecordChecker) whether it
+// would refuse rec for good: the dead-letter reason and class of the
+// first refusal, "" when every store would take it.
+func (p *Processor) checkStores(rec *sinks.Record) (reason, class string) {
+	for _, s := range p.cfg.Stores {
+		if c, ok := s.Sink.(RecordChecker); ok {
+			if err := c.Check(rec); err != nil {
+				return fmt.Sprintf("%s refused the record: %v", s.Name, err), s.Name + " refused"
+			}
+		}
+	}
+	return "", ""
+}
+
+// keepAccepted returns the records whose message is not dead-lettered,
+// with their owners and original indexes (new slices: the caller's are
+// not changed).
+func keepAccepted(items []parsed, recs []sinks.Record, owner, orig []int) ([]sinks.Record, []int, []int) {
+	kept, keptOwner, keptOrig := recs[:0:0], owner[:0:0], orig[:0:0]
+	for j := range recs {
+		if items[owner[j]].reason == "" {
+			kept, keptOwner, keptOrig = append(kept, recs[j]), append(keptOwner, owner[j]), append(keptOrig, orig[j])
+		}
+	}
+	return kept, keptOwner, keptOrig
 }
 
 // rank orders outcomes for the per-message summary.

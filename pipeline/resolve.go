@@ -342,10 +342,16 @@ func (p *Processor) applyRounds(ctx context.Context, recs []sinks.Record, rounds
 	best := make([]sinks.Outcome, len(recs))
 	reason = make([]string, len(recs))
 	for _, round := range rounds {
-		sub := make([]sinks.Record, len(round))
-		for k, i := range round {
-			sub[k] = recs[i]
+		// A record a store would refuse for good is stored in none
+		// (checkStores), as on the way in.
+		sub := make([]sinks.Record, 0, len(round))
+		kept := round[:0:0]
+		for _, i := range round {
+			if reason[i], _ = p.checkStores(&recs[i]); reason[i] == "" {
+				sub, kept = append(sub, recs[i]), append(kept, i)
+			}
 		}
+		round = kept
 		all := make([][]sinks.Result, len(p.cfg.Stores))
 		g, gctx := errgroup.WithContext(ctx)
 		for s, st := range p.cfg.Stores {

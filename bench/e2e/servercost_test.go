@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/resingest/resingest/internal/testenv"
+	"github.com/resingest/resingest/sinks/dynamo"
 )
 
 // The cost a run puts on the stores' servers, next to the worker's own:
@@ -211,68 +211,8 @@ func indexEntrySize(it map[string]types.AttributeValue, ix types.GlobalSecondary
 	return itemSize(sub) + overhead, true
 }
 
-// itemSize is an item's size by AWS's rules.
-func itemSize(it map[string]types.AttributeValue) int {
-	n := 0
-	for name, v := range it {
-		n += len(name) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v types.AttributeValue) int {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		return numberSize(v.Value)
-	case *types.AttributeValueMemberB:
-		return len(v.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
-	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range v.Value {
-			n += numberSize(s)
-		}
-		return n
-	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, b := range v.Value {
-			n += len(b)
-		}
-		return n
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range v.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range v.Value {
-			n += 1 + len(k) + valueSize(e)
-		}
-		return n
-	}
-	return 0
-}
-
-// numberSize is 1 byte per two significant digits, plus 1.
-func numberSize(s string) int {
-	f, ok := new(big.Float).SetString(s)
-	if !ok {
-		return len(s)
-	}
-	digits := strings.Trim(strings.NewReplacer(".", "", "-", "").Replace(f.Text('f', -1)), "0")
-	return (len(digits)+1)/2 + 1
-}
+// itemSize is an item's size by AWS's rules (the sink's own measure).
+func itemSize(it map[string]types.AttributeValue) int { return dynamo.ItemSize(it) }
 
 // reportServerCost adds the servers' CPU per 1,000 messages and, when the
 // run wrote DynamoDB, the estimated write units per message.

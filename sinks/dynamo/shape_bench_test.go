@@ -47,7 +47,7 @@ func BenchmarkItemShape(b *testing.B) {
 					if shape == "nested" {
 						item = nestedItem(b, rec.Reservation, rec.Version.String())
 					}
-					bytes[shape] += itemBytes(item)
+					bytes[shape] += ItemSize(item)
 					_, err = c.PutItem(ctx, &dynamodb.PutItemInput{
 						TableName: aws.String(name), Item: item, ConditionExpression: aws.String(putCondition),
 						ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#v": attrVersion},
@@ -71,39 +71,4 @@ func BenchmarkItemShape(b *testing.B) {
 		b.ReportMetric(float64(bytes[shape])/puts, shape+"-bytes/item")
 	}
 	b.ReportMetric(used["packed"].Seconds()/used["nested"].Seconds(), "packed/nested")
-}
-
-// itemBytes is an item's size as DynamoDB bills it, roughly: attribute
-// names and string values in bytes, numbers and booleans as their text,
-// lists and maps with 3 bytes of overhead plus their elements.
-func itemBytes(item map[string]types.AttributeValue) int {
-	n := 0
-	for k, v := range item {
-		n += len(k) + valueBytes(v)
-	}
-	return n
-}
-
-func valueBytes(v types.AttributeValue) int {
-	switch t := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(t.Value)
-	case *types.AttributeValueMemberN:
-		return len(t.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range t.Value {
-			n += 1 + valueBytes(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range t.Value {
-			n += 1 + len(k) + valueBytes(e)
-		}
-		return n
-	}
-	return 0
 }

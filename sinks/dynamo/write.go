@@ -119,6 +119,9 @@ func follow(lead sinks.Result, cmp int) sinks.Result {
 func (s *Sink) writeOne(ctx context.Context, rec *sinks.Record) sinks.Result {
 	key := rec.Reservation.Key()
 	item, err := encodeItem(rec, s.opts.GuestID, s.opts.Now())
+	if err == nil {
+		err = checkSize(key, item) // DynamoDB would refuse it with a ValidationException
+	}
 	if err != nil {
 		return sinks.Result{Outcome: sinks.Failed, Err: err}
 	}

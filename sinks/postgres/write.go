@@ -19,6 +19,14 @@ import (
 // changed the row between the two reads. Writing again settles it.
 var ErrVersionRace = errors.New("postgres: stored version changed during the write")
 
+// Check reports whether Write would refuse rec for good, without writing
+// anything: a record without its key, or with a value Postgres cannot
+// hold (a *reservation.FieldError naming the field). The pipeline asks
+// every store before it writes to any, so that a record one store cannot
+// hold is dead-lettered instead of being stored in the others. Safe for
+// concurrent use.
+func (s *Sink) Check(rec *sinks.Record) error { return check(rec) }
+
 // Write stores a batch and returns one Result per record, in order. A
 // batch of a few hundred records or more is split by key into up to
 // Options.WriteConcurrency parts written at once, one statement (one round
