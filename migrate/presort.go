@@ -90,17 +90,37 @@ func (m *Migrator) runPresorted(ctx context.Context, srcs []Source) error {
 		return err
 	}
 	mr.close()
-	if err := os.RemoveAll(dir); err != nil {
+	if err := removeSpill(dir); err != nil {
 		m.logger.Warn("spill directory left behind", "dir", dir, "err", err)
 	}
 	return nil
+}
+
+// removeSpill deletes the spill directory of a finished load, its
+// manifests first: a run killed in the middle leaves run files without a
+// manifest (sorted again, or removed as stale, by the next run of the
+// set), never a manifest naming a deleted run.
+func removeSpill(dir string) error {
+	manifests, err := filepath.Glob(filepath.Join(dir, "file-*.runs"))
+	if err != nil {
+		return err
+	}
+	for _, f := range manifests {
+		if err := os.Remove(f); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(dir)
 }
 
 // manifestName names the manifest of input file idx in a spill
 // directory: the list of its runs, written once they all are.
 func manifestName(idx int) string { return fmt.Sprintf("file-%06d.runs", idx) }
 
-// readManifest returns the runs of input file idx sorted before into dir.
+// readManifest returns the runs of input file idx sorted before into dir,
+// or an error when there is no manifest or a run it names is gone (a
+// directory half removed by a killed run, or by hand): the file is then
+// sorted again.
 func readManifest(dir string, idx int) ([]string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, manifestName(idx)))
 	if err != nil {
@@ -108,7 +128,11 @@ func readManifest(dir string, idx int) ([]string, error) {
 	}
 	var runs []string
 	for _, name := range strings.Fields(string(b)) {
-		runs = append(runs, filepath.Join(dir, name))
+		run := filepath.Join(dir, name)
+		if _, err := os.Stat(run); err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
 	}
 	return runs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -145,5 +146,45 @@ func TestPresortDynamo(t *testing.T) {
 	}
 	if got, want := join(items[true]), join(items[false]); got != want {
 		t.Errorf("presorted load's items differ: %s", diffLines(got, want))
+	}
+}
+
+// TestPresortSpillHalfRemoved: a run killed while it removed the spill
+// directory of a finished load (or a run file deleted by hand) leaves a
+// manifest naming a run that is gone; the next run sorts that file again
+// instead of failing on the missing run, and the load ends as an
+// uninterrupted one (TestBinarySIGKILL met it as "open run-...: no such
+// file or directory").
+func TestPresortSpillHalfRemoved(t *testing.T) {
+	t.Parallel()
+	paths := genExtract(t, 3000, 2, false)
+	refDB, _ := testDB(t)
+	if _, err := New(refDB, Options{Workers: 2, ChunkRows: 400}).Run(testContext(t), paths); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := testDB(t)
+	spill := t.TempDir()
+	opts := Options{Workers: 2, ChunkRows: 300, Presort: true, RunRows: 700, SpillDir: spill}
+	ctx, cancel := context.WithCancel(testContext(t))
+	o := opts
+	o.afterChunk = func(string, int64) { cancel() }
+	if _, err := New(db, o).Run(ctx, paths); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	runs, err := filepath.Glob(filepath.Join(spill, "resingest-presort-*", "run-000000-*"))
+	if err != nil || len(runs) < 2 {
+		t.Fatalf("runs of the first file: %v, %v", runs, err)
+	}
+	if err := os.Remove(runs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(db, opts).Run(testContext(t), paths); err != nil {
+		t.Fatalf("run after a run file went missing: %v", err)
+	}
+	if got, want := dumpStored(t, db), dumpStored(t, refDB); got != want {
+		t.Errorf("the load differs from the file-by-file one: %s", diffLines(got, want))
+	}
+	if left, _ := filepath.Glob(filepath.Join(spill, "resingest-presort-*")); len(left) != 0 {
+		t.Errorf("spill directories left behind: %v", left)
 	}
 }

@@ -321,13 +321,15 @@ func reasonClass(err error) string {
 
 // writeSinks writes recs to the archive, then to every store in parallel,
 // and records per message the best outcome, or a dead-letter reason for a
-// record a sink refused for good.
+// record a sink refused for good. It sets each archived record's
+// ArchiveKey in recs, which the lineage rows name.
 func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []parsed, recs []sinks.Record, owner []int, best, recBest []sinks.Outcome) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	// orig[j] is the index in the caller's recs of recs[j] (the archive's
-	// refusals are taken out below).
+	// orig[j] is the index in caller of recs[j] (refused records are
+	// taken out below, into new slices).
+	caller := recs
 	orig := make([]int, len(recs))
 	for j := range orig {
 		orig[j] = j
@@ -372,6 +374,7 @@ func (p *Processor) writeSinks(ctx context.Context, msgs []Message, items []pars
 		}
 		for j := range recs { // before the stores run: they store the key
 			recs[j].ArchiveKey = results[j].Key
+			caller[orig[j]].ArchiveKey = results[j].Key // the lineage rows name it too
 		}
 		refuse(a.Name, results, owner, false)
 		// A message the archive refused is dead-lettered: keep it out of

@@ -533,7 +533,7 @@ func recordOf(t testing.TB, m pipeline.Message) sinks.Record {
 
 // TestProcessorArchiveKeyReachesStores: the archive runs first and its key
 // is on the records every store receives (run with -race: both stores get
-// the records at once).
+// the records at once) and on the lineage rows of the audit trail.
 func TestProcessorArchiveKeyReachesStores(t *testing.T) {
 	t.Parallel()
 	archive, pg, dyn, ledger := newFakeSink(), newFakeSink(), newFakeSink(), newFakeLedger()
@@ -555,6 +555,18 @@ func TestProcessorArchiveKeyReachesStores(t *testing.T) {
 				t.Errorf("%s stored with archive key %q", k, key)
 			}
 		}
+	}
+	lineage := 0
+	for _, row := range ledger.audit {
+		for _, r := range row.Records {
+			lineage++
+			if r.ArchiveKey != "archive/"+r.Confirmation {
+				t.Errorf("lineage of %s names archive key %q", r.Confirmation, r.ArchiveKey)
+			}
+		}
+	}
+	if lineage != 50 {
+		t.Errorf("%d lineage rows, want 50", lineage)
 	}
 }
 
