@@ -18,6 +18,10 @@ import (
 // ErrNoInput is returned when a directory holds no extract files.
 var ErrNoInput = errors.New("migrate: no input files")
 
+// ErrHeader is wrapped by the error of an input file whose header is not an
+// extract's: running again does not help until the file is fixed.
+var ErrHeader = errors.New("not an extract's header")
+
 // Files lists the extract files in dir (*.csv and *.csv.gz), sorted.
 func Files(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
@@ -83,12 +87,12 @@ func openInput(ctx context.Context, src Source, bytesRead *atomic.Int64) (*input
 	head, err := in.csv.Read()
 	if err != nil {
 		in.Close()
-		return nil, fmt.Errorf("migrate: %s: header: %w", src.Name, err)
+		return nil, fmt.Errorf("migrate: %s: %w: %w", src.Name, ErrHeader, err)
 	}
 	if !knownHeader(head) {
 		in.Close()
-		return nil, fmt.Errorf("migrate: %s: header has %d columns starting %q and ending %q, want %d from %q to %q (or %d to %q, without special requests)",
-			src.Name, len(head), head[0], head[len(head)-1], numColumns, columnNames[0], columnNames[numColumns-1],
+		return nil, fmt.Errorf("migrate: %s: %w: %d columns starting %q and ending %q, want %d from %q to %q (or %d to %q, without special requests)",
+			src.Name, ErrHeader, len(head), head[0], head[len(head)-1], numColumns, columnNames[0], columnNames[numColumns-1],
 			legacyColumns, columnNames[legacyColumns-1])
 	}
 	in.width = len(head)

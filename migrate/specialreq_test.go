@@ -204,7 +204,7 @@ func TestLegacyExtract(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := New(db, Options{Workers: 1}).Run(testContext(t), []string{bad})
-		if err == nil || !strings.Contains(err.Error(), `want 22 from "confirmation" to "special_requests" (or 21 to "itinerary_id"`) {
+		if !errors.Is(err, ErrHeader) || !strings.Contains(err.Error(), `want 22 from "confirmation" to "special_requests" (or 21 to "itinerary_id"`) {
 			t.Errorf("header %q: %v, want an error naming both layouts", header, err)
 		}
 	}

@@ -221,10 +221,22 @@ func runMigrate(ctx context.Context, f migrateFlags, stderr io.Writer) error {
 		logger.Warn("malformed rows were rejected; --rejects FILE lists them (they are kept in table backfill_rejects)", "rejects", st.Rejects)
 	}
 	if runErr != nil {
-		return fmt.Errorf("%w (run the same command again to resume)", runErr)
+		return fmt.Errorf("%w (%s)", runErr, resumeHint(runErr))
 	}
 	if f.dynamoMode == "import-files" {
 		return writeImportFiles(ctx, pg, f, logger)
 	}
 	return nil
+}
+
+// resumeHint tells what to do after a failed load: run it again, or,
+// when the input itself is at fault, fix it first.
+func resumeHint(err error) string {
+	switch {
+	case errors.Is(err, migrate.ErrHeader):
+		return "fix or remove that file, then run the same command again: files done are skipped"
+	case errors.Is(err, migrate.ErrFileChanged):
+		return "a file changed while it was being loaded: restore it, or load the new version under another name"
+	}
+	return "run the same command again to resume"
 }
