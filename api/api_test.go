@@ -174,10 +174,11 @@ func TestItineraryDocument(t *testing.T) {
 				Stays: []Stay{{RoomType: "KING", RatePlan: "BAR", Rooms: 2, Arrival: "2024-06-02", Departure: "2024-06-05",
 					Adults: 2, Totals: Totals{AfterTax: "450.50", BeforeTax: "400.00", Currency: "USD"}}},
 				// Partner H1 has no pii scope: the address is masked.
-				Guests:          []Guest{{Primary: true, GivenName: "Ann", Surname: "Zed", Email: "A***@Example.com"}},
-				Totals:          Totals{AfterTax: "450.50", BeforeTax: "400.00", Currency: "USD"},
-				ExternalIDs:     []ExternalID{{Type: "14", Value: "C103", Source: "PMS"}},
-				SpecialRequests: []SpecialRequest{{Code: "1.14", Text: "1 king"}},
+				Guests:      []Guest{{Primary: true, GivenName: "Ann", Surname: "Zed", Email: "A***@Example.com"}},
+				Totals:      Totals{AfterTax: "450.50", BeforeTax: "400.00", Currency: "USD"},
+				ExternalIDs: []ExternalID{{Type: "14", Value: "C103", Source: "PMS"}},
+				// Nor the text of the special requests (personal data).
+				SpecialRequests: []SpecialRequest{{Code: "1.14"}},
 				CreatedAt:       "2024-04-01T09:00:00Z",
 				LastUpdate:      "2024-05-01T10:00:00Z",
 			}

@@ -29,7 +29,8 @@ type Itinerary struct {
 	Totals      Totals       `json:"totals"`
 	ExternalIDs []ExternalID `json:"external_ids"`
 	// SpecialRequests are the guest's requests to the hotel (a crib, an
-	// extra bed), card-like numbers in their text masked by the parser.
+	// extra bed), card-like numbers in their text masked by the parser;
+	// the text is personal data (FieldSpecialRequests).
 	SpecialRequests []SpecialRequest `json:"special_requests"`
 	CreatedAt       string           `json:"created_at"`
 	// LastUpdate is the reservation's modification time, else its creation
@@ -136,6 +137,11 @@ const (
 	FieldEmail         = "email"
 	FieldPhone         = "phone"
 	FieldLoyaltyNumber = "loyalty_number"
+	// FieldSpecialRequests is the text of the special requests: free
+	// text that can tell a guest's health or private life ("wheelchair",
+	// "anniversary"). Hidden ("") unless the caller may see personal
+	// data; codes and names stay.
+	FieldSpecialRequests = "special_requests"
 )
 
 // document is the one place where a stored reservation becomes the
@@ -167,8 +173,20 @@ func document(c Caller, st *Stored, unmasked bool) (Itinerary, []string) {
 		}
 		g.Email, g.Phone, g.LoyaltyNumber = MaskEmail(g.Email), MaskPhone(g.Phone), ""
 	}
+	if hasRequestText(it.SpecialRequests) {
+		if unmasked && c.seesRequests() {
+			if shown == nil {
+				shown = map[string]bool{}
+			}
+			shown[FieldSpecialRequests] = true
+		} else {
+			for i := range it.SpecialRequests {
+				it.SpecialRequests[i].Text = ""
+			}
+		}
+	}
 	var fields []string
-	for _, f := range []string{FieldEmail, FieldPhone, FieldLoyaltyNumber} { // a stable order
+	for _, f := range []string{FieldEmail, FieldPhone, FieldLoyaltyNumber, FieldSpecialRequests} { // a stable order
 		if shown[f] {
 			fields = append(fields, f)
 		}
@@ -183,6 +201,28 @@ func (c Caller) seesUnmasked(g *Guest) bool {
 		return c.partner.scopes[ScopePII]
 	case GuestCaller:
 		return g.Email != "" && dynamo.NormalizeEmail(g.Email) == c.GuestID
+	}
+	return false
+}
+
+// seesRequests reports whether c may read the text of the reservation's
+// special requests: a partner with ScopePII, or a signed-in guest (the
+// API serves a guest only reservations they are a guest of).
+func (c Caller) seesRequests() bool {
+	switch c.Kind {
+	case PartnerCaller:
+		return c.partner.scopes[ScopePII]
+	case GuestCaller:
+		return true
+	}
+	return false
+}
+
+func hasRequestText(list []SpecialRequest) bool {
+	for _, q := range list {
+		if q.Text != "" {
+			return true
+		}
 	}
 	return false
 }

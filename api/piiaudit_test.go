@@ -57,6 +57,7 @@ func piiRecord(t testing.TB) sinks.Record {
 			{GivenName: "Bo", Surname: "Aaron", Email: "bo@example.com", Phone: "+44 20 7946 0958",
 				LoyaltyProgram: "GOLD", LoyaltyNumber: "G-112233"},
 		},
+		SpecialRequests: []reservation.SpecialRequest{{Code: "ACC", Name: "access", Text: "wheelchair, step-free room"}},
 	}
 	r.Normalize()
 	v, err := reservation.VersionOf(&r, "1")
@@ -131,7 +132,9 @@ func TestPIIScopes(t *testing.T) {
 				LoyaltyProgram: "GOLD", LoyaltyNumber: "G-112233"}
 			boMasked := Guest{GivenName: "Bo", Surname: "Aaron", Email: "b***@example.com", Phone: "***0958", LoyaltyProgram: "GOLD"}
 			annID := sha256.Sum256([]byte("ann@example.com"))
-			allFields := []string{FieldEmail, FieldPhone, FieldLoyaltyNumber}
+			allFields := []string{FieldEmail, FieldPhone, FieldLoyaltyNumber, FieldSpecialRequests}
+			requestsFull := []SpecialRequest{{Code: "ACC", Name: "access", Text: "wheelchair, step-free room"}}
+			requestsMasked := []SpecialRequest{{Code: "ACC", Name: "access"}}
 
 			lookup := `{"confirmation":"P1","surname":"Zed"}`
 			tests := []struct {
@@ -176,17 +179,27 @@ func TestPIIScopes(t *testing.T) {
 						t.Fatalf("status %d: %s", r.status, r.body)
 					}
 					var got struct {
-						Guests []Guest     `json:"guests"`
-						Items  []Itinerary `json:"items"`
+						Guests   []Guest          `json:"guests"`
+						Requests []SpecialRequest `json:"special_requests"`
+						Items    []Itinerary      `json:"items"`
 					}
 					if err := json.Unmarshal(r.body, &got); err != nil {
 						t.Fatal(err)
 					}
 					if len(got.Items) == 1 {
-						got.Guests = got.Items[0].Guests
+						got.Guests, got.Requests = got.Items[0].Guests, got.Items[0].SpecialRequests
 					}
 					if !slices.Equal(got.Guests, tt.guests) {
 						t.Errorf("guests\n got %+v\nwant %+v", got.Guests, tt.guests)
+					}
+					// The requests' text goes with the audited views: a
+					// partner with pii, a guest of the reservation.
+					wantRequests := requestsMasked
+					if tt.auditKind != "" {
+						wantRequests = requestsFull
+					}
+					if !slices.Equal(got.Requests, wantRequests) {
+						t.Errorf("special requests\n got %+v\nwant %+v", got.Requests, wantRequests)
 					}
 					if tt.auditKind == "" {
 						unaudited = append(unaudited, reqID)

@@ -77,8 +77,11 @@ var personalFields = map[string]bool{
 }
 
 // guestField reports whether path names a guest's personal field, and
-// which.
+// which: the guests' personal fields, and the special requests' text.
 func guestField(path string) (string, bool) {
+	if strings.HasPrefix(path, "special_requests[") && strings.HasSuffix(path, "].text") {
+		return "text", true
+	}
 	if !strings.HasPrefix(path, "guests[") {
 		return "", false
 	}

@@ -22,8 +22,25 @@ var (
 	personalAttributes = map[string]bool{
 		"PhoneNumber": true, "MembershipID": true, "BirthDate": true, "EmailAddress": true,
 		"DocID": true, "Surname": true, "GivenName": true, "CardHolderName": true,
+		"RequestComments": true,
 	}
+	// freeTextParents hold, in a Text child, what people wrote about a
+	// guest (special requests: health, private life; comments).
+	freeTextParents = map[string]bool{"SpecialRequest": true, "Comment": true}
 )
+
+// personalText reports whether the text of the innermost element of stack
+// is personal data.
+func personalText(stack []string) bool {
+	n := len(stack)
+	switch {
+	case n == 0:
+		return false
+	case personalElements[stack[n-1]]:
+		return true
+	}
+	return n >= 2 && stack[n-1] == "Text" && freeTextParents[stack[n-2]]
+}
 
 // errNotXML says a message could not be laid out (and so not masked).
 var errNotXML = errors.New("the message is not well-formed XML")
@@ -85,7 +102,7 @@ func prettyXML(msg []byte, pii bool) (string, error) {
 			if s == "" {
 				continue
 			}
-			if !pii && len(stack) > 0 && personalElements[stack[len(stack)-1]] {
+			if !pii && personalText(stack) {
 				s = "***"
 			}
 			s = escapeText(s)
