@@ -30,6 +30,7 @@ func sealedRecords(t *testing.T, kr *pii.Keyring, n int, tag string) ([]sinks.Re
 				{Primary: true, GivenName: "Given" + tag, Surname: fmt.Sprintf("Surname%s%d", tag, i), Email: fmt.Sprintf("guest%d.%s@example.com", i, tag), Phone: "+44 20 7946 0000", LoyaltyNumber: fmt.Sprintf("L%d", i)},
 				{GivenName: "Second", Surname: "Companion" + tag},
 			},
+			SpecialRequests: []reservation.SpecialRequest{{Code: "ACC", Name: "access", Text: "wheelchair " + tag}, {Code: "CRIB"}},
 		}
 		r.Normalize()
 		v, err := reservation.VersionOf(&r, fmt.Sprint(i))
@@ -153,8 +154,9 @@ func TestReencryptInterruptedAndResumed(t *testing.T) {
 	e2e.AssertStores(t, env, want)
 }
 
-// TestPurgeThenNewerVersion: a purged stay that gets a newer version holds
-// guest data again and is purged again by the next run, in both stores.
+// TestPurgeThenNewerVersion: a purged stay (guests and the text of its
+// special requests) that gets a newer version holds guest data again and
+// is purged again by the next run, in both stores.
 func TestPurgeThenNewerVersion(t *testing.T) {
 	env, kr, _ := keyedEnv(t)
 	ctx := t.Context()
@@ -181,7 +183,7 @@ func TestPurgeThenNewerVersion(t *testing.T) {
 		t.Fatalf("first purge: %d reservations; want 5", n)
 	}
 	for k, r := range want {
-		r.Guests = pii.Anonymise(r.Guests)
+		r.Guests, r.SpecialRequests = pii.Anonymise(r.Guests), purgedRequests(r.SpecialRequests)
 		want[k] = r
 	}
 	e2e.AssertStores(t, env, want)
@@ -204,7 +206,17 @@ func TestPurgeThenNewerVersion(t *testing.T) {
 	if n := purge(); n != 1 {
 		t.Fatalf("purge after the newer version: %d reservations; want 1", n)
 	}
-	nw.Guests = pii.Anonymise(nw.Guests)
+	nw.Guests, nw.SpecialRequests = pii.Anonymise(nw.Guests), purgedRequests(nw.SpecialRequests)
 	want[k] = nw
 	e2e.AssertStores(t, env, want)
+}
+
+// purgedRequests is what the purge leaves of special requests: their
+// codes and names, not their text.
+func purgedRequests(list []reservation.SpecialRequest) []reservation.SpecialRequest {
+	out := make([]reservation.SpecialRequest, len(list))
+	for i, q := range list {
+		out[i] = reservation.SpecialRequest{Code: q.Code, Name: q.Name}
+	}
+	return out
 }

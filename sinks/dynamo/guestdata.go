@@ -153,6 +153,11 @@ func rewriteItem(ctx context.Context, api RewriteAPI, table string, job GuestJob
 	var gav types.AttributeValue
 	if packed != nil {
 		packed.Guests = out
+		if job.Purge { // the requests' text is personal data too
+			for i := range packed.SpecialRequests {
+				packed.SpecialRequests[i].Text = ""
+			}
+		}
 		b, err := json.Marshal(packed)
 		if err != nil {
 			return 0, fmt.Errorf("encode lists: %w", err)

@@ -193,12 +193,16 @@ WITH picked AS (
 		loyalty_number = '', city = '', postal_code = '', country = '', email_index = '', loyalty_index = ''
 	FROM picked p WHERE c.hotel_code = p.hotel_code AND c.confirmation = p.confirmation
 )
-UPDATE reservations r SET pii_purged_at = now()
+UPDATE reservations r SET pii_purged_at = now(),
+	-- The requests' text is personal data too; their codes and names stay.
+	special_requests = (SELECT coalesce(jsonb_agg(jsonb_set(e.q, '{text}', '""') ORDER BY e.n), '[]')
+		FROM jsonb_array_elements(r.special_requests) WITH ORDINALITY AS e(q, n))
 FROM picked p WHERE r.hotel_code = p.hotel_code AND r.confirmation = p.confirmation`
 
-// PurgeGuests anonymises the guests of every reservation that departed
-// before `before` (YYYY-MM-DD), batch reservations per transaction, and
-// marks them purged; the reservations' other columns stay. Stopped and
+// PurgeGuests anonymises the guests and the special requests' text of
+// every reservation that departed before `before` (YYYY-MM-DD), batch
+// reservations per transaction, and marks them purged; the reservations'
+// other columns stay. Stopped and
 // started again, it continues with what is left. It returns the number of
 // reservations purged.
 func (s *Sink) PurgeGuests(ctx context.Context, before string, batch int, progress func(int)) (int, error) {
