@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -414,9 +415,12 @@ func (p *Processor) checkStores(rec *sinks.Record) (reason, class string) {
 }
 
 // keepAccepted returns the records whose message is not dead-lettered,
-// with their owners and original indexes (new slices: the caller's are
-// not changed).
+// with their owners and original indexes: the same slices when every one
+// is (the usual batch), new ones otherwise (the caller's are not changed).
 func keepAccepted(items []parsed, recs []sinks.Record, owner, orig []int) ([]sinks.Record, []int, []int) {
+	if !slices.ContainsFunc(owner, func(i int) bool { return items[i].reason != "" }) {
+		return recs, owner, orig
+	}
 	kept, keptOwner, keptOrig := recs[:0:0], owner[:0:0], orig[:0:0]
 	for j := range recs {
 		if items[owner[j]].reason == "" {
