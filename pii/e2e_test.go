@@ -123,7 +123,7 @@ func TestNoPlainPIIAnywhere(t *testing.T) {
 	purged := map[reservation.Key]reservation.Reservation{}
 	for k, r := range want {
 		if r.Departure != "" && r.Departure < cut {
-			r.Guests = pii.Anonymise(r.Guests)
+			r.Guests, r.SpecialRequests = pii.Anonymise(r.Guests), purgedRequests(r.SpecialRequests)
 			purged[k] = r
 		}
 		want[k] = r
