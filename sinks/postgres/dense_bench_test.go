@@ -4,12 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/resingest/resingest/reservation"
 	"github.com/resingest/resingest/sinks"
 )
 
@@ -305,6 +310,13 @@ func BenchmarkDenseLayout(b *testing.B) {
 			b.Errorf("%s: the layouts answer differently:\n today %.300s\n dense %.300s", q.name, answers[0], answers[1])
 		}
 	}
+	var keys []reservation.Key // 1,000 of the first round's reservations
+	for i := range batches {
+		for j := 0; j < benchBatch; j += benchBatch / 50 {
+			keys = append(keys, reservation.Key{HotelCode: fmt.Sprintf("H%03d", j%100), Confirmation: fmt.Sprintf("D-0-%d-%d", i, j)})
+		}
+	}
+	reportKeyReads(b, ctx, s, dense, keys)
 }
 
 // reportSizes reports both layouts' bytes on disk per reservation.
@@ -319,4 +331,86 @@ func reportSizes(b *testing.B, ctx context.Context, p *pgxpool.Pool) {
 	}
 	b.ReportMetric(today/n, "today-bytes/res")
 	b.ReportMetric(dense/n, "dense-bytes/res")
+}
+
+// denseGetSQL reads one reservation of the dense prototype as Get reads
+// today's layout: the scalars, and the lists as the JSON they are kept in.
+const denseGetSQL = `
+SELECT message_type, message_id, message_time, action, status, chain_code,
+	created_at, modified_at, arrival, departure, adults, children,
+	coalesce(total_after_tax::text, ''), coalesce(total_before_tax::text, ''), currency,
+	card_code, card_last4, card_expire, version, room_stays::text, guests::text, external_ids::text
+FROM reservations_dense WHERE hotel_code = $1 AND confirmation = $2`
+
+func denseGet(ctx context.Context, p *pgxpool.Pool, k reservation.Key) (reservation.Reservation, error) {
+	r := reservation.Reservation{HotelCode: k.HotelCode, Confirmation: k.Confirmation}
+	var version string
+	var msgTime, created, modified pgtype.Timestamptz
+	var arrival, departure pgtype.Date
+	var stays, guests, ids []byte
+	if err := p.QueryRow(ctx, denseGetSQL, k.HotelCode, k.Confirmation).Scan(
+		&r.MessageType, &r.MessageID, &msgTime, &r.Action, &r.Status, &r.ChainCode,
+		&created, &modified, &arrival, &departure, &r.Adults, &r.Children,
+		&r.TotalAfterTax, &r.TotalBeforeTax, &r.Currency,
+		&r.Payment.CardCode, &r.Payment.Last4, &r.Payment.Expire, &version, &stays, &guests, &ids); err != nil {
+		return r, err
+	}
+	r.MessageTime, r.CreatedAt, r.ModifiedAt = timeString(msgTime), timeString(created), timeString(modified)
+	r.Arrival, r.Departure = dateString(arrival), dateString(departure)
+	for _, part := range []struct {
+		raw []byte
+		to  any
+	}{{stays, &r.RoomStays}, {guests, &r.Guests}, {ids, &r.ExternalIDs}} {
+		if err := json.Unmarshal(part.raw, part.to); err != nil {
+			return r, err
+		}
+	}
+	r.Normalize()
+	return r, nil
+}
+
+// reportKeyReads times reading one reservation by key, as the API does,
+// in both layouts: each key read from both in random order, p50 and p99
+// over keys. Both must give the same record (the prototype has no
+// special requests).
+func reportKeyReads(b *testing.B, ctx context.Context, s *Sink, dense *pgxpool.Pool, keys []reservation.Key) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var today, dn []time.Duration
+	for _, k := range keys {
+		var a, d reservation.Reservation
+		var ta, td time.Duration
+		readToday := func() {
+			start := time.Now()
+			var err error
+			if a, _, err = s.Get(ctx, k); err != nil {
+				b.Fatal(err)
+			}
+			ta = time.Since(start)
+		}
+		readDense := func() {
+			start := time.Now()
+			var err error
+			if d, err = denseGet(ctx, dense, k); err != nil {
+				b.Fatal(err)
+			}
+			td = time.Since(start)
+		}
+		if rng.IntN(2) == 0 {
+			readToday()
+			readDense()
+		} else {
+			readDense()
+			readToday()
+		}
+		today, dn = append(today, ta), append(dn, td)
+		a.SpecialRequests = []reservation.SpecialRequest{}
+		if !reflect.DeepEqual(a, d) {
+			b.Fatalf("%s: the layouts give different records:\n today %+v\n dense %+v", k, a, d)
+		}
+	}
+	for name, ds := range map[string][]time.Duration{"today": today, "dense": dn} {
+		slices.Sort(ds)
+		b.ReportMetric(float64(ds[len(ds)/2].Microseconds()), name+"-get-p50-µs")
+		b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds()), name+"-get-p99-µs")
+	}
 }
