@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"encoding/csv"
 	"os"
 	"os/exec"
 	"runtime/debug"
@@ -130,4 +131,35 @@ func BenchmarkBackfillDynamo(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/loadTime.Seconds(), "rows/s")
 	b.ReportMetric(float64(items)/exportTime.Seconds(), "import_items/s")
+}
+
+// BenchmarkBackfillParseRow: a row's checks (parseRow) over a generated
+// extract, 30% of whose rows carry 1-2 special requests; reports ns per
+// row.
+func BenchmarkBackfillParseRow(b *testing.B) {
+	files, err := corpus.WriteEDW(context.Background(), b.TempDir(), corpus.EDWOptions{Seed: 1, Rows: 20000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs = recs[1:]
+	rows := 0
+	start := time.Now()
+	for b.Loop() {
+		for _, r := range recs {
+			if _, e := parseRow(1, append([]string(nil), r...)); e != nil {
+				b.Fatal(e)
+			}
+		}
+		rows += len(recs)
+	}
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(rows), "ns/row")
 }

@@ -126,3 +126,28 @@ func TestItemBound(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheck: Check on a realistic record, which the pipeline runs on
+// every record before writing (the cheap bound), against measuring the
+// encoded item exactly.
+func BenchmarkCheck(b *testing.B) {
+	s := New(nil, Options{Table: "bench"})
+	rec := fullRecord(&testing.T{})
+	b.Run("bound", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.Check(&rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			item, err := encodeItem(&rec, EmailGuestID, time.Now())
+			if err != nil || ItemSize(item) > MaxItemBytes {
+				b.Fatal(err)
+			}
+		}
+	})
+}
