@@ -107,3 +107,54 @@ func assertXMLRunsTwice(t *testing.T, db *postgres.Sink, c *e2e.Corpus, run func
 		t.Errorf("a second run changed the store: %s", diffLines(after, before))
 	}
 }
+
+// TestBinaryXMLRefresh: reservations stored before a field existed (here:
+// their special requests emptied) do not get it from a plain re-run, whose
+// equal versions are duplicates, but do from 'migrate --format xml
+// --refresh'; a newer stored version is not replaced by the refresh.
+func TestBinaryXMLRefresh(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sample, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "public", "devlabs91__generic-ota-hotel-api-service__Reservation.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.xml"), sample, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, url := testDB(t)
+	run := func(extra ...string) {
+		t.Helper()
+		args := append([]string{"migrate", "--format", "xml", "--from", dir, "--pg-url", url, "--dynamo-mode", "off"}, extra...)
+		if out, errOut, err := e2e.Run(t, 2*time.Minute, args...); err != nil {
+			t.Fatalf("%v: %v\n%s%s", args, err, out, errOut)
+		}
+	}
+	requests := func() int {
+		return countRows(t, db, `SELECT count(*) FROM reservation_special_requests WHERE hotel_code = 'HTL1' AND confirmation = '3741'`)
+	}
+	run()
+	if n := requests(); n != 2 {
+		t.Fatalf("%d special requests stored, want the sample's 2", n)
+	}
+	// As if stored before migration 0017.
+	if _, err := db.Pool().Exec(testContext(t), `UPDATE reservations SET special_requests = '[]'`); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if n := requests(); n != 0 {
+		t.Fatalf("a plain re-run rewrote an equal version (%d requests)", n)
+	}
+	run("--refresh")
+	if n := requests(); n != 2 {
+		t.Fatalf("after --refresh: %d special requests, want 2", n)
+	}
+	// A newer stored version wins over the refresh.
+	if _, err := db.Pool().Exec(testContext(t), `UPDATE reservations SET version = version || '~', special_requests = '[]'`); err != nil {
+		t.Fatal(err)
+	}
+	run("--refresh")
+	if n := requests(); n != 0 {
+		t.Fatalf("the refresh replaced a newer version (%d requests)", n)
+	}
+}

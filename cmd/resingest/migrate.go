@@ -34,6 +34,7 @@ type migrateFlags struct {
 	spillDir     string
 	runRows      int
 	deferIndexes string
+	refresh      bool
 	keys         keyFlags // PII sealing as the stream does it
 }
 
@@ -82,7 +83,10 @@ writes them):
 a message holds any number of room stays, guests and ids, so they go through
 the live pipeline's processor (the same parsing, PII sealing with --kek-file
 or --kms-key-id, version guard, audit and dead letters as 'consume'); a
-re-run applies nothing twice.
+re-run applies nothing twice. With --refresh, a stored reservation of the
+same version as a message is rewritten from it too (a newer one still wins):
+after an upgrade that extracts a new field (special_requests), re-reading
+the archive fills it in for the reservations stored before.
 
 With --dynamo-mode import-files, DynamoDB is not written: once every file is
 loaded, every reservation Postgres holds is written once, from that final
@@ -102,6 +106,7 @@ they are missing. Examples:
 	}
 	f.register(cmd)
 	fl := cmd.Flags()
+	fl.BoolVar(&f.refresh, "refresh", false, "with --format xml: also rewrite stored reservations of the same version (fills in a field added since they were stored)")
 	fl.StringVar(&f.format, "format", "csv", "input format: csv (EDW extract) or xml (HTNG/OTA messages: *.xml, and in S3 also archive objects *.jsonl.gz, through the live pipeline's processor)")
 	fl.StringVar(&f.dynamoMode, "dynamo-mode", "batch", "DynamoDB: batch (BatchWriteItem of applied rows), import-files (gzip DynamoDB JSON files for import from S3, written from the final Postgres state) or off")
 	fl.StringVar(&f.importDir, "import-dir", "", "with --dynamo-mode import-files: a directory or s3://bucket/prefix for the files")
@@ -133,6 +138,8 @@ func (f *migrateFlags) validate() error {
 		return errors.New("migrate: --import-dir goes with --dynamo-mode import-files, and only with it")
 	case f.workers <= 0 || f.chunkRows <= 0:
 		return errors.New("migrate: --workers and --chunk-rows must be positive")
+	case f.refresh && f.format != "xml":
+		return errors.New("migrate: --refresh applies to --format xml only (an EDW row is applied whenever it is newer)")
 	case f.format == "xml" && f.deferIndexes != string(migrate.IndexesAuto):
 		return errors.New("migrate: --defer-indexes applies to --format csv only")
 	case f.pgURL == "":

@@ -32,7 +32,8 @@ func runMigrateXML(ctx context.Context, f migrateFlags, log *slog.Logger) error 
 		sinkNames = append(sinkNames, "dynamo")
 	}
 	sf := storeFlags{sinks: sinkNames, pgURL: f.pgURL, pgMaxConns: int32(f.workers + 2),
-		dynamoEndpoint: f.dynamoEndpoint, dynamoTable: f.dynamoTable, s3Endpoint: f.s3Endpoint, keys: f.keys}
+		dynamoEndpoint: f.dynamoEndpoint, dynamoTable: f.dynamoTable, s3Endpoint: f.s3Endpoint, keys: f.keys,
+		rewriteEqual: f.refresh}
 	if err := sf.validate(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -33,6 +33,9 @@ type storeFlags struct {
 	// defaults, no Postgres bound).
 	storeTimeout time.Duration
 	keys         keyFlags
+	// rewriteEqual opens the stores in refresh mode (the stores'
+	// RewriteEqual): migrate --format xml --refresh.
+	rewriteEqual bool
 }
 
 var knownSinks = []string{"postgres", "dynamo", "archive"}
@@ -117,7 +120,7 @@ func (s *openStores) processorConfig(parser pipeline.Parser, metrics *pipeline.M
 
 func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, error) {
 	st := &openStores{names: f.sinks}
-	pg, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: f.pgMaxConns, AttemptTimeout: f.storeTimeout})
+	pg, err := postgres.New(ctx, f.pgURL, postgres.Options{MaxConns: f.pgMaxConns, AttemptTimeout: f.storeTimeout, RewriteEqual: f.rewriteEqual})
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +139,8 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*openStores, e
 			st.Close()
 			return nil, err
 		}
-		st.dyn = dynamo.New(client, dynamo.Options{Table: f.dynamoTable, Logger: log, AttemptTimeout: f.storeTimeout, MaxAttempts: f.dynamoAttempts()})
+		st.dyn = dynamo.New(client, dynamo.Options{Table: f.dynamoTable, Logger: log, AttemptTimeout: f.storeTimeout, MaxAttempts: f.dynamoAttempts(),
+			RewriteEqual: f.rewriteEqual})
 		st.closers = append(st.closers, func() { _ = st.dyn.Close() })
 		st.stores = append(st.stores, pipeline.NamedSink{Name: "dynamo", Sink: st.dyn})
 	}

@@ -45,6 +45,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now stamps updated_at; time.Now when nil.
 	Now func() time.Time
+	// RewriteEqual makes Write replace an item of the same version too,
+	// not only an older one: a refresh, which re-extracts stored versions
+	// so that a field added since reaches them (resingest migrate
+	// --format xml --refresh). A newer stored version still wins.
+	RewriteEqual bool
 }
 
 // Stats counts what the sink did since it was made.

@@ -20,6 +20,10 @@ import (
 // Version strings sort like versions, so DynamoDB's string order decides.
 const putCondition = "attribute_not_exists(#pk) OR #v < :v"
 
+// putConditionRefresh also replaces an item of the same version
+// (Options.RewriteEqual).
+const putConditionRefresh = "attribute_not_exists(#pk) OR #v <= :v"
+
 // Write stores recs and returns one Result per record, in order.
 //
 // Records are written in parallel (at most Options.MaxInFlight PutItem
@@ -129,7 +133,7 @@ func (s *Sink) writeOne(ctx context.Context, rec *sinks.Record) sinks.Result {
 	in := &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.opts.Table),
 		Item:                                item,
-		ConditionExpression:                 aws.String(putCondition),
+		ConditionExpression:                 aws.String(s.putCondition()),
 		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#v": attrVersion},
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: version}},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -232,4 +236,11 @@ func failed(key reservation.Key, err error, retryable bool) sinks.Result {
 // leaves the write undone but worth retrying later.
 func cancelled(ctx context.Context, err error) bool {
 	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+}
+
+func (s *Sink) putCondition() string {
+	if s.opts.RewriteEqual {
+		return putConditionRefresh
+	}
+	return putCondition
 }

@@ -37,6 +37,12 @@ type Options struct {
 	// transient *sinks.StoreError) instead of hanging. 0: no bound (bulk
 	// loads and migrations, whose statements may run long).
 	AttemptTimeout time.Duration
+	// RewriteEqual makes Write replace a stored reservation of the same
+	// version too, not only an older one: a refresh, which re-extracts
+	// stored versions so that a field added since reaches them
+	// (resingest migrate --format xml --refresh). A newer stored version
+	// still wins. Off for the stream.
+	RewriteEqual bool
 }
 
 // maxDefaultWriters caps the default WriteConcurrency: past a few
@@ -54,7 +60,10 @@ type Sink struct {
 	writers int // WriteConcurrency, resolved
 	// attemptTimeout is Options.AttemptTimeout.
 	attemptTimeout time.Duration
-	closeOnce      sync.Once
+	// parentsSQL is writeParentsSQL, or writeParentsRefreshSQL with
+	// Options.RewriteEqual.
+	parentsSQL string
+	closeOnce  sync.Once
 }
 
 // New opens a pool on url (a postgres:// URL or a key=value DSN) and checks
@@ -98,7 +107,11 @@ func New(ctx context.Context, url string, opts Options) (*Sink, error) {
 	if writers <= 0 {
 		writers = min(runtime.GOMAXPROCS(0), maxDefaultWriters)
 	}
-	return &Sink{pool: pool, writers: max(1, min(writers, int(cfg.MaxConns))), attemptTimeout: opts.AttemptTimeout}, nil
+	parents := writeParentsSQL
+	if opts.RewriteEqual {
+		parents = writeParentsRefreshSQL
+	}
+	return &Sink{pool: pool, writers: max(1, min(writers, int(cfg.MaxConns))), attemptTimeout: opts.AttemptTimeout, parentsSQL: parents}, nil
 }
 
 // Pool returns the sink's connection pool, for readers (the API) that share

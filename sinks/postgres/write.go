@@ -181,7 +181,7 @@ func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		clear(outcomes)
 		unknown = unknown[:0]
-		rows, err := tx.Query(ctx, writeParentsSQL, cols.parentArgs()...)
+		rows, err := tx.Query(ctx, s.parentsSQL, cols.parentArgs()...)
 		if err != nil {
 			return err
 		}

@@ -1,5 +1,7 @@
 package postgres
 
+import "strings"
+
 // The write of a batch is two statements in one transaction (one round
 // trip each, see writeWinners), parents first.
 //
@@ -159,6 +161,18 @@ const (
 		IS DISTINCT FROM (EXCLUDED.id_type, EXCLUDED.id_value, EXCLUDED.id_source)`
 )
 
+// writeParentsRefreshSQL is writeParentsSQL whose guard also replaces a
+// stored row of the same version (Options.RewriteEqual); the children
+// statement rewrites the children of parents found at the record's version
+// already.
+var writeParentsRefreshSQL = strings.Replace(writeParentsSQL, guardOlder, guardOlderOrEqual, 1)
+
+// The version guard of upsertReservationGuard, and its refresh variant.
+const (
+	guardOlder        = "WHERE r.version < EXCLUDED.version"
+	guardOlderOrEqual = "WHERE r.version <= EXCLUDED.version"
+)
+
 // upsertReservationGuard ends an INSERT INTO reservations AS r: on a key
 // already stored it replaces every column, but only when the new version is
 // greater (the version guard). The live write path and the backfill's merge
@@ -176,7 +190,7 @@ const upsertReservationGuard = `
 		archive_key = EXCLUDED.archive_key, version = EXCLUDED.version,
 		stored_at = EXCLUDED.stored_at, special_requests = EXCLUDED.special_requests,
 		pii_purged_at = NULL -- a newer version brings guests' data back: purge may take it again
-	WHERE r.version < EXCLUDED.version
+	` + guardOlder + `
 `
 
 // versionsSQL reads the stored versions of keys whose outcome writeParentsSQL's
