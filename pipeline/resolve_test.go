@@ -617,3 +617,32 @@ func gaugeValue(t testing.TB, g prometheus.Gauge) float64 {
 	}
 	return m.GetGauge().GetValue()
 }
+
+// TestHeldRecordOneStoreCannotHold: a modification held for its booking
+// whose item would be too large for DynamoDB (450 KB of special requests)
+// is dead-lettered when the booking releases it, and stored in neither
+// store: both keep the booking.
+func TestHeldRecordOneStoreCannotHold(t *testing.T) {
+	t.Parallel()
+	env := e2e.Env(t)
+	pg := env.Postgres(t)
+	proc := resolvingProcessor(t, env, pg)
+	big := strings.Replace(string(modifyNoHotel("R900", 20, 9)), "</RoomStay>",
+		`<SpecialRequests><SpecialRequest RequestCode="X"><Text>`+strings.Repeat("late arrival please. ", 22_000)+`</Text></SpecialRequest></SpecialRequests></RoomStay>`, 1)
+	if got := process(t, proc, []byte(big)); got[0] != pipeline.OutcomeHeld {
+		t.Fatalf("modification before its booking: %s, want held", got[0])
+	}
+	if got := process(t, proc, booking("H9", "R900", 10, "")); got[0] != pipeline.OutcomeStored {
+		t.Fatalf("booking: %s", got[0])
+	}
+	if n := pendingCount(t, pg); n != 0 {
+		t.Errorf("%d records still held, want 0", n)
+	}
+	if o, e := auditOutcome(t, env, "mod-R900-20"); o != "dead_lettered" || !strings.Contains(e, "more than DynamoDB's") {
+		t.Errorf("audit of the big modification: %s (%s), want dead_lettered naming DynamoDB's limit", o, e)
+	}
+	if r := stored(t, env, reservation.Key{HotelCode: "H9", Confirmation: "R900"}); r.Departure != "2026-06-03" || len(r.SpecialRequests) != 0 {
+		t.Errorf("stored state departs %s with %d requests, want the booking's (2026-06-03, none)", r.Departure, len(r.SpecialRequests))
+	}
+	assertNoUnkeyed(t, env)
+}
