@@ -21,6 +21,9 @@
 //	                them, estimated from the sizes of the stored items and
 //	                their index entries (dynalite bills no indexes)
 //	item-bytes      the stored DynamoDB items' mean size by AWS's rules
+//	pg-rows/msg     heap rows the run inserted, updated or deleted in
+//	                Postgres per message (pg_stat_user_tables; the log
+//	                line splits them by table, with HOT updates)
 //
 // The local services must be running (scripts/dev-services up) and their
 // settings exported:

@@ -86,6 +86,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 				if got := st.Count(b, "audit"); got != n {
 					b.Fatalf("audit has %d rows, want %d", got, n)
 				}
+				reportTableWrites(b, c.name, st.PostgresURL, n)
 				if strings.Contains(c.sinks, "dynamo") {
 					ctx, cancel := context.WithTimeout(context.Background(), consumeTimeout)
 					w, size, err := writeUnits(ctx, st.DynamoClient(b), st.DynamoTable)

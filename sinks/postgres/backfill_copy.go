@@ -3,13 +3,11 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Direct COPY (copyFresh): a presorted chunk holds keys no other chunk of
@@ -183,10 +181,9 @@ func copyFresh(ctx context.Context, tx pgx.Tx, rows []BackfillRow) (bool, error)
 			return false, err
 		}
 		_, err := pg.CopyFrom(ctx, bytes.NewReader(buf.finish()), step.sql)
-		var pe *pgconn.PgError
 		switch {
 		case err == nil:
-		case errors.As(err, &pe) && pe.Code == "23505": // unique_violation
+		case isUniqueViolation(err):
 			if _, err := tx.Exec(ctx, rollbackSavepointSQL); err != nil {
 				return false, fmt.Errorf("rollback to savepoint: %w", err)
 			}

@@ -52,8 +52,9 @@ func (c *columns) parentArgs() []any {
 	}
 }
 
-// childArgs returns the parameters of writeChildrenSQL, in its order.
-func (c *columns) childArgs() []any {
+// childArgs returns the parameters of writeChildrenSQL, in its order;
+// fresh[n] tells whether writeParentsSQL inserted parent n (in idx order).
+func (c *columns) childArgs(fresh []bool) []any {
 	return []any{
 		c.idx, c.hotelCode, c.confirmation, c.version, // $1-$4
 		c.rsParent, c.rsOrdinal, c.rsRoomType, c.rsRatePlan, c.rsUnits, // $5-$9
@@ -64,6 +65,7 @@ func (c *columns) childArgs() []any {
 		c.xParent, c.xOrdinal, c.xType, c.xValue, c.xSource, // $29-$33
 		c.nRoomStays, c.nGuests, c.nExternalIDs, // $34-$36
 		c.gEmailIndex, c.gLoyaltyIndex, // $37-$38
+		fresh, // $39
 	}
 }
 

@@ -140,3 +140,9 @@ func isDataError(err error) bool {
 	class := pgErr.Code[:2]
 	return class == "22" || class == "23"
 }
+
+// isUniqueViolation reports whether err is Postgres's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}

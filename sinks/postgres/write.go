@@ -176,39 +176,56 @@ func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []
 	}
 	outcomes := make(map[int]sinks.Outcome, len(winners))
 	var unknown []int
+	position := make(map[int32]int, len(winners)) // batch index -> its place in cols
+	for n, i := range cols.idx {
+		position[i] = n
+	}
+	fresh := make([]bool, len(winners))
 	ctx, cancel := s.attempt(ctx)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		clear(outcomes)
-		unknown = unknown[:0]
-		rows, err := tx.Query(ctx, s.parentsSQL, cols.parentArgs()...)
-		if err != nil {
-			return err
-		}
-		var idx int32
-		var stored bool
-		var previous *string
-		if _, err := pgx.ForEachRow(rows, []any{&idx, &stored, &previous}, func() error {
-			i := int(idx)
-			switch {
-			case stored:
-				outcomes[i] = sinks.Stored
-			case previous == nil:
-				unknown = append(unknown, i)
-			default:
-				if o, ok := compareStored(*previous, recs[i].Version.String()); ok {
-					outcomes[i] = o
-				} else {
-					unknown = append(unknown, i)
-				}
+	// Parents this transaction inserted get their children plainly inserted
+	// (writeChildrenSQL). If such a parent's key still has children (a
+	// reservation deleted by hand without them), that insert fails and the
+	// batch is written again with every parent treated as updated.
+	var err error
+	for _, plain := range []bool{true, false} {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			clear(outcomes)
+			clear(fresh)
+			unknown = unknown[:0]
+			rows, err := tx.Query(ctx, s.parentsSQL, cols.parentArgs()...)
+			if err != nil {
+				return err
 			}
-			return nil
-		}); err != nil {
+			var idx int32
+			var stored, inserted bool
+			var previous *string
+			if _, err := pgx.ForEachRow(rows, []any{&idx, &stored, &inserted, &previous}, func() error {
+				i := int(idx)
+				fresh[position[idx]] = plain && inserted
+				switch {
+				case stored:
+					outcomes[i] = sinks.Stored
+				case previous == nil:
+					unknown = append(unknown, i)
+				default:
+					if o, ok := compareStored(*previous, recs[i].Version.String()); ok {
+						outcomes[i] = o
+					} else {
+						unknown = append(unknown, i)
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, writeChildrenSQL, cols.childArgs(fresh)...)
 			return err
+		})
+		if !plain || !isUniqueViolation(err) {
+			break
 		}
-		_, err = tx.Exec(ctx, writeChildrenSQL, cols.childArgs()...)
-		return err
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: write %d records: %w", len(winners), classify(err))
 	}

@@ -16,7 +16,9 @@ import "strings"
 //
 // The final SELECT reads reservations in the statement's starting snapshot:
 // for a record that was not written, it returns the version that was stored
-// before, from which Write tells Stale from Duplicate.
+// before, from which Write tells Stale from Duplicate. It also tells which
+// parents the statement inserted (rather than updated): those have no
+// children, and writeChildrenSQL inserts theirs plainly.
 const writeParentsSQL = `
 WITH input AS (
 	SELECT * FROM unnest(
@@ -47,32 +49,44 @@ WITH input AS (
 	FROM input
 	ORDER BY hotel_code, confirmation
 ` + upsertReservationGuard + `
-	RETURNING r.hotel_code, r.confirmation
+	-- xmax is 0 on a row version this statement inserted (not updated).
+	RETURNING r.hotel_code, r.confirmation, r.xmax = 0 AS inserted
 ), written AS (
-	SELECT i.idx FROM input i JOIN upserted u USING (hotel_code, confirmation)
+	SELECT i.idx, u.inserted FROM input i JOIN upserted u USING (hotel_code, confirmation)
 )
-SELECT i.idx, w.idx IS NOT NULL AS stored, r.version AS previous
+SELECT i.idx, w.idx IS NOT NULL AS stored, coalesce(w.inserted, false) AS inserted, r.version AS previous
 FROM input i
 LEFT JOIN written w ON w.idx = i.idx
 LEFT JOIN reservations r ON r.hotel_code = i.hotel_code AND r.confirmation = i.confirmation`
 
 // writeChildrenSQL replaces the children of the parents the transaction
-// wrote (columns.childArgs): ordinals 0..n-1 are upserted (rows that did not
-// change are not rewritten, which spares the indexes) and ordinals from n on
-// are deleted. It runs as a second statement
-// so that its snapshot includes every child row committed by a writer that
-// held a parent lock before writeParentsSQL took it; in one statement, the
-// DELETEs would miss such rows and leave stale children behind. The parent
-// locks held since writeParentsSQL keep other writers out until commit.
-const writeChildrenSQL = `
+// wrote (columns.childArgs). For a parent writeParentsSQL updated,
+// ordinals 0..n-1 are upserted (rows that did not change are not
+// rewritten, which spares the indexes) and ordinals from n on are deleted.
+// A parent it inserted ($39, fresh) has no children: nobody else can add
+// them while this transaction holds the new row, and resingest never
+// deletes a reservation. Its children are plainly inserted, which costs
+// Postgres much less than an upsert (no speculative insertion, no arbiter
+// probe per row). The DELETEs still run for it: a reservation deleted by
+// hand without its children (migration 0012) leaves rows that its next
+// version must replace. Those beyond the new lists are deleted; one under
+// them makes the plain insert fail (unique_violation), and Write writes
+// the batch again with every parent treated as updated.
+//
+// It runs as a second statement so that its snapshot includes every child
+// row committed by a writer that held a parent lock before writeParentsSQL
+// took it; in one statement, the DELETEs would miss such rows and leave
+// stale children behind. The parent locks held since writeParentsSQL keep
+// other writers out until commit.
+var writeChildrenSQL = `
 WITH input AS (
 	SELECT * FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[],
-		$34::int4[], $35::int4[], $36::int4[])
-		AS t(idx, hotel_code, confirmation, version, n_room_stays, n_guests, n_external_ids)
+		$34::int4[], $35::int4[], $36::int4[], $39::bool[])
+		AS t(idx, hotel_code, confirmation, version, n_room_stays, n_guests, n_external_ids, fresh)
 ), written AS (
 	-- The parents this transaction wrote (or found at exactly this version,
 	-- whose children are then rewritten to what they already are).
-	SELECT i.idx, i.hotel_code, i.confirmation, i.n_room_stays, i.n_guests, i.n_external_ids
+	SELECT i.idx, i.hotel_code, i.confirmation, i.n_room_stays, i.n_guests, i.n_external_ids, i.fresh
 	FROM input i JOIN reservations r USING (hotel_code, confirmation)
 	WHERE r.version = i.version
 ), del_room_stays AS (
@@ -87,8 +101,28 @@ WITH input AS (
 	DELETE FROM reservation_external_ids c USING written w
 	WHERE c.hotel_code = w.hotel_code AND c.confirmation = w.confirmation
 		AND c.ordinal >= w.n_external_ids
-), ins_room_stays AS (
-	INSERT INTO reservation_room_stays AS o (hotel_code, confirmation, ordinal,
+)` + childWrites("room_stays", streamRoomStays, upsertRoomStay) +
+	childWrites("guests", streamGuests, upsertGuest) +
+	childWrites("external_ids", streamExternalIDs, upsertExternalID) + `
+SELECT count(*) FROM written`
+
+// childWrites returns the two CTEs that write one child table from the
+// batch: new_<name> inserts the children of fresh parents, ins_<name>
+// upserts those of the others. insert is the INSERT ... SELECT ... JOIN
+// written w of the table.
+func childWrites(name, insert, upsert string) string {
+	return `, new_` + name + ` AS (
+	` + insert + ` WHERE w.fresh
+), ins_` + name + ` AS (
+	` + insert + ` WHERE NOT w.fresh
+	` + upsert + `
+)`
+}
+
+// The INSERT ... SELECT of each child table from the batch's arrays
+// (columns.childArgs), joined to the written parents.
+const (
+	streamRoomStays = `INSERT INTO reservation_room_stays AS o (hotel_code, confirmation, ordinal,
 		room_type, rate_plan, units, arrival, departure, adults, children,
 		total_after_tax, total_before_tax, currency)
 	SELECT w.hotel_code, w.confirmation, c.ordinal,
@@ -99,10 +133,8 @@ WITH input AS (
 		$14::text[], $15::text[], $16::text[])
 		AS c(parent, ordinal, room_type, rate_plan, units, arrival, departure,
 			adults, children, total_after_tax, total_before_tax, currency)
-	JOIN written w ON w.idx = c.parent
-	` + upsertRoomStay + `
-), ins_guests AS (
-	INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
+	JOIN written w ON w.idx = c.parent`
+	streamGuests = `INSERT INTO reservation_guests AS o (hotel_code, confirmation, ordinal,
 		is_primary, given_name, surname, email, phone, loyalty_program, loyalty_number,
 		city, postal_code, country, email_index, loyalty_index)
 	SELECT w.hotel_code, w.confirmation, c.ordinal,
@@ -113,18 +145,14 @@ WITH input AS (
 		$37::text[], $38::text[])
 		AS c(parent, ordinal, is_primary, given_name, surname, email, phone,
 			loyalty_program, loyalty_number, city, postal_code, country, email_index, loyalty_index)
-	JOIN written w ON w.idx = c.parent
-	` + upsertGuest + `
-), ins_external_ids AS (
-	INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
+	JOIN written w ON w.idx = c.parent`
+	streamExternalIDs = `INSERT INTO reservation_external_ids AS o (hotel_code, confirmation, ordinal,
 		id_type, id_value, id_source)
 	SELECT w.hotel_code, w.confirmation, c.ordinal, c.id_type, c.id_value, c.id_source
 	FROM unnest($29::int4[], $30::int4[], $31::text[], $32::text[], $33::text[])
 		AS c(parent, ordinal, id_type, id_value, id_source)
-	JOIN written w ON w.idx = c.parent
-	` + upsertExternalID + `
+	JOIN written w ON w.idx = c.parent`
 )
-SELECT count(*) FROM written`
 
 // The ON CONFLICT clauses of the child tables' upserts (INSERT INTO <table>
 // AS o): an existing row is rewritten only when a column differs, which
