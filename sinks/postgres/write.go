@@ -169,59 +169,23 @@ func (s *Sink) writeEach(ctx context.Context, recs []sinks.Record, valid []int, 
 // writeWinners writes recs[winners] (unique keys) in one transaction of
 // two statements, parents then children (see writeParentsSQL), and sets
 // their results. On error it sets none and returns the classified error.
+//
+// Parents the transaction inserts get their children plainly inserted
+// (writeChildrenSQL). If such a parent's key still has children (a
+// reservation deleted by hand without them), that insert fails and the
+// batch is written again with every parent treated as updated.
 func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []int, results []sinks.Result) error {
 	var cols columns
 	for _, i := range winners {
 		cols.add(i, &recs[i])
 	}
-	outcomes := make(map[int]sinks.Outcome, len(winners))
-	var unknown []int
-	position := make(map[int32]int, len(winners)) // batch index -> its place in cols
-	for n, i := range cols.idx {
-		position[i] = n
-	}
-	fresh := make([]bool, len(winners))
 	ctx, cancel := s.attempt(ctx)
 	defer cancel()
-	// Parents this transaction inserted get their children plainly inserted
-	// (writeChildrenSQL). If such a parent's key still has children (a
-	// reservation deleted by hand without them), that insert fails and the
-	// batch is written again with every parent treated as updated.
+	var w batchWrite
 	var err error
 	for _, plain := range []bool{true, false} {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			clear(outcomes)
-			clear(fresh)
-			unknown = unknown[:0]
-			rows, err := tx.Query(ctx, s.parentsSQL, cols.parentArgs()...)
-			if err != nil {
-				return err
-			}
-			var idx int32
-			var stored, inserted bool
-			var previous *string
-			if _, err := pgx.ForEachRow(rows, []any{&idx, &stored, &inserted, &previous}, func() error {
-				i := int(idx)
-				fresh[position[idx]] = plain && inserted
-				switch {
-				case stored:
-					outcomes[i] = sinks.Stored
-				case previous == nil:
-					unknown = append(unknown, i)
-				default:
-					if o, ok := compareStored(*previous, recs[i].Version.String()); ok {
-						outcomes[i] = o
-					} else {
-						unknown = append(unknown, i)
-					}
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, writeChildrenSQL, cols.childArgs(fresh)...)
-			return err
-		})
+		w = batchWrite{cols: &cols, recs: recs, plain: plain}
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.writeTx(ctx, tx, &w) })
 		if !plain || !isUniqueViolation(err) {
 			break
 		}
@@ -229,6 +193,7 @@ func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []
 	if err != nil {
 		return fmt.Errorf("postgres: write %d records: %w", len(winners), classify(err))
 	}
+	outcomes, unknown := w.outcomes, w.unknown
 	if len(unknown) > 0 {
 		if err := s.resolve(ctx, recs, unknown, outcomes); err != nil {
 			return err
@@ -244,6 +209,57 @@ func (s *Sink) writeWinners(ctx context.Context, recs []sinks.Record, winners []
 		results[i] = sinks.Result{Outcome: o}
 	}
 	return nil
+}
+
+// batchWrite is one attempt of writeWinners' transaction: its input and
+// what writeParentsSQL reported.
+type batchWrite struct {
+	cols  *columns
+	recs  []sinks.Record
+	plain bool // children of inserted parents are plainly inserted
+
+	outcomes map[int]sinks.Outcome // by batch index, for records it could tell
+	unknown  []int                 // batch indexes written by a concurrent writer
+}
+
+// writeTx runs the two statements of w in tx. BeginFunc may run it once
+// per transaction; it starts from an empty result each time.
+func (s *Sink) writeTx(ctx context.Context, tx pgx.Tx, w *batchWrite) error {
+	w.outcomes = make(map[int]sinks.Outcome, len(w.cols.idx))
+	w.unknown = nil
+	place := make(map[int32]int, len(w.cols.idx)) // batch index -> its place in cols
+	for n, i := range w.cols.idx {
+		place[i] = n
+	}
+	fresh := make([]bool, len(w.cols.idx))
+	rows, err := tx.Query(ctx, s.parentsSQL, w.cols.parentArgs()...)
+	if err != nil {
+		return err
+	}
+	var idx int32
+	var stored, inserted bool
+	var previous *string
+	if _, err := pgx.ForEachRow(rows, []any{&idx, &stored, &inserted, &previous}, func() error {
+		i := int(idx)
+		fresh[place[idx]] = w.plain && inserted
+		switch {
+		case stored:
+			w.outcomes[i] = sinks.Stored
+		case previous == nil:
+			w.unknown = append(w.unknown, i)
+		default:
+			if o, ok := compareStored(*previous, w.recs[i].Version.String()); ok {
+				w.outcomes[i] = o
+			} else {
+				w.unknown = append(w.unknown, i)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, writeChildrenSQL, w.cols.childArgs(fresh)...)
+	return err
 }
 
 // compareStored tells Stale from Duplicate for a record that was not
